@@ -1,0 +1,135 @@
+// swift-tools-version: 6.1
+// swift-codex: a Swift implementation of the Codex durability engine, wire- and format-compatible with nim-codex.
+import PackageDescription
+
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+  name: "swift-codex",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "codex", targets: ["codex"]),
+    .library(name: "CodexNode", targets: ["CodexNode"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+  ],
+  targets: [
+    // MARK: pure formats
+    .target(name: "Multiformats", swiftSettings: swift6),
+    .target(
+      name: "CodexFormats",
+      dependencies: ["Multiformats", .product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: swift6),
+
+    // MARK: storage
+    .target(
+      name: "CodexStore",
+      dependencies: [
+        "CodexFormats", .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+      ],
+      swiftSettings: swift6),
+
+    // MARK: networking
+    .systemLibrary(
+      name: "CSecp256k1", pkgConfig: "libsecp256k1",
+      providers: [.apt(["libsecp256k1-dev"])]),
+    .target(
+      name: "LibP2P",
+      dependencies: [
+        "Multiformats", "CSecp256k1",
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swift6),
+    .target(
+      name: "CodexExchange",
+      dependencies: [
+        "CodexFormats", "CodexStore", "LibP2P",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swift6),
+
+    // MARK: durability and proofs
+    .target(
+      name: "CodexErasure",
+      dependencies: ["CodexFormats", "CodexStore", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: swift6),
+    .target(
+      name: "CodexProofs",
+      dependencies: ["CodexFormats", "CodexStore", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: swift6),
+
+    // MARK: marketplace
+    .target(
+      name: "CodexMarket",
+      dependencies: [
+        "CSecp256k1",
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swift6),
+
+    // MARK: node, API, CLI
+    .target(
+      name: "CodexNode",
+      dependencies: [
+        "CodexFormats", "CodexStore", "LibP2P",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+      ],
+      swiftSettings: swift6),
+    .target(
+      name: "CodexAPI",
+      dependencies: [
+        "CodexNode", "CodexFormats", "CodexStore",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      resources: [.copy("Resources/openapi.yaml")],
+      swiftSettings: swift6),
+    .executableTarget(
+      name: "codex",
+      dependencies: [
+        "CodexAPI", "CodexNode", "CodexFormats",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "TOMLKit", package: "TOMLKit"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swift6),
+
+    // MARK: tests
+    .testTarget(name: "MultiformatsTests", dependencies: ["Multiformats"], swiftSettings: swift6),
+    .testTarget(name: "CodexFormatsTests", dependencies: ["CodexFormats"], swiftSettings: swift6),
+    .testTarget(name: "CodexStoreTests", dependencies: ["CodexStore"], swiftSettings: swift6),
+    .testTarget(name: "LibP2PTests", dependencies: ["LibP2P"], swiftSettings: swift6),
+    .testTarget(name: "CodexErasureTests", dependencies: ["CodexErasure"], swiftSettings: swift6),
+    .testTarget(name: "CodexProofsTests", dependencies: ["CodexProofs"], swiftSettings: swift6),
+    .testTarget(name: "CodexMarketTests", dependencies: ["CodexMarket"], swiftSettings: swift6),
+    .testTarget(
+      name: "CodexAPITests",
+      dependencies: [
+        "CodexAPI", "CodexNode",
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+      ],
+      swiftSettings: swift6),
+  ]
+)

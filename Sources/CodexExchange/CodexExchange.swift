@@ -1,0 +1,2 @@
+/// The `CodexExchange` module; see ../shared/ARCHITECTURE.md.
+public enum CodexExchangeModule {}

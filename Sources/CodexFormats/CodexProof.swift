@@ -1,0 +1,84 @@
+import Multiformats
+
+/// A Merkle inclusion proof in a Codex tree, and its protobuf encoding (`formats.md` §4.2, §4.4).
+public struct CodexProof: Sendable, Hashable {
+  /// The tree's hash code: sha2-256 for dataset trees, identity for slot trees.
+  public let mcodec: Multicodec
+  /// The leaf index.
+  public let index: Int
+  /// The number of leaves in the tree.
+  public let leafCount: Int
+  /// Sibling digests, bottom to top.
+  public let path: [[UInt8]]
+
+  public init(mcodec: Multicodec, index: Int, leafCount: Int, path: [[UInt8]]) {
+    self.mcodec = mcodec
+    self.index = index
+    self.leafCount = leafCount
+    self.path = path
+  }
+
+  /// Recomputes the root from `leaf` (a 32-byte SHA-256 digest) along this proof's path.
+  public func reconstructRoot(leaf: [UInt8]) throws(FormatError) -> [UInt8] {
+    guard mcodec == .sha2_256 else { throw .invalidProof("only sha2-256 proofs can be checked here, not \(mcodec)") }
+    guard leaf.count == 32 else { throw .invalidProof("leaf must be 32 bytes") }
+    guard index >= 0, index < leafCount else { throw .invalidProof("index \(index) not below leaf count \(leafCount)") }
+    var h = leaf
+    var j = index
+    var m = leafCount
+    var bottom: UInt8 = 1
+    for p in path {
+      guard p.count == 32 else { throw .invalidProof("path entries must be 32 bytes") }
+      if j & 1 == 1 {
+        h = CodexTree.compress(p, h, key: bottom)
+      } else if j == m - 1 {
+        h = CodexTree.compress(h, p, key: bottom + 2)
+      } else {
+        h = CodexTree.compress(h, p, key: bottom)
+      }
+      bottom = 0
+      j >>= 1
+      m = (m + 1) >> 1
+    }
+    return h
+  }
+
+  /// True if `leaf` is at `index` of the tree whose root is `root`. Both are multihashes and their codes must
+  /// equal the proof's code (the correct check; upstream's CID overload is buggy, `formats.md` §7 #5).
+  public func verify(leaf: Multihash, root: Multihash) -> Bool {
+    guard leaf.code == mcodec, root.code == mcodec else { return false }
+    guard let computed = try? reconstructRoot(leaf: leaf.digest) else { return false }
+    return computed == root.digest
+  }
+
+  /// The protobuf encoding: `1: mcodec, 2: index, 3: nleaves, 4: {1: node}` per path entry.
+  public var encoded: [UInt8] {
+    var w = ProtobufWriter()
+    w.write(1, varint: mcodec.rawValue)
+    w.write(2, varint: UInt64(index))
+    w.write(3, varint: UInt64(leafCount))
+    for node in path {
+      var inner = ProtobufWriter()
+      inner.write(1, bytes: node)
+      w.write(4, message: inner)
+    }
+    return w.bytes
+  }
+
+  /// Decodes the protobuf encoding.
+  /// - Throws: `FormatError` for malformed bytes or values that cannot be a proof.
+  public init(encoded: some Collection<UInt8>) throws(FormatError) {
+    let r = try ProtobufReader(encoded)
+    guard let code = r.varint(1) else { throw .invalidField(message: "proof", field: "mcodec") }
+    guard let index = r.varint(2), index < UInt64(Int.max) else { throw .invalidField(message: "proof", field: "index") }
+    guard let n = r.varint(3), n < UInt64(Int.max), n > 0 else { throw .invalidField(message: "proof", field: "nleaves") }
+    var path: [[UInt8]] = []
+    for entry in r.repeatedBytes(4) {
+      let inner = try ProtobufReader(entry)
+      guard let node = inner.bytes(1) else { throw .invalidField(message: "proof", field: "path node") }
+      path.append(node)
+    }
+    guard path.count <= 64 else { throw .invalidProof("path of \(path.count) entries is longer than any tree") }
+    self.init(mcodec: Multicodec(rawValue: code), index: Int(index), leafCount: Int(n), path: path)
+  }
+}
