@@ -66,10 +66,14 @@ let package = Package(
       swiftSettings: swift6),
 
     // MARK: durability and proofs
+    .target(name: "CErasureSIMD"),
     .target(
       name: "CodexErasure",
-      dependencies: ["CodexFormats", "CodexStore", .product(name: "Logging", package: "swift-log")],
+      dependencies: [
+        "CErasureSIMD", "CodexFormats", "CodexStore", .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: swift6),
+    .executableTarget(name: "ErasureBenchmark", dependencies: ["CodexErasure"], swiftSettings: swift6),
     .target(
       name: "CodexProofs",
       dependencies: ["CodexFormats", "CodexStore", .product(name: "Logging", package: "swift-log")],

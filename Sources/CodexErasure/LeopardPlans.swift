@@ -1,0 +1,84 @@
+/// Leopard-RS encode and decode expressed as shard plans (erasure.md §4.1, §4.5, §4.6).
+enum LeopardPlans {
+  static func field(_ f: ReedSolomonField) -> LeopardField? {
+    switch f {
+    case .xor: return nil
+    case .gf8: return LeopardField.gf8
+    case .gf16: return LeopardField.gf16
+    }
+  }
+
+  /// Inputs: the `k` data shards. Outputs: the `m` parity shards.
+  static func encode(k: Int, m: Int, field kind: ReedSolomonField) -> ShardPlan {
+    var b = ShardPlanBuilder(field: field(kind), inputs: k, outputs: m)
+    if k == 1 || m == 1 {
+      // K = 1: parity is a copy; M = 1: parity is the XOR of all data shards.
+      for j in 0..<k { b.xor(b.output(0), b.input(j)) }
+      return b.finish()
+    }
+    let mp = nextPow2(m)
+    var acc: [Int] = []
+    for i in 0..<mp { acc.append(i < m ? b.output(i) : b.temp()) }
+    let chunks = (k + mp - 1) / mp
+    var tmp: [Int] = []
+    if chunks > 1 { for _ in 0..<mp { tmp.append(b.temp()) } }
+    for c in 0..<chunks {
+      let w = c == 0 ? acc : tmp
+      for p in 0..<mp {
+        let j = c * mp + p
+        if j < k { b.copy(w[p], b.input(j)) } else { b.setZero(w[p]) }
+      }
+      b.ifft(w, offset: (c + 1) * mp)
+      if c > 0 { for p in 0..<mp { b.xor(acc[p], tmp[p]) } }
+    }
+    b.fft(acc, offset: 0)
+    return b.finish()
+  }
+
+  /// Inputs: `k` data shards then `m` parity shards (absent ones are never read). Outputs: one per entry of
+  /// `wanted` (absent data positions, ascending). The caller checked that decoding is possible.
+  static func decode(
+    k: Int, m: Int, field kind: ReedSolomonField, dataPresent: [Bool], parityPresent: [Bool], wanted: [Int]
+  ) -> ShardPlan {
+    var b = ShardPlanBuilder(field: field(kind), inputs: k + m, outputs: wanted.count)
+    if k == 1 || m == 1 {
+      // The single missing data shard is parity ⊕ (all present data shards); with K = 1 it is a copy.
+      for (o, _) in wanted.enumerated() {
+        b.copy(b.output(o), b.input(k))
+        for j in 0..<k where dataPresent[j] { b.xor(b.output(o), b.input(j)) }
+      }
+      return b.finish()
+    }
+    let f = field(kind)!
+    let q = f.modulus
+    let mp = nextPow2(m)
+    let n = nextPow2(mp + k)
+
+    // Error locator: E[i] = log Π_{erased e ≠ i} (ω_i − ω_e), via two Walsh–Hadamard transforms.
+    var e = [Int](repeating: 0, count: q + 1)
+    for i in 0..<m where !parityPresent[i] { e[i] = 1 }
+    for i in m..<mp { e[i] = 1 }
+    for j in 0..<k where !dataPresent[j] { e[mp + j] = 1 }
+    LeopardField.walshHadamard(&e, modulus: q)
+    f.logWalsh.withUnsafeBufferPointer { lw in
+      for i in 0...q { e[i] = e[i] * Int(lw[i]) % q }
+    }
+    LeopardField.walshHadamard(&e, modulus: q)
+
+    var w: [Int] = []
+    for _ in 0..<n { w.append(b.temp()) }
+    for i in 0..<m where parityPresent[i] { b.mul(w[i], b.input(k + i), log: e[i]) }
+    for j in 0..<k where dataPresent[j] { b.mul(w[mp + j], b.input(j), log: e[mp + j]) }
+    b.ifft(w, offset: 0)
+    // Formal derivative in the novel polynomial basis.
+    for i in 1..<n {
+      let width = i & -i
+      for t in 0..<width { b.xor(w[i - width + t], w[i + t]) }
+    }
+    b.fft(w, offset: 0)
+    for (o, j) in wanted.enumerated() {
+      b.mul(b.output(o), w[mp + j], log: (q - e[mp + j]) % q)
+    }
+    return b.finish()
+  }
+}
