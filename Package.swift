@@ -86,8 +86,13 @@ let package = Package(
         "CSecp256k1",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
       ],
+      swiftSettings: swift6),
+    .executableTarget(
+      name: "MarketBenchmark",
+      dependencies: ["CodexMarket", .product(name: "Logging", package: "swift-log")],
       swiftSettings: swift6),
 
     // MARK: node, API, CLI

@@ -1,0 +1,2 @@
+import CodexMarket
+print("placeholder")
