@@ -35,6 +35,10 @@ public struct LeopardCodec: Sendable {
   public let kernels: ErasureKernels
   let encodePlan: ShardPlan
 
+  /// How decode computes recovered shards (results are identical; tests force each one).
+  enum DecodeStrategy: Sendable { case automatic, transform, combination }
+  var decodeStrategy = DecodeStrategy.automatic
+
   /// Validates `1 ≤ M ≤ K` and `K + M ≤ 65536` and prepares the encoder.
   public init(dataShards k: Int, parityShards m: Int, kernels: ErasureKernels = .best) throws(ErasureError) {
     guard k >= 1 else { throw .invalidCounts(dataShards: k, parityShards: m, reason: "need at least one data shard") }
@@ -133,9 +137,26 @@ public struct LeopardCodec: Sendable {
     let available = parityPresent.count { $0 }
     guard missing <= available else { throw .tooManyErasures(missingData: missing, presentParity: available) }
     if wanted.isEmpty { return }
-    let plan = LeopardPlans.decode(
-      k: dataShards, m: parityShards, field: field, dataPresent: dataPresent, parityPresent: parityPresent,
+    // Any K shards determine the data: read only as many parity shards as data shards are missing.
+    var needed = missing
+    let parityUsed = parityPresent.map { present in
+      guard present, needed > 0 else { return false }
+      needed -= 1
+      return true
+    }
+    var plan = LeopardPlans.decode(
+      k: dataShards, m: parityShards, field: field, dataPresent: dataPresent, parityPresent: parityUsed,
       wanted: wanted)
+    let combine: Bool
+    switch decodeStrategy {
+    case .automatic: combine = dataShards <= 1024 && wanted.count * dataShards < plan.ops.count * 2
+    case .transform: combine = false
+    case .combination: combine = true
+    }
+    if field != .xor && combine {
+      let used = LeopardPlans.usedInputs(k: dataShards, dataPresent: dataPresent, parityPresent: parityUsed)
+      plan = LeopardPlans.combination(of: plan, field: field, used: used)
+    }
     // Absent inputs are never read by the plan; any valid address will do.
     let placeholder = UnsafeRawPointer(recovered[wanted[0]]!.baseAddress!)
     let inputs = data.map { $0?.baseAddress ?? placeholder } + parity.map { $0?.baseAddress ?? placeholder }

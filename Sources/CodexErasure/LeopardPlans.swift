@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Leopard-RS encode and decode expressed as shard plans (erasure.md §4.1, §4.5, §4.6).
 enum LeopardPlans {
   static func field(_ f: ReedSolomonField) -> LeopardField? {
@@ -78,6 +84,48 @@ enum LeopardPlans {
     b.fft(w, offset: 0)
     for (o, j) in wanted.enumerated() {
       b.mul(b.output(o), w[mp + j], log: (q - e[mp + j]) % q)
+    }
+    return b.finish()
+  }
+}
+
+extension LeopardPlans {
+  /// Input indices a decode plan reads (data first, then parity), in input-slot order.
+  static func usedInputs(k: Int, dataPresent: [Bool], parityPresent: [Bool]) -> [Int] {
+    (0..<k).filter { dataPresent[$0] } + parityPresent.indices.filter { parityPresent[$0] }.map { k + $0 }
+  }
+
+  /// Decoding is linear, so each recovered shard is `Σ c_u · input_u` over the inputs the plan reads. Runs
+  /// `plan` once on small probe shards (input `u` holds the element 1 at element position `u`) to read off the
+  /// coefficients, and returns a plan computing the outputs directly as those sums: one pass over the
+  /// inputs instead of a full transform, which wins when few shards are recovered.
+  static func combination(of plan: ShardPlan, field kind: ReedSolomonField, used: [Int]) -> ShardPlan {
+    let f = field(kind)!
+    let wide = f.bits == 16
+    let perUnit = wide ? 32 : 64
+    let probeSize = 64 * ((used.count + perUnit - 1) / perUnit)
+    let probes = UnsafeMutableRawPointer.allocate(byteCount: probeSize * used.count, alignment: 64)
+    defer { probes.deallocate() }
+    let results = UnsafeMutableRawPointer.allocate(byteCount: probeSize * plan.outputCount, alignment: 64)
+    defer { results.deallocate() }
+    memset(probes, 0, probeSize * used.count)
+    func offset(_ u: Int) -> Int { wide ? 64 * (u / 32) + u % 32 : u }
+    for u in 0..<used.count { probes.storeBytes(of: 1, toByteOffset: u * probeSize + offset(u), as: UInt8.self) }
+    var inputs = [UnsafeRawPointer](repeating: UnsafeRawPointer(probes), count: plan.inputCount)
+    for (u, slot) in used.enumerated() { inputs[slot] = UnsafeRawPointer(probes + u * probeSize) }
+    let outputs = (0..<plan.outputCount).map { results + $0 * probeSize }
+    plan.run(
+      ShardPointers(inputs: inputs, outputs: outputs), range: 0..<probeSize, chunk: probeSize,
+      isa: Int32(ErasureKernels.portable.rawValue))
+
+    var b = ShardPlanBuilder(field: f, inputs: plan.inputCount, outputs: plan.outputCount)
+    for o in 0..<plan.outputCount {
+      for (u, slot) in used.enumerated() {
+        let at = outputs[o] + offset(u)
+        var c = Int(at.load(as: UInt8.self))
+        if wide { c |= Int((at + 32).load(as: UInt8.self)) << 8 }
+        if c != 0 { b.mulAdd(b.output(o), slot, log: Int(f.log[c])) }
+      }
     }
     return b.finish()
   }

@@ -115,6 +115,14 @@ struct ShardPlanBuilder {
     zero[dst] = false
   }
 
+  /// dst ^= src · g^l
+  mutating func mulAdd(_ dst: Int, _ src: Int, log l: Int) {
+    if zero[src] { return }
+    if zero[dst] { mul(dst, src, log: l); return }
+    if l % field!.modulus == 0 { emit(.xor, dst, src); return }
+    emit(.muladd, dst, src, log: l)
+  }
+
   /// Inverse-FFT butterfly: y ^= x; if l != Q { x ^= y · g^l }
   mutating func ifftButterfly(_ x: Int, _ y: Int, log l: Int) {
     let q = field!.modulus

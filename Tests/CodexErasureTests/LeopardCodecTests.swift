@@ -67,6 +67,25 @@ import Testing
     #expect(failures.isEmpty, "K=\(k) M=\(m) failing masks \(failures.prefix(8))")
   }
 
+  /// The transform decode and the coefficient (linear combination) decode agree on every pattern.
+  @Test(arguments: [(10, 4), (16, 16), (200, 100), (33, 7)])
+  func decodeStrategiesAgree(k: Int, m: Int) throws {
+    var rng = SplitMix(seed: UInt64(k * 7 + m))
+    var transform = try LeopardCodec(dataShards: k, parityShards: m)
+    transform.decodeStrategy = .transform
+    var combination = transform
+    combination.decodeStrategy = .combination
+    let data = randomShards(k, size: 128, rng: &rng)
+    let parity = try transform.encode(data)
+    for count in [1, 2, m] {
+      let lost = Set((0..<(k + m)).shuffled(using: &rng).prefix(count))
+      let d = (0..<k).map { lost.contains($0) ? nil : data[$0] }
+      let p = (0..<m).map { lost.contains(k + $0) ? nil : parity[$0] }
+      #expect(try transform.decode(data: d, parity: p) == data, "transform K=\(k) M=\(m) lost \(lost.sorted())")
+      #expect(try combination.decode(data: d, parity: p) == data, "combination K=\(k) M=\(m) lost \(lost.sorted())")
+    }
+  }
+
   /// Random shapes, including K + M > 256 (GF(2^16)), random loss patterns up to M.
   @Test func randomShapesRoundTrip() throws {
     var rng = SplitMix(seed: 3)
