@@ -52,7 +52,7 @@ struct IdentityNodeKeyFileTests {
     #expect(try NodeKeyFile.load(at: path).publicKey == first.publicKey)
   }
 
-  @Test(arguments: [0o644, 0o640, 0o604, 0o660, 0o602, 0o620] as [mode_t])
+  @Test(arguments: [0o644, 0o640, 0o604, 0o660, 0o602, 0o620, 0o400, 0o700, 0o200] as [mode_t])
   func groupOrOtherAccessIsRefused(mode: mode_t) throws {
     let directory = try Self.temporaryDirectory()
     let path = directory + "/key"
@@ -64,8 +64,27 @@ struct IdentityNodeKeyFileTests {
     #expect(error.message.contains("chmod 600 \(path)"))
     #expect(chmod(path, 0o600) == 0)
     _ = try NodeKeyFile.load(at: path)
-    #expect(chmod(path, 0o400) == 0)
-    _ = try NodeKeyFile.load(at: path)
+  }
+
+  @Test func dataDirectoryIsCreatedOrCorrectedTo0700() throws {
+    let directory = try Self.temporaryDirectory()
+    let nested = directory + "/a/b"
+    defer {
+      rmdir(nested)
+      rmdir(directory + "/a")
+      rmdir(directory)
+    }
+    #expect(try NodeKeyFile.prepareDataDirectory(at: nested) == false)
+    #expect(Self.mode(nested) == 0o700)
+    #expect(chmod(nested, 0o755) == 0)
+    #expect(try NodeKeyFile.prepareDataDirectory(at: nested) == true)
+    #expect(Self.mode(nested) == 0o700)
+    #expect(try NodeKeyFile.prepareDataDirectory(at: nested) == false)
+    let file = nested + "/key"
+    _ = try NodeKeyFile.loadOrCreate(at: file)
+    defer { unlink(file) }
+    let error = try #require(throws: NodeKeyFileError.self) { try NodeKeyFile.prepareDataDirectory(at: file) }
+    #expect(error.code == .wrongFileType)
   }
 
   @Test func garbageAndWrongKeyTypesAreRefused() throws {
@@ -88,7 +107,7 @@ struct IdentityNodeKeyFileTests {
     unlink(path)
     #expect(mkdir(path, 0o700) == 0)
     let error = try #require(throws: NodeKeyFileError.self) { try NodeKeyFile.load(at: path) }
-    #expect(error.code == .notARegularFile)
+    #expect(error.code == .wrongFileType)
     rmdir(path)
   }
 

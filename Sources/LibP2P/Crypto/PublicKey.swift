@@ -12,7 +12,7 @@ import Crypto
 ///
 /// Equality and hashing use the key type and the `Data` bytes.
 public struct PublicKey: Sendable, Hashable, CustomStringConvertible {
-  enum Material: @unchecked Sendable {
+  enum Material: Sendable {
     case secp256k1(secp256k1_pubkey)
     case ed25519(Curve25519.Signing.PublicKey)
     case ecdsaP256(P256.Signing.PublicKey)

@@ -12,8 +12,8 @@ public struct NodeKeyFileError: Error, Sendable, Hashable, CustomStringConvertib
   public enum Code: Sendable, Hashable {
     /// The file is readable or writable by group or others.
     case unsafePermissions
-    /// The path exists but is not a regular file.
-    case notARegularFile
+    /// The path exists but is not the expected kind of file (a regular key file; a data directory).
+    case wrongFileType
     /// The file does not hold a usable `PrivateKey` protobuf.
     case invalidKey
     /// No file exists at the path (``NodeKeyFile/load(at:)``).
@@ -43,8 +43,10 @@ public struct NodeKeyFileError: Error, Sendable, Hashable, CustomStringConvertib
 /// The node identity key file (`libp2p.md` §2.2): `<data-dir>/key` by default, holding the libp2p
 /// `PrivateKey` protobuf of a secp256k1 key (36 bytes), readable by the owner only.
 ///
-/// Like Codex, a key file whose mode grants any access to group or others is refused; the error tells
-/// the operator to `chmod 600` it. New files are created with mode 0600 (exclusive create, fsync).
+/// Like nim-codex (`checkSecureFile`), a key file whose permission bits are not exactly 0600 is refused
+/// (group or other access, but also 0400 or 0700); the error tells the operator to `chmod 600` it. New
+/// files are created with mode 0600 (exclusive create, fsync). ``prepareDataDirectory(at:)`` applies
+/// nim-codex's data-directory rule (0700).
 public enum NodeKeyFile {
   /// Largest file accepted (a secp256k1 key file is 36 bytes).
   static let maxSize = 4096
@@ -71,7 +73,7 @@ public enum NodeKeyFile {
 
   /// Loads and checks the key file at `path`.
   ///
-  /// - Throws: ``NodeKeyFileError``: `.unsafePermissions` (with the `chmod 600` fix), `.notARegularFile`,
+  /// - Throws: ``NodeKeyFileError``: `.unsafePermissions` (with the `chmod 600` fix), `.wrongFileType`,
   ///   `.invalidKey` (not a secp256k1 `PrivateKey` protobuf), `.notFound`, `.io`.
   public static func load(at path: String) throws(NodeKeyFileError) -> PrivateKey {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
@@ -86,14 +88,14 @@ public enum NodeKeyFile {
       throw NodeKeyFileError(.io, path: path, "cannot stat key file \(path): \(describe(errno))")
     }
     guard info.st_mode & S_IFMT == S_IFREG else {
-      throw NodeKeyFileError(.notARegularFile, path: path, "key file \(path) is not a regular file")
+      throw NodeKeyFileError(.wrongFileType, path: path, "key file \(path) is not a regular file")
     }
     let mode = info.st_mode & 0o777
-    guard mode & 0o077 == 0 else {
+    guard mode == 0o600 else {
       throw NodeKeyFileError(
         .unsafePermissions, path: path,
-        "key file \(path) has unsafe permissions \(octal(mode)): it must be readable by its owner only; "
-          + "fix with `chmod 600 \(path)`")
+        "key file \(path) has unsafe permissions \(octal(mode)): it must be 0600 (read and write by its owner "
+          + "only), as Codex requires; fix with `chmod 600 \(path)`")
     }
     guard info.st_size <= maxSize else {
       throw NodeKeyFileError(.invalidKey, path: path, "key file \(path) is \(info.st_size) bytes, not a key")
@@ -161,6 +163,46 @@ public enum NodeKeyFile {
       unlink(path)
       throw failure
     }
+  }
+
+  /// Ensures the node data directory exists with mode 0700, like nim-codex `checkAndCreateDataDir`:
+  /// a missing directory is created (with parents, each new one 0700); an existing one with other
+  /// permissions is changed to 0700.
+  ///
+  /// - Returns: `true` if the permissions of an existing directory were corrected (callers should log a
+  ///   warning, as nim-codex does).
+  /// - Throws: ``NodeKeyFileError`` `.wrongFileType` if the path exists but is not a directory, `.io`.
+  @discardableResult
+  public static func prepareDataDirectory(at path: String) throws(NodeKeyFileError) -> Bool {
+    var info = stat()
+    if stat(path, &info) == 0 {
+      guard info.st_mode & S_IFMT == S_IFDIR else {
+        throw NodeKeyFileError(.wrongFileType, path: path, "data directory \(path) exists but is not a directory")
+      }
+      let mode = info.st_mode & 0o7777
+      guard mode != 0o700 else { return false }
+      guard chmod(path, 0o700) == 0 else {
+        throw NodeKeyFileError(
+          .io, path: path,
+          "cannot set data directory \(path) permissions from \(octal(mode)) to 0700: \(describe(errno))")
+      }
+      return true
+    }
+    guard errno == ENOENT else {
+      throw NodeKeyFileError(.io, path: path, "cannot stat data directory \(path): \(describe(errno))")
+    }
+    var prefix = path.hasPrefix("/") ? "" : "."
+    for part in path.split(separator: "/") {
+      prefix += "/" + part
+      if mkdir(prefix, 0o700) != 0 && errno != EEXIST {
+        throw NodeKeyFileError(.io, path: path, "cannot create data directory \(prefix): \(describe(errno))")
+      }
+    }
+    guard chmod(path, 0o700) == 0 else {
+      throw NodeKeyFileError(
+        .io, path: path, "cannot set data directory \(path) permissions to 0700: \(describe(errno))")
+    }
+    return false
   }
 
   private static func describe(_ code: Int32) -> String {
