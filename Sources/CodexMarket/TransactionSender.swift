@@ -26,8 +26,7 @@ public actor TransactionSender {
   /// Delay between receipt polls.
   public var pollIntervalMilliseconds: UInt64 = 50
   private let logger: Logger
-  private var sending = false
-  private var waiters: [CheckedContinuation<Void, Never>] = []
+  private let sendLock = AsyncLock()
 
   /// Checks that the endpoint serves `chainID` (throws `.wrongChainID` otherwise).
   public init(
@@ -62,22 +61,6 @@ public actor TransactionSender {
     return (price * UInt256(feePolicy.baseFeeMultiplier) + tip, tip)
   }
 
-  private func lock() async {
-    if !sending {
-      sending = true
-      return
-    }
-    await withCheckedContinuation { waiters.append($0) }
-  }
-
-  private func unlock() {
-    if waiters.isEmpty {
-      sending = false
-    } else {
-      waiters.removeFirst().resume()
-    }
-  }
-
   /// Estimates gas (multiplied by `gasMultiplierPercent`/100), signs with the next nonce and broadcasts.
   /// Returns the transaction hash without waiting for it to be mined.
   public func send(
@@ -92,8 +75,22 @@ public actor TransactionSender {
       gas = estimate.multipliedReportingOverflow(by: gasMultiplierPercent).partialValue / 100
     }
     let (maxFee, tip) = try await fees()
-    await lock()
-    defer { unlock() }
+    await sendLock.acquire()
+    let result: Result<[UInt8], EthereumError>
+    do throws(EthereumError) {
+      result = .success(
+        try await signAndBroadcast(to: to, data: data, value: value, gas: gas, maxFee: maxFee, tip: tip))
+    } catch {
+      result = .failure(error)
+    }
+    await sendLock.release()
+    return try result.get()
+  }
+
+  /// Called with the send lock held: nonce → sign → broadcast, re-syncing on nonce rejections.
+  private func signAndBroadcast(
+    to: EthereumAddress?, data: [UInt8], value: UInt256, gas: UInt64, maxFee: UInt256, tip: UInt256
+  ) async throws(EthereumError) -> [UInt8] {
     var attempts = 0
     while true {
       attempts += 1
