@@ -129,7 +129,14 @@ let package = Package(
     .testTarget(name: "MultiformatsTests", dependencies: ["Multiformats"], swiftSettings: swift6),
     .testTarget(name: "CodexFormatsTests", dependencies: ["CodexFormats"], swiftSettings: swift6),
     .testTarget(name: "CodexStoreTests", dependencies: ["CodexStore"], swiftSettings: swift6),
-    .testTarget(name: "LibP2PTests", dependencies: ["LibP2P"], swiftSettings: swift6),
+    .testTarget(
+      name: "LibP2PTests",
+      dependencies: [
+        "LibP2P", "Multiformats", .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swift6),
     .testTarget(name: "CodexErasureTests", dependencies: ["CodexErasure"], swiftSettings: swift6),
     .testTarget(name: "CodexProofsTests", dependencies: ["CodexProofs"], swiftSettings: swift6),
     .testTarget(name: "CodexMarketTests", dependencies: ["CodexMarket"], swiftSettings: swift6),

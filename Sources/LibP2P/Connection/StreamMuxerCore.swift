@@ -1,0 +1,54 @@
+import NIOCore
+
+/// Identifies a stream inside one muxed connection: its number and which side opened it.
+public struct MuxedStreamID: Hashable, Sendable, CustomStringConvertible {
+  /// The stream number on the wire (mplex stream id, yamux stream id).
+  public var number: UInt64
+  /// `true` when this side opened the stream.
+  public var openedLocally: Bool
+
+  public init(number: UInt64, openedLocally: Bool) {
+    self.number = number
+    self.openedLocally = openedLocally
+  }
+
+  public var description: String { "\(number)\(openedLocally ? "L" : "R")" }
+}
+
+/// What a stream multiplexer offers to its streams and to the connection that owns it.
+///
+/// Every method must be called on the muxer's event loop; ``P2PStream`` and ``P2PConnection`` hop there.
+protocol StreamMuxerCore: AnyObject {
+  /// The muxer protocol id, e.g. `/mplex/6.7.0`.
+  var muxerProtocol: String { get }
+  /// Number of streams currently open (in either direction).
+  var openStreamCount: Int { get }
+  /// Writes stream data; the promise completes when the bytes reached the socket (or failed).
+  func streamWrite(_ id: MuxedStreamID, _ data: ByteBuffer, promise: EventLoopPromise<Void>)
+  /// Half-closes the write side of a stream.
+  func streamCloseWrite(_ id: MuxedStreamID, promise: EventLoopPromise<Void>)
+  /// Resets a stream in both directions.
+  func streamReset(_ id: MuxedStreamID)
+  /// The consumer took `bytes` out of the stream's inbound buffer.
+  func streamConsumed(_ id: MuxedStreamID, bytes: Int)
+  /// Opens a new outbound stream.
+  func openStream(promise: EventLoopPromise<P2PStream>)
+  /// Closes the whole muxed connection (go-away where the muxer has one).
+  func closeConnection(promise: EventLoopPromise<Void>?)
+}
+
+/// A ``StreamMuxerCore`` reference that may be carried across threads; use only on `eventLoop`.
+struct MuxerRef: @unchecked Sendable {
+  let core: any StreamMuxerCore
+  let eventLoop: any EventLoop
+
+  /// Runs `body` on the muxer's event loop.
+  func execute(_ body: @escaping @Sendable (any StreamMuxerCore) -> Void) {
+    if eventLoop.inEventLoop {
+      body(core)
+    } else {
+      let ref = self
+      eventLoop.execute { body(ref.core) }
+    }
+  }
+}
