@@ -149,7 +149,11 @@ public struct LeopardCodec: Sendable {
       wanted: wanted)
     let combine: Bool
     switch decodeStrategy {
-    case .automatic: combine = dataShards <= 1024 && wanted.count * dataShards < plan.ops.count * 2
+    case .automatic:
+      // One multiply-add pass per (output, input) pair against the transform's operation count; the pairs
+      // each need their own multiplier table, so keep the count bounded.
+      let pairs = wanted.count * dataShards
+      combine = pairs <= 4096 && pairs < plan.ops.count
     case .transform: combine = false
     case .combination: combine = true
     }

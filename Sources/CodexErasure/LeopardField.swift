@@ -43,6 +43,10 @@ struct LeopardField: Sendable {
   let skew: [UInt16]
   /// Walsh–Hadamard transform of the log table, reduced mod Q.
   let logWalsh: [UInt16]
+  /// `foldedLogWalsh[t][i] = Σ_b logWalsh[b·2^t + i] mod Q` (size `2^t`, `t = 0 ... r`). The decoder's
+  /// error locator only involves the first `n` positions, and `H_N = H_(N/n) ⊗ H_n` reduces its two size-`N`
+  /// transforms to size-`n` transforms around a product with this folded table.
+  let foldedLogWalsh: [[UInt16]]
 
   static let gf8 = LeopardField(
     bits: 8, polynomial: 0x11D, cantorBasis: [0x01, 0xD6, 0x98, 0x92, 0x56, 0xC8, 0x58, 0xE6])
@@ -125,6 +129,14 @@ struct LeopardField: Sendable {
     for v in 1..<size { lw[v] = Int(logTable[v]) }
     LeopardField.walshHadamard(&lw, modulus: q)
     self.logWalsh = lw.map { UInt16($0) }
+    var folded: [[UInt16]] = [logWalsh]
+    var current = lw
+    while current.count > 1 {
+      let half = current.count / 2
+      current = (0..<half).map { (current[$0] + current[$0 + half]) % q }
+      folded.append(current.map { UInt16($0) })
+    }
+    self.foldedLogWalsh = folded.reversed()
   }
 
   /// In-place unnormalised Walsh–Hadamard transform mod Q; entries stay in `0 ..< Q`.
@@ -162,42 +174,49 @@ struct LeopardField: Sendable {
   /// Size in bytes of one multiplier record (see CErasureSIMD.h).
   var multiplierSize: Int { bits == 8 ? 64 : 192 }
 
-  /// Writes the multiplier record for "multiply by g^l" at `out` (`multiplierSize` bytes).
+  /// Writes the multiplier record for "multiply by g^l" at `out` (`multiplierSize` bytes). Multiplication by a
+  /// constant is GF(2)-linear, so everything follows from the images of the `r` single-bit inputs.
   func writeMultiplier(log l: Int, to out: UnsafeMutableRawBufferPointer) {
     out.initializeMemory(as: UInt8.self, repeating: 0)
-    // The GF2P8AFFINEQB matrix of an 8-bit linear map: byte 7-i holds the input bits feeding output bit i.
-    func matrix(_ images: [Int]) -> UInt64 {
-      var m: UInt64 = 0
-      for i in 0..<8 {
-        var row: UInt64 = 0
-        for j in 0..<8 where (images[j] >> i) & 1 == 1 { row |= 1 << UInt64(j) }
-        m |= row << UInt64(8 * (7 - i))
-      }
-      return m
-    }
-    if bits == 8 {
-      for x in 0..<16 {
-        out[x] = UInt8(mulLog(x, l))
-        out[16 + x] = UInt8(mulLog(x << 4, l))
-      }
-      let images = (0..<8).map { mulLog(1 << $0, l) }
-      out.storeBytes(of: matrix(images).littleEndian, toByteOffset: 32, as: UInt64.self)
-    } else {
-      for k in 0..<4 {
-        for x in 0..<16 {
-          let p = mulLog(x << (4 * k), l)
-          out[32 * k + x] = UInt8(p & 0xFF)
-          out[32 * k + 16 + x] = UInt8(p >> 8)
+    var images = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    withUnsafeMutableBytes(of: &images) { raw in
+      let image = raw.bindMemory(to: Int.self)
+      for b in 0..<bits { image[b] = mulLog(1 << b, l) }
+      // Product of every nibble value at nibble position k (XOR of the images of its set bits).
+      func nibbleProducts(_ k: Int, _ body: (Int, Int) -> Void) {
+        var table = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &table) { t in
+          let t = t.bindMemory(to: Int.self)
+          for x in 1..<16 { t[x] = t[x & (x - 1)] ^ image[4 * k + x.trailingZeroBitCount] }
+          for x in 0..<16 { body(x, t[x]) }
         }
       }
-      let lowIn = (0..<8).map { mulLog(1 << $0, l) }
-      let highIn = (0..<8).map { mulLog(1 << (8 + $0), l) }
-      let matrices = [
-        matrix(lowIn.map { $0 & 0xFF }), matrix(highIn.map { $0 & 0xFF }),
-        matrix(lowIn.map { $0 >> 8 }), matrix(highIn.map { $0 >> 8 }),
-      ]
-      for (i, m) in matrices.enumerated() {
-        out.storeBytes(of: m.littleEndian, toByteOffset: 128 + 8 * i, as: UInt64.self)
+      // GF2P8AFFINEQB matrix: byte 7−i holds the input bits (of input byte `from`) feeding output bit i of
+      // output byte `to`.
+      func matrix(from: Int, to: Int) -> UInt64 {
+        var m: UInt64 = 0
+        for i in 0..<8 {
+          var row: UInt64 = 0
+          for j in 0..<8 where (image[8 * from + j] >> (8 * to + i)) & 1 == 1 { row |= 1 << UInt64(j) }
+          m |= row << UInt64(8 * (7 - i))
+        }
+        return m
+      }
+      if bits == 8 {
+        nibbleProducts(0) { x, p in out[x] = UInt8(p) }
+        nibbleProducts(1) { x, p in out[16 + x] = UInt8(p) }
+        out.storeBytes(of: matrix(from: 0, to: 0).littleEndian, toByteOffset: 32, as: UInt64.self)
+      } else {
+        for k in 0..<4 {
+          nibbleProducts(k) { x, p in
+            out[32 * k + x] = UInt8(p & 0xFF)
+            out[32 * k + 16 + x] = UInt8(p >> 8)
+          }
+        }
+        let matrices = [matrix(from: 0, to: 0), matrix(from: 1, to: 0), matrix(from: 0, to: 1), matrix(from: 1, to: 1)]
+        for (i, m) in matrices.enumerated() {
+          out.storeBytes(of: m.littleEndian, toByteOffset: 128 + 8 * i, as: UInt64.self)
+        }
       }
     }
   }

@@ -60,14 +60,15 @@ enum LeopardPlans {
     let mp = nextPow2(m)
     let n = nextPow2(mp + k)
 
-    // Error locator: E[i] = log Π_{erased e ≠ i} (ω_i − ω_e), via two Walsh–Hadamard transforms.
-    var e = [Int](repeating: 0, count: q + 1)
+    // Error locator: E[i] = log Π_{erased e ≠ i} (ω_i − ω_e) = FWHT(FWHT(indicator) · FWHT(LOG)), needed
+    // for i < n only; computed with size-n transforms and the folded log table (LeopardField.foldedLogWalsh).
+    var e = [Int](repeating: 0, count: n)
     for i in 0..<m where !parityPresent[i] { e[i] = 1 }
     for i in m..<mp { e[i] = 1 }
     for j in 0..<k where !dataPresent[j] { e[mp + j] = 1 }
     LeopardField.walshHadamard(&e, modulus: q)
-    f.logWalsh.withUnsafeBufferPointer { lw in
-      for i in 0...q { e[i] = e[i] * Int(lw[i]) % q }
+    f.foldedLogWalsh[n.trailingZeroBitCount].withUnsafeBufferPointer { lw in
+      for i in 0..<n { e[i] = e[i] * Int(lw[i]) % q }
     }
     LeopardField.walshHadamard(&e, modulus: q)
 
@@ -116,7 +117,7 @@ extension LeopardPlans {
     let outputs = (0..<plan.outputCount).map { results + $0 * probeSize }
     plan.run(
       ShardPointers(inputs: inputs, outputs: outputs), range: 0..<probeSize, chunk: probeSize,
-      isa: Int32(ErasureKernels.portable.rawValue))
+      isa: Int32(ErasureKernels.best.rawValue))
 
     var b = ShardPlanBuilder(field: f, inputs: plan.inputCount, outputs: plan.outputCount)
     for o in 0..<plan.outputCount {
