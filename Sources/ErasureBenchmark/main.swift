@@ -8,6 +8,30 @@ import Foundation
   import Glibc
 #endif
 
+// Oracle mode for scripts/ci.d/30-erasure.sh: `ErasureBenchmark --encode-file K M IN OUT` reads K equally
+// sized shards concatenated in IN and writes the M parity shards concatenated to OUT.
+if CommandLine.arguments.count == 6, CommandLine.arguments[1] == "--encode-file" {
+  let args = CommandLine.arguments
+  guard let k = Int(args[2]), let m = Int(args[3]), k > 0,
+    let input = FileManager.default.contents(atPath: args[4]), input.count % k == 0
+  else {
+    FileHandle.standardError.write(
+      "usage: ErasureBenchmark --encode-file K M IN OUT (IN = K shards)\n".data(using: .utf8)!)
+    exit(2)
+  }
+  let size = input.count / k
+  let bytes = [UInt8](input)
+  let shards = (0..<k).map { Array(bytes[($0 * size)..<(($0 + 1) * size)]) }
+  do {
+    let parity = try LeopardCodec(dataShards: k, parityShards: m).encode(shards)
+    _ = FileManager.default.createFile(atPath: args[5], contents: Data(parity.joined()))
+    exit(0)
+  } catch {
+    FileHandle.standardError.write("\(error)\n".data(using: .utf8)!)
+    exit(1)
+  }
+}
+
 let quick = CommandLine.arguments.contains("--quick")
 let shardSize = 64 * 1024
 let minDuration: Duration = quick ? .milliseconds(60) : .milliseconds(600)
