@@ -128,30 +128,63 @@ import Testing
     }
   }
 
+  /// Only requested absent shards are produced; absent shards without a target are skipped.
   @Test func partialRecoveryWritesOnlyRequested() throws {
     var rng = SplitMix(seed: 5)
     let codec = try LeopardCodec(dataShards: 10, parityShards: 4)
     let data = randomShards(10, size: 256, rng: &rng)
     let parity = try codec.encode(data)
     var out = [UInt8](repeating: 0xAA, count: 256)
-    var untouched = [UInt8](repeating: 0xAA, count: 256)
     try data.withRawBuffers { dataPtrs in
       try parity.withRawBuffers { parityPtrs in
         try out.withUnsafeMutableBytes { o in
-          try untouched.withUnsafeMutableBytes { u in
-            var d: [UnsafeRawBufferPointer?] = dataPtrs
-            d[3] = nil
-            d[7] = nil
-            var rec = [UnsafeMutableRawBufferPointer?](repeating: nil, count: 10)
-            rec[7] = o
-            _ = u
-            try codec.decode(data: d, parity: [nil, parityPtrs[1], parityPtrs[2], nil], recovered: rec)
-          }
+          var d: [UnsafeRawBufferPointer?] = dataPtrs
+          d[3] = nil
+          d[7] = nil
+          var rec = [UnsafeMutableRawBufferPointer?](repeating: nil, count: 10)
+          rec[7] = o
+          try codec.decode(data: d, parity: [nil, parityPtrs[1], parityPtrs[2], nil], recovered: rec)
+          // A present shard's target is ignored, and nothing is wanted: no work, no error.
+          var none = [UnsafeMutableRawBufferPointer?](repeating: nil, count: 10)
+          none[0] = o
+          try codec.decode(data: d, parity: [nil, parityPtrs[1], parityPtrs[2], nil], recovered: none)
         }
       }
     }
     #expect(out == data[7])
-    #expect(untouched == [UInt8](repeating: 0xAA, count: 256))
+  }
+
+  /// The pointer API accepts buffers at any alignment and matches the array API.
+  @Test(arguments: [(10, 4), (200, 100)])
+  func unalignedBuffers(k: Int, m: Int) throws {
+    var rng = SplitMix(seed: 8)
+    let size = 1024
+    let codec = try LeopardCodec(dataShards: k, parityShards: m)
+    let data = randomShards(k, size: size, rng: &rng)
+    let expected = try codec.encode(data)
+    let stride = size + 7
+    var input = [UInt8](repeating: 0, count: 3 + k * stride)
+    for j in 0..<k { input.replaceSubrange((3 + j * stride)..<(3 + j * stride + size), with: data[j]) }
+    var output = [UInt8](repeating: 0, count: 5 + m * stride)
+    var recovered = [UInt8](repeating: 0, count: 1 + size)
+    try input.withUnsafeBytes { inp in
+      try output.withUnsafeMutableBytes { out in
+        let d = (0..<k).map { UnsafeRawBufferPointer(rebasing: inp[(3 + $0 * stride)..<(3 + $0 * stride + size)]) }
+        let p = (0..<m).map {
+          UnsafeMutableRawBufferPointer(rebasing: out[(5 + $0 * stride)..<(5 + $0 * stride + size)])
+        }
+        try codec.encode(data: d, parity: p)
+        try recovered.withUnsafeMutableBytes { rec in
+          var present: [UnsafeRawBufferPointer?] = d
+          present[1] = nil
+          var targets = [UnsafeMutableRawBufferPointer?](repeating: nil, count: k)
+          targets[1] = UnsafeMutableRawBufferPointer(rebasing: rec[1...])
+          try codec.decode(data: present, parity: p.map { UnsafeRawBufferPointer($0) }, recovered: targets)
+        }
+      }
+    }
+    for i in 0..<m { #expect(Array(output[(5 + i * stride)..<(5 + i * stride + size)]) == expected[i]) }
+    #expect(Array(recovered[1...]) == data[1])
   }
 
   @Test func asyncWrappers() async throws {
