@@ -34,10 +34,11 @@ let package = Package(
       swiftSettings: swift6),
 
     // MARK: storage
+    .target(name: "CStoreSupport"),
     .target(
       name: "CodexStore",
       dependencies: [
-        "CodexFormats", .product(name: "GRDB", package: "GRDB.swift"),
+        "CodexFormats", "CStoreSupport", .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
       ],

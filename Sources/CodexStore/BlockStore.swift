@@ -1,0 +1,40 @@
+import CodexFormats
+import Multiformats
+
+/// Where blocks live. The repo on disk implements it; `NetworkStore` (block exchange) wraps one and fetches what
+/// is missing; erasure coding and slot building read through it. Implementations are safe to call concurrently.
+///
+/// The empty block CID (`Codex.emptyBlockCid`) is always present, reads as a 0-byte block, and is never stored.
+public protocol BlockStore: Sendable {
+  /// The block with this CID, or nil when it is not here.
+  func getBlock(_ cid: Cid) async throws -> Block?
+  /// The block at `index` of the dataset tree `treeCid`, with its inclusion proof, or nil when not here.
+  func getBlock(tree treeCid: Cid, index: Int) async throws -> (block: Block, proof: CodexProof)?
+  /// True if the block is here.
+  func hasBlock(_ cid: Cid) async throws -> Bool
+  /// True if leaf `index` of `treeCid` and its block are here.
+  func hasBlock(tree treeCid: Cid, index: Int) async throws -> Bool
+  /// Stores a block (idempotent). `ttl` nil means the store's default block TTL.
+  /// - Throws: `StoreError.quotaExceeded` when it does not fit; nothing is written then.
+  func putBlock(_ block: Block, ttl: Duration?) async throws
+  /// Records that leaf `index` of `treeCid` is `blockCid`, with its proof. Creates the entry only if absent;
+  /// a new entry for a `codex-block` CID adds one reference to that block.
+  func putLeaf(tree treeCid: Cid, index: Int, blockCid: Cid, proof: CodexProof) async throws
+  /// Deletes a block that no dataset references (or that has expired).
+  /// - Throws: `StoreError.blockInUse` when it is still part of a dataset.
+  func deleteBlock(_ cid: Cid) async throws
+}
+
+/// A source of "now", so engines with expiry and timeouts can be driven deterministically in tests.
+public protocol CodexClock: Sendable {
+  /// Seconds since the Unix epoch.
+  func now() -> Int64
+}
+
+/// The wall clock.
+public struct SystemClock: CodexClock {
+  public init() {}
+  public func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
+}
+
+import struct Foundation.Date

@@ -1,0 +1,189 @@
+import CStoreSupport
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The pack files of a repo (`<dir>/packs/NNNNNN.pack`): append-only files holding block bytes at 4 KiB-aligned
+/// offsets, with their file descriptors kept open for the life of the store.
+///
+/// Locking: `lock` is taken shared by every read (around the metadata lookup *and* the `pread`, so a block found
+/// in the database cannot have its bytes punched out before it is read) and exclusively to add a descriptor or
+/// punch holes. Writes of new bytes need no lock: they go beyond every committed offset, which no reader can see.
+final class PackFiles: @unchecked Sendable {
+  /// Alignment of every block in a pack; also the granularity of hole punching.
+  static let alignment: UInt64 = 4096
+
+  let directory: String
+  let lock = ReadWriteLock()
+  /// Pack id → open descriptor. Mutated only under the write lock; read under either lock.
+  private var fds: [Int64: Int32] = [:]
+  private var closed = false
+
+  init(directory: String) {
+    self.directory = directory
+  }
+
+  static func align(_ n: UInt64) -> UInt64 { (n + alignment - 1) & ~(alignment - 1) }
+
+  func path(_ id: Int64) -> String {
+    var digits = String(id)
+    if digits.count < 6 { digits = String(repeating: "0", count: 6 - digits.count) + digits }
+    return directory + "/" + digits + ".pack"
+  }
+
+  /// The pack id encoded in a file name, or nil for anything else.
+  static func packID(fileName: String) -> Int64? {
+    guard fileName.hasSuffix(".pack") else { return nil }
+    let stem = fileName.dropLast(5)
+    guard !stem.isEmpty, stem.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+    return Int64(stem)
+  }
+
+  /// The descriptor of an open pack. The caller holds `lock` (either mode).
+  func descriptor(_ id: Int64) -> Int32? { fds[id] }
+
+  /// Opens (creating if needed) pack `id` and keeps its descriptor. Idempotent.
+  @discardableResult
+  func open(_ id: Int64) throws(StoreError) -> Int32 {
+    try lock.withWriteLock { () throws(StoreError) -> Int32 in
+      guard !closed else { throw StoreError.invalidArgument("the store is closed") }
+      if let fd = fds[id] { return fd }
+      let p = path(id)
+      let fd = p.withCString { Glibc.open($0, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
+      guard fd >= 0 else { throw StoreError.io("cannot open \(p): \(Self.errnoText())") }
+      fds[id] = fd
+      return fd
+    }
+  }
+
+  /// Reads `count` bytes at `offset` of pack `id`. The caller holds `lock` (either mode).
+  func read(pack id: Int64, offset: UInt64, count: Int) throws(StoreError) -> [UInt8] {
+    guard let fd = fds[id] else { throw StoreError.corrupt("pack \(path(id)) is missing") }
+    var failure: StoreError?
+    let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
+      var done = 0
+      while done < count {
+        let n = pread(fd, buf.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+        if n > 0 {
+          done += n
+        } else if n < 0 && errno == EINTR {
+          continue
+        } else {
+          failure =
+            n == 0
+            ? .corrupt("pack \(path(id)) ends before byte \(offset + UInt64(count)) (a block is missing)")
+            : .io("read of \(path(id)) failed: \(Self.errnoText())")
+          break
+        }
+      }
+      initialized = failure == nil ? count : 0
+    }
+    if let failure { throw failure }
+    return bytes
+  }
+
+  /// Writes all of `bytes` at `offset` of pack `id` (not synced).
+  func write(pack id: Int64, offset: UInt64, bytes: [UInt8]) throws(StoreError) {
+    let fd = try descriptorOrThrow(id)
+    var failure: StoreError?
+    bytes.withUnsafeBytes { raw in
+      var done = 0
+      while done < raw.count {
+        let n = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(offset) + off_t(done))
+        if n > 0 {
+          done += n
+        } else if n < 0 && errno == EINTR {
+          continue
+        } else {
+          failure = .io("write to \(path(id)) failed: \(Self.errnoText())")
+          return
+        }
+      }
+    }
+    if let failure { throw failure }
+  }
+
+  /// Makes written bytes of pack `id` durable.
+  func sync(pack id: Int64) throws(StoreError) {
+    let fd = try descriptorOrThrow(id)
+    guard fdatasync(fd) == 0 else { throw .io("fdatasync of \(path(id)) failed: \(Self.errnoText())") }
+  }
+
+  /// Cuts pack `id` down to `length` bytes if it is longer (and makes that durable).
+  func truncate(pack id: Int64, to length: UInt64) throws(StoreError) {
+    let fd = try descriptorOrThrow(id)
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw .io("stat of \(path(id)) failed: \(Self.errnoText())") }
+    guard UInt64(st.st_size) > length else { return }
+    guard ftruncate(fd, off_t(length)) == 0, fdatasync(fd) == 0 else {
+      throw .io("truncate of \(path(id)) failed: \(Self.errnoText())")
+    }
+  }
+
+  /// Size of pack `id` in bytes.
+  func size(pack id: Int64) throws(StoreError) -> UInt64 {
+    let fd = try descriptorOrThrow(id)
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw .io("stat of \(path(id)) failed: \(Self.errnoText())") }
+    return UInt64(st.st_size)
+  }
+
+  /// Bytes pack `id` occupies on disk.
+  func allocatedBytes(pack id: Int64) throws(StoreError) -> UInt64 {
+    let fd = try descriptorOrThrow(id)
+    let n = cstore_allocated_bytes(fd)
+    guard n >= 0 else { throw .io("stat of \(path(id)) failed: \(Self.errnoText())") }
+    return UInt64(n)
+  }
+
+  /// Frees the disk space of the given ranges. Takes the write lock, so no reader is between its metadata lookup
+  /// and its `pread` of these bytes. A file system without hole punching just keeps the bytes (logged by caller).
+  func punch(_ ranges: [(pack: Int64, offset: UInt64, length: UInt64)]) -> [String] {
+    var problems: [String] = []
+    lock.withWriteLock {
+      for r in ranges where r.length > 0 {
+        guard let fd = fds[r.pack] else { continue }
+        if cstore_punch_hole(fd, Int64(r.offset), Int64(r.length)) != 0 {
+          problems.append("punching \(r.length) bytes at \(r.offset) of \(path(r.pack)): \(Self.errnoText())")
+        }
+      }
+    }
+    return problems
+  }
+
+  /// Makes the packs directory entry list durable (after creating a pack file).
+  func syncDirectory() {
+    let fd = directory.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+    guard fd >= 0 else { return }
+    _ = fsync(fd)
+    Glibc.close(fd)
+  }
+
+  /// Closes every descriptor; later calls fail.
+  func closeAll() {
+    lock.withWriteLock {
+      for fd in fds.values { Glibc.close(fd) }
+      fds.removeAll()
+      closed = true
+    }
+  }
+
+  deinit {
+    for fd in fds.values { Glibc.close(fd) }
+  }
+
+  private func descriptorOrThrow(_ id: Int64) throws(StoreError) -> Int32 {
+    // Writers are serialized and only they add descriptors, so reading the table here without the lock
+    // races with nothing but `closeAll`, which the store orders after its last write.
+    guard let fd = fds[id] else { throw StoreError.invalidArgument("pack \(path(id)) is not open (store closed?)") }
+    return fd
+  }
+
+  static func errnoText() -> String {
+    let code = errno
+    return String(cString: strerror(code)) + " (errno \(code))"
+  }
+}

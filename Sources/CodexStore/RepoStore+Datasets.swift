@@ -1,0 +1,217 @@
+import CodexFormats
+import Foundation
+import GRDB
+import Multiformats
+
+/// Block and leaf writes, deletes, datasets and quota.
+extension RepoStore {
+  /// Stores a block (`formats.md` §6.2 putBlock). The empty CID is skipped. An already stored CID must have the
+  /// same size; its expiry becomes `max(old, now + ttl)` and lost bytes are restored. `ttl` nil means
+  /// `config.blockTTL`. Durable (bytes synced) before it returns.
+  /// - Throws: `StoreError.quotaExceeded` (nothing written), `.sizeMismatch`, `.io`.
+  public func putBlock(_ block: Block, ttl: Duration?) async throws {
+    try await storeBlocks([block], ttl: ttl, session: nil)
+  }
+
+  /// Stores several blocks with one sync and one transaction (same rules as `putBlock`, all or nothing).
+  public func putBlocks(_ blocks: [Block], ttl: Duration? = nil) async throws {
+    try await storeBlocks(blocks, ttl: ttl, session: nil)
+  }
+
+  /// Records leaf `index` of `treeCid` (`formats.md` §6.2 putCidAndProof): created only if absent; a new entry
+  /// whose block CID has codec `codex-block` adds one reference to that block. An existing entry is unchanged.
+  /// - Throws: `StoreError.notFound` when a `codex-block` CID (other than the empty one) is not stored; nothing
+  ///   is recorded then.
+  public func putLeaf(tree treeCid: Cid, index: Int, blockCid: Cid, proof: CodexProof) async throws {
+    try await putLeaves(tree: treeCid, leaves: [(index, blockCid, proof)])
+  }
+
+  /// Records several leaves of one tree in one transaction (same rules as `putLeaf`, all or nothing).
+  public func putLeaves(tree treeCid: Cid, leaves: [(index: Int, blockCid: Cid, proof: CodexProof)]) async throws {
+    guard !leaves.isEmpty else { return }
+    for leaf in leaves where leaf.index < 0 {
+      throw StoreError.invalidArgument("leaf index \(leaf.index) of \(treeCid) is negative")
+    }
+    try await withWriter("recording leaves of \(treeCid)") { db, _ in
+      try db.inTransaction {
+        try self.insertLeaves(db, tree: treeCid, leaves)
+        return .commit
+      }
+    }
+  }
+
+  /// Inserts leaf rows that are absent and counts their references (inside the caller's transaction).
+  func insertLeaves(_ db: Database, tree: Cid, _ leaves: [(index: Int, blockCid: Cid, proof: CodexProof)]) throws {
+    let treeKey = Data(tree.bytes)
+    let insert = try db.cachedStatement(
+      sql: "INSERT INTO leaves (tree, idx, block, proof) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+    let ref = try db.cachedStatement(sql: "UPDATE blocks SET refcount = refcount + 1 WHERE cid = ?")
+    for leaf in leaves {
+      let key = Data(leaf.blockCid.bytes)
+      try insert.execute(arguments: [treeKey, Int64(leaf.index), key, Data(leaf.proof.encoded)])
+      guard db.changesCount == 1, leaf.blockCid.codec == .codexBlock, !Codex.isEmpty(leaf.blockCid) else { continue }
+      try ref.execute(arguments: [key])
+      if db.changesCount == 0 {
+        throw StoreError.notFound("block \(leaf.blockCid) of leaf \(leaf.index) of tree \(tree) is not stored")
+      }
+    }
+  }
+
+  /// Deletes a block (`formats.md` §6.2 delBlock(cid)) if no dataset references it or it has expired. Deleting
+  /// an absent block or the empty CID succeeds. Its disk space is released before this returns.
+  /// - Throws: `StoreError.blockInUse` when it is referenced and not expired, or belongs to an upload in progress.
+  public func deleteBlock(_ cid: Cid) async throws {
+    if Codex.isEmpty(cid) { return }
+    let now = clock.now()
+    try await withWriter("deleting \(cid)") { db, _ in
+      try self.durableTransaction(db) {
+        let key = Data(cid.bytes)
+        guard let row = try Row.fetchOne(db, sql: "SELECT refcount, expiry FROM blocks WHERE cid = ?", arguments: [key])
+        else { return }
+        let refcount: Int64 = row[0]
+        let expiry: Int64 = row[1]
+        let pending = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM pending WHERE cid = ?)", arguments: [key])
+        if pending == true || (refcount > 0 && expiry >= now) { throw StoreError.blockInUse(cid) }
+        try self.deleteBlockRows(db, cids: [key])
+      }
+      try self.releaseFreeRanges(db)
+    }
+    try? refreshGauges()
+  }
+
+  /// Deletes a dataset (`formats.md` §6.2): in one transaction, every leaf `0..<blocksCount` of the manifest's
+  /// tree is removed and its block's reference dropped; blocks left unreferenced (or expired) are deleted, then the
+  /// manifest block. Blocks shared with other datasets stay. If another stored manifest uses the same tree, only
+  /// this manifest block is deleted. Deleting an absent dataset succeeds.
+  public func deleteDataset(manifestCid: Cid) async throws {
+    let now = clock.now()
+    try await withWriter("deleting dataset \(manifestCid)") { db, _ in
+      let key = Data(manifestCid.bytes)
+      guard
+        let row = try Row.fetchOne(db, sql: "SELECT size, pack, pos, data FROM blocks WHERE cid = ?", arguments: [key])
+      else { return }
+      var manifest: Manifest?
+      do {
+        manifest = try Manifest(encoded: try self.blockBytes(row, cid: manifestCid))
+      } catch {
+        self.logger.warning(
+          "repo: manifest is unreadable; deleting only the manifest block",
+          metadata: ["cid": "\(manifestCid)", "why": "\(error)"])
+      }
+      try self.durableTransaction(db) {
+        if let manifest {
+          let tree = Data(manifest.treeCid.bytes)
+          let shared = try Bool.fetchOne(
+            db, sql: "SELECT EXISTS(SELECT 1 FROM blocks WHERE tree = ? AND cid != ?)", arguments: [tree, key])
+          if shared != true {
+            try self.deleteLeaves(db, tree: tree, count: manifest.blocksCount, now: now)
+          }
+        }
+        try self.deleteBlockRows(db, cids: [key])
+      }
+      try self.releaseFreeRanges(db)
+    }
+    try? refreshGauges()
+  }
+
+  /// Deletes leaves `0..<count` of `tree`, drops their references and deletes the blocks left unreferenced or
+  /// expired (not those of an upload in progress). Inside the caller's transaction.
+  private func deleteLeaves(_ db: Database, tree: Data, count: Int, now: Int64) throws {
+    let removed = try Data.fetchAll(
+      db, sql: "DELETE FROM leaves WHERE tree = ? AND idx >= 0 AND idx < ? RETURNING block",
+      arguments: [tree, Int64(count)])
+    let unref = try db.cachedStatement(
+      sql: "UPDATE blocks SET refcount = refcount - 1 WHERE cid = ? AND refcount > 0")
+    let empty = Data(Codex.emptyBlockCid.bytes)
+    var candidates = Set<Data>()
+    for block in removed where block != empty {
+      // Only leaves of codex-block CIDs counted a reference (putCidAndProof rule).
+      if (try? Cid(bytes: block))?.codec == .codexBlock { try unref.execute(arguments: [block]) }
+      candidates.insert(block)
+    }
+    let check = try db.cachedStatement(
+      sql: """
+        SELECT 1 FROM blocks WHERE cid = ? AND (refcount = 0 OR expiry < ?)
+        AND NOT EXISTS (SELECT 1 FROM pending WHERE pending.cid = blocks.cid)
+        """)
+    var doomed: [Data] = []
+    for cid in candidates where try Row.fetchOne(check, arguments: [cid, now]) != nil { doomed.append(cid) }
+    try deleteBlockRows(db, cids: doomed)
+  }
+
+  /// Every stored manifest (blocks with codec `codex-manifest`) that decodes; undecodable ones are logged and
+  /// skipped.
+  public func manifests() async throws -> [(cid: Cid, manifest: Manifest)] {
+    let rows = try withReader("listing manifests") { db -> [(Data, [UInt8])] in
+      let rows = try Row.fetchAll(
+        db, sql: "SELECT cid, size, pack, pos, data FROM blocks WHERE codec = ?",
+        arguments: [Int64(bitPattern: Multicodec.codexManifest.rawValue)])
+      return try rows.map { row in (row[0] as Data, try blockBytes(row, from: 1, cid: nil)) }
+    }
+    var out: [(cid: Cid, manifest: Manifest)] = []
+    for (key, bytes) in rows {
+      do {
+        out.append((try Cid(bytes: key), try Manifest(encoded: bytes)))
+      } catch {
+        logger.warning("repo: skipping an undecodable manifest", metadata: ["why": "\(error)"])
+      }
+    }
+    return out
+  }
+
+  /// Block count and quota usage.
+  public func space() async throws -> SpaceInfo {
+    let q = try withReader("reading quota") { db in try quotaRow(db) }
+    return SpaceInfo(
+      totalBlocks: q.blocks, quotaMaxBytes: config.quotaMaxBytes, quotaUsedBytes: q.used, quotaReservedBytes: q.reserved
+    )
+  }
+
+  /// Reserves quota for an availability (sales).
+  /// - Throws: `StoreError.quotaExceeded` when `used + reserved + bytes` would pass the quota.
+  public func reserve(bytes: UInt64) async throws {
+    guard bytes > 0 else { return }
+    try await withWriter("reserving \(bytes) bytes") { db, _ in
+      try db.inTransaction {
+        try self.checkQuota(db, adding: bytes)
+        try self.adjustQuota(db, reserved: Int64(clamping: bytes))
+        return .commit
+      }
+    }
+    try? refreshGauges()
+  }
+
+  /// Returns reserved quota.
+  /// - Throws: `StoreError.invalidArgument` when fewer than `bytes` are reserved (nothing changes then).
+  public func release(bytes: UInt64) async throws {
+    guard bytes > 0 else { return }
+    try await withWriter("releasing \(bytes) bytes") { db, _ in
+      try db.inTransaction {
+        let q = try self.quotaRow(db)
+        guard q.reserved >= bytes else {
+          throw StoreError.invalidArgument("cannot release \(bytes) bytes: only \(q.reserved) are reserved")
+        }
+        try self.adjustQuota(db, reserved: -Int64(clamping: bytes))
+        return .commit
+      }
+    }
+    try? refreshGauges()
+  }
+
+  /// Raises to `expiry` (unix seconds) the expiry of the blocks of leaves `0..<count` of `tree`; blocks that
+  /// already expire later keep their expiry.
+  public func updateExpiry(tree: Cid, count: Int, expiry: Int64) async throws {
+    guard count > 0 else { return }
+    try await withWriter("updating expiry of \(tree)") { db, _ in
+      try db.inTransaction {
+        try db.execute(
+          sql: """
+            UPDATE blocks SET expiry = MAX(expiry, ?)
+            WHERE cid IN (SELECT block FROM leaves WHERE tree = ? AND idx >= 0 AND idx < ?)
+            """,
+          arguments: [expiry, Data(tree.bytes), Int64(count)])
+        return .commit
+      }
+    }
+  }
+}

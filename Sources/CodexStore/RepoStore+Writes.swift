@@ -1,0 +1,186 @@
+import CodexFormats
+import Foundation
+import GRDB
+import Multiformats
+
+/// Storing blocks: validate and quota-check, write pack bytes and sync them, then commit the rows.
+extension RepoStore {
+  /// Where a block's bytes go.
+  enum Placement {
+    case inline
+    case pack(id: Int64, pos: UInt64)
+  }
+
+  /// A write prepared outside the transaction: bytes already durable in the pack, rows still to insert.
+  struct StorePlan {
+    /// Blocks new to the store and where they went.
+    var new: [(block: Block, placement: Placement)] = []
+    /// Blocks already stored (their expiry is raised; their bytes rewritten to `placement` if they were lost).
+    var existing: [(block: Block, restoredTo: Placement?)] = []
+    /// The pack written to and its new committed length, if any pack bytes were written.
+    var packEnd: (id: Int64, length: UInt64)?
+    var newBytes: UInt64 = 0
+  }
+
+  /// Validates `blocks` against the store, checks the quota and writes (and syncs) the pack bytes of the new ones.
+  /// Nothing is written when this throws. The caller then applies the plan in a transaction, or calls
+  /// `rollback(_:state:)` if that fails.
+  func prepare(_ db: Database, _ blocks: [Block], state: inout WriterState) throws -> StorePlan {
+    var plan = StorePlan()
+    var seen = Set<Cid>()
+    let lookup = try db.cachedStatement(sql: "SELECT size, pack, pos, data IS NULL FROM blocks WHERE cid = ?")
+    var toWrite: [(index: Int, block: Block, isNew: Bool)] = []
+    for block in blocks where !Codex.isEmpty(block.cid) && seen.insert(block.cid).inserted {
+      let key = Data(block.cid.bytes)
+      if let row = try Row.fetchOne(lookup, arguments: [key]) {
+        let size: Int64 = row[0]
+        guard size == Int64(block.data.count) else {
+          throw StoreError.sizeMismatch(block.cid, stored: Int(size), given: block.data.count)
+        }
+        let lost = try bytesLost(pack: row[1], pos: row[2], size: UInt64(size), noInline: row[3])
+        plan.existing.append((block, nil))
+        if lost {
+          logger.warning("repo: restoring lost bytes of a stored block", metadata: ["cid": "\(block.cid)"])
+          toWrite.append((plan.existing.count - 1, block, false))
+        }
+      } else {
+        plan.new.append((block, .inline))
+        plan.newBytes += UInt64(block.data.count)
+        toWrite.append((plan.new.count - 1, block, true))
+      }
+    }
+    try checkQuota(db, adding: plan.newBytes)
+
+    // Lay out the pack bytes.
+    let big = toWrite.filter { $0.block.data.count >= RepoSchema.inlineLimit }
+    if big.isEmpty {
+      for w in toWrite where !w.isNew { plan.existing[w.index].restoredTo = .inline }
+      return plan
+    }
+    let total = big.reduce(UInt64(0)) { $0 + PackFiles.align(UInt64($1.block.data.count)) }
+    var pack = state.pack
+    var pos = PackFiles.align(state.committed)
+    if pack == 0 || (pos > 0 && pos + total > config.packFileLimit) {
+      pack += 1
+      pos = 0
+      try packs.open(pack)
+      try packs.truncate(pack: pack, to: 0)  // a leftover from a failed rotation holds nothing committed
+      packs.syncDirectory()
+    }
+    var end = pos
+    do {
+      for w in toWrite {
+        let placement: Placement
+        if w.block.data.count >= RepoSchema.inlineLimit {
+          try packs.write(pack: pack, offset: pos, bytes: w.block.data)
+          placement = .pack(id: pack, pos: pos)
+          end = pos + UInt64(w.block.data.count)
+          pos = PackFiles.align(end)
+        } else {
+          placement = .inline
+        }
+        if w.isNew { plan.new[w.index].placement = placement } else { plan.existing[w.index].restoredTo = placement }
+      }
+      try packs.sync(pack: pack)
+    } catch {
+      try? packs.truncate(pack: pack, to: pack == state.pack ? state.committed : 0)
+      throw error
+    }
+    plan.packEnd = (pack, end)
+    return plan
+  }
+
+  /// True if a stored block's bytes are gone (pack file shorter than the block, or no bytes at all).
+  private func bytesLost(pack: Int64?, pos: Int64?, size: UInt64, noInline: Bool) throws -> Bool {
+    guard let pack, let pos else { return noInline && size > 0 }
+    guard packs.descriptor(pack) != nil else { return true }
+    return try packs.size(pack: pack) < UInt64(pos) + size
+  }
+
+  /// Inserts/updates the rows of a prepared write, inside the caller's transaction. `session` records new and
+  /// existing blocks as pending for that upload. `tree` tags manifest blocks with their dataset tree.
+  func apply(_ db: Database, _ plan: StorePlan, expiry: Int64, session: Int64?) throws {
+    let insert = try db.cachedStatement(
+      sql: """
+        INSERT INTO blocks (cid, codec, size, expiry, refcount, pack, pos, data, tree)
+        VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)
+        """)
+    for (block, placement) in plan.new {
+      var tree: Data?
+      if block.cid.codec == .codexManifest, let m = try? Manifest(encoded: block.data) {
+        tree = Data(m.treeCid.bytes)
+      }
+      let (pack, pos, data) = Self.columns(placement, block)
+      try insert.execute(arguments: [
+        Data(block.cid.bytes), Int64(bitPattern: block.cid.codec.rawValue), Int64(block.data.count), expiry,
+        pack, pos, data, tree,
+      ])
+    }
+    let touch = try db.cachedStatement(sql: "UPDATE blocks SET expiry = MAX(expiry, ?) WHERE cid = ?")
+    let relocate = try db.cachedStatement(sql: "UPDATE blocks SET pack = ?, pos = ?, data = ? WHERE cid = ?")
+    for (block, restoredTo) in plan.existing {
+      let key = Data(block.cid.bytes)
+      try touch.execute(arguments: [expiry, key])
+      if let restoredTo {
+        let (pack, pos, data) = Self.columns(restoredTo, block)
+        try relocate.execute(arguments: [pack, pos, data, key])
+      }
+    }
+    if let (id, length) = plan.packEnd {
+      try db.execute(
+        sql: """
+          INSERT INTO packs (id, committed_length) VALUES (?, ?)
+          ON CONFLICT(id) DO UPDATE SET committed_length = excluded.committed_length
+          """,
+        arguments: [id, Int64(length)])
+    }
+    try adjustQuota(db, used: Int64(plan.newBytes), blocks: Int64(plan.new.count))
+    if let session {
+      let pend = try db.cachedStatement(
+        sql: "INSERT INTO pending (session, cid, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+      for (block, _) in plan.new { try pend.execute(arguments: [session, Data(block.cid.bytes), 1]) }
+      for (block, _) in plan.existing { try pend.execute(arguments: [session, Data(block.cid.bytes), 0]) }
+    }
+  }
+
+  static func columns(_ placement: Placement, _ block: Block) -> (Int64?, Int64?, Data?) {
+    switch placement {
+    case .inline: return (nil, nil, Data(block.data))
+    case .pack(let id, let pos): return (id, Int64(pos), nil)
+    }
+  }
+
+  /// Undoes the pack bytes of a plan whose transaction failed.
+  func rollback(_ plan: StorePlan, state: WriterState) {
+    guard let (id, _) = plan.packEnd else { return }
+    try? packs.truncate(pack: id, to: id == state.pack ? state.committed : 0)
+  }
+
+  /// Marks a plan's pack bytes committed in the writer state (after its transaction committed).
+  func committed(_ plan: StorePlan, state: inout WriterState) {
+    if let (id, length) = plan.packEnd { state = WriterState(pack: id, committed: length) }
+  }
+
+  /// Stores `blocks` (new ones written and synced, then one transaction). Used by `putBlock` and upload sessions.
+  func storeBlocks(_ blocks: [Block], ttl: Duration?, session: Int64?) async throws {
+    let real = blocks.filter { !Codex.isEmpty($0.cid) }
+    guard !real.isEmpty else { return }
+    let expiry = clock.now() + Self.seconds(ttl ?? config.blockTTL)
+    try await withWriter("storing \(real.count) blocks") { db, state in
+      let plan = try self.prepare(db, real, state: &state)
+      do {
+        try db.inTransaction {
+          try self.apply(db, plan, expiry: expiry, session: session)
+          return .commit
+        }
+      } catch {
+        self.rollback(plan, state: state)
+        throw error
+      }
+      self.committed(plan, state: &state)
+    }
+    try? refreshGauges()
+  }
+
+  static func seconds(_ d: Duration) -> Int64 { d.components.seconds }
+}

@@ -1,0 +1,35 @@
+import Multiformats
+
+/// Errors of the block stores, each with a message a person can act on.
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+  /// Storing `needed` more bytes would pass the quota.
+  case quotaExceeded(needed: UInt64, available: UInt64)
+  /// The block is referenced by a dataset and has not expired.
+  case blockInUse(Cid)
+  /// A block with this CID is already stored with another size.
+  case sizeMismatch(Cid, stored: Int, given: Int)
+  /// Something the store needs is not there.
+  case notFound(String)
+  /// The repo on disk is unusable (wrong version, unreadable, corrupt); the message says which file.
+  case corrupt(String)
+  /// An I/O or database failure, with the underlying reason.
+  case io(String)
+  /// The caller asked for something that cannot be done (e.g. releasing more bytes than are reserved, using a
+  /// finished upload session, a closed store).
+  case invalidArgument(String)
+
+  public var description: String {
+    switch self {
+    case .quotaExceeded(let needed, let available):
+      return
+        "storage quota exceeded: \(needed) bytes needed, \(available) available (raise --storage-quota or delete data)"
+    case .blockInUse(let cid): return "block \(cid) is part of a dataset; delete the dataset instead"
+    case .sizeMismatch(let cid, let stored, let given):
+      return "same cid but with a different size: \(cid) is stored with \(stored) bytes, got \(given)"
+    case .notFound(let what): return "not found: \(what)"
+    case .corrupt(let why): return "repository is corrupt: \(why)"
+    case .io(let why): return "storage I/O error: \(why)"
+    case .invalidArgument(let why): return "invalid storage request: \(why)"
+    }
+  }
+}

@@ -1,0 +1,128 @@
+import CodexFormats
+import Foundation
+import GRDB
+import Multiformats
+import Synchronization
+
+extension RepoStore {
+  /// Starts an upload: blocks added through the session are stored durably but belong to no dataset until
+  /// `commit`. If the process dies first, the next open deletes them (unless something else references them).
+  public func beginUpload() async throws -> UploadSession {
+    try checkOpen()
+    return UploadSession(store: self, id: nextSession.wrappingAdd(1, ordering: .relaxed).oldValue)
+  }
+}
+
+/// One upload in progress (see `RepoStore.beginUpload`). Call `add` with batches of blocks (bigger batches are
+/// faster: one sync per batch), then `commit` once, or `abort`. Dropping an unfinished session aborts it.
+public final class UploadSession: Sendable {
+  enum State { case open, committed, aborted }
+
+  let store: RepoStore
+  /// The session id in the `pending` table.
+  public let id: Int64
+  private let state = Mutex(State.open)
+
+  init(store: RepoStore, id: Int64) {
+    self.store = store
+    self.id = id
+  }
+
+  deinit {
+    if state.withLock({ $0 }) == .open {
+      let store = self.store
+      let id = self.id
+      Task { await store.abortSession(id) }
+    }
+  }
+
+  /// Stores blocks for this upload: quota-checked before anything is written, bytes synced and rows committed
+  /// (as pending) before it returns. Blocks already stored get their expiry raised and are protected from
+  /// deletion until the session ends.
+  /// - Throws: `StoreError.quotaExceeded` (nothing of this batch written), `.sizeMismatch`, `.invalidArgument`
+  ///   after commit/abort.
+  public func add(_ blocks: [Block]) async throws {
+    try checkOpen()
+    try await store.storeBlocks(blocks, ttl: nil, session: id)
+  }
+
+  /// Makes the dataset visible in ONE transaction: leaf `i` of `treeCid` is `leaves[i]` (rows created if absent,
+  /// references counted), the manifest block is stored, and this session's pending marks are cleared.
+  /// - Throws: `StoreError.notFound` when a leaf's block is not stored, `.quotaExceeded` for the manifest; the
+  ///   session stays open then (abort it or retry).
+  public func commit(treeCid: Cid, leaves: [(blockCid: Cid, proof: CodexProof)], manifest: Block) async throws {
+    try checkOpen()
+    let store = self.store
+    let id = self.id
+    let expiry = store.clock.now() + RepoStore.seconds(store.config.blockTTL)
+    let indexed = leaves.enumerated().map { (index: $0.offset, blockCid: $0.element.blockCid, proof: $0.element.proof) }
+    try await store.withWriter("committing upload of \(treeCid)") { db, writer in
+      let plan = try store.prepare(db, [manifest], state: &writer)
+      do {
+        try store.durableTransaction(db) {
+          try store.apply(db, plan, expiry: expiry, session: nil)
+          try store.insertLeaves(db, tree: treeCid, indexed)
+          try db.execute(sql: "DELETE FROM pending WHERE session = ?", arguments: [id])
+        }
+      } catch {
+        store.rollback(plan, state: writer)
+        throw error
+      }
+      store.committed(plan, state: &writer)
+    }
+    state.withLock { $0 = .committed }
+    try? store.refreshGauges()
+  }
+
+  /// Ends the upload without a dataset: blocks this session created that nothing references (and no other upload
+  /// holds) are deleted and their quota given back. Idempotent; a no-op after `commit`.
+  public func abort() async {
+    let wasOpen = state.withLock { s -> Bool in
+      defer { if s == .open { s = .aborted } }
+      return s == .open
+    }
+    guard wasOpen else { return }
+    await store.abortSession(id)
+  }
+
+  private func checkOpen() throws(StoreError) {
+    let s = state.withLock { $0 }
+    guard s == .open else {
+      throw .invalidArgument("upload session \(id) is already \(s == .committed ? "committed" : "aborted")")
+    }
+  }
+}
+
+extension RepoStore {
+  /// Rolls back an upload session (see `UploadSession.abort`).
+  func abortSession(_ id: Int64) async {
+    if isClosed.load(ordering: .acquiring) { return }
+    do {
+      try await withWriter("aborting upload \(id)") { db, _ in
+        try self.durableTransaction(db) {
+          // Blocks created here that another open upload also holds pass to that upload.
+          try db.execute(
+            sql: """
+              UPDATE pending SET created = 1 WHERE session != ? AND cid IN
+              (SELECT cid FROM pending WHERE session = ? AND created = 1)
+              """,
+            arguments: [id, id])
+          let doomed = try Data.fetchAll(
+            db,
+            sql: """
+              SELECT p.cid FROM pending p JOIN blocks b ON b.cid = p.cid
+              WHERE p.session = ? AND p.created = 1 AND b.refcount = 0
+              AND NOT EXISTS (SELECT 1 FROM pending q WHERE q.cid = p.cid AND q.session != p.session)
+              """,
+            arguments: [id])
+          try db.execute(sql: "DELETE FROM pending WHERE session = ?", arguments: [id])
+          try self.deleteBlockRows(db, cids: doomed)
+        }
+        try self.releaseFreeRanges(db)
+      }
+      try? refreshGauges()
+    } catch {
+      logger.warning("repo: aborting an upload failed; it is rolled back at next open", metadata: ["why": "\(error)"])
+    }
+  }
+}
