@@ -1,2 +1,0 @@
-/// The `CodexExchange` module; see ../shared/ARCHITECTURE.md.
-public enum CodexExchangeModule {}
