@@ -153,7 +153,10 @@ public struct LeopardCodec: Sendable {
       // One multiply-add pass per (output, input) pair against the transform's operation count; the pairs
       // each need their own multiplier table, so keep the count bounded.
       let pairs = wanted.count * dataShards
-      combine = pairs <= 4096 && pairs < plan.ops.count
+      // The coefficients come from one run of the transform on probe shards of about K elements, which
+      // must stay small next to the real shards.
+      let probeBytes = 64 * ((dataShards + 31) / 32)
+      combine = pairs <= 4096 && pairs < plan.ops.count && probeBytes * 4 <= size
     case .transform: combine = false
     case .combination: combine = true
     }
