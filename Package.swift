@@ -78,6 +78,11 @@ let package = Package(
     .target(
       name: "CodexProofs",
       dependencies: ["CodexFormats", "CodexStore", .product(name: "Logging", package: "swift-log")],
+      // Poseidon2 is ~300x slower unoptimised; -O keeps the debug test run of the golden vectors to seconds.
+      swiftSettings: swift6 + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+    .executableTarget(
+      name: "ProofsBenchmark",
+      dependencies: ["CodexProofs", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: swift6),
 
     // MARK: marketplace

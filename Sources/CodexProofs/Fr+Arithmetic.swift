@@ -3,61 +3,89 @@
 /// `a·b + c` as a 128-bit value `(high, low)`; cannot overflow.
 @inlinable @inline(__always)
 func mulAdd(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> (UInt64, UInt64) {
-  let (h, l) = a.multipliedFullWidth(by: b)
-  let (s, o) = l.addingReportingOverflow(c)
-  return (h &+ (o ? 1 : 0), s)
+  let r = UInt128(a) &* UInt128(b) &+ UInt128(c)
+  return (UInt64(truncatingIfNeeded: r &>> 64), UInt64(truncatingIfNeeded: r))
 }
 
 /// `a·b + c + d` as a 128-bit value `(high, low)`; cannot overflow.
 @inlinable @inline(__always)
 func mulAdd(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64) -> (UInt64, UInt64) {
-  let (h, l) = a.multipliedFullWidth(by: b)
-  let (s1, o1) = l.addingReportingOverflow(c)
-  let (s2, o2) = s1.addingReportingOverflow(d)
-  return (h &+ (o1 ? 1 : 0) &+ (o2 ? 1 : 0), s2)
+  let r = UInt128(a) &* UInt128(b) &+ UInt128(c) &+ UInt128(d)
+  return (UInt64(truncatingIfNeeded: r &>> 64), UInt64(truncatingIfNeeded: r))
 }
 
 extension Fr {
-  /// Subtracts `p` once if the 256-bit value `t` is ≥ `p`. Requires `t < 2p`.
+  /// Subtracts `p` once if the 256-bit value `t` is ≥ `p`. Requires `t < 2p`. Branch-free (the outcome is
+  /// data-dependent and would mispredict about half the time).
   @inlinable @inline(__always)
   static func reduceOnce(_ t0: UInt64, _ t1: UInt64, _ t2: UInt64, _ t3: UInt64) -> Fr {
-    let (d0, b0) = t0.subtractingReportingOverflow(P.0)
-    let (d1a, b1a) = t1.subtractingReportingOverflow(P.1)
-    let (d1, b1b) = d1a.subtractingReportingOverflow(b0 ? 1 : 0)
-    let (d2a, b2a) = t2.subtractingReportingOverflow(P.2)
-    let (d2, b2b) = d2a.subtractingReportingOverflow((b1a || b1b) ? 1 : 0)
-    let (d3a, b3a) = t3.subtractingReportingOverflow(P.3)
-    let (d3, b3b) = d3a.subtractingReportingOverflow((b2a || b2b) ? 1 : 0)
-    if b3a || b3b { return Fr(montgomery: t0, t1, t2, t3) }
-    return Fr(montgomery: d0, d1, d2, d3)
+    let p = Fr.P
+    var borrow: UInt64
+    borrow = 0
+    let (d0, _) = sbb(t0, p.0, &borrow)
+    let (d1, _) = sbb(t1, p.1, &borrow)
+    let (d2, _) = sbb(t2, p.2, &borrow)
+    let (d3, _) = sbb(t3, p.3, &borrow)
+    // borrow = 1 means t < p: keep t.
+    let keep = 0 &- borrow
+    return Fr(
+      montgomery: (t0 & keep) | (d0 & ~keep), (t1 & keep) | (d1 & ~keep), (t2 & keep) | (d2 & ~keep),
+      (t3 & keep) | (d3 & ~keep))
   }
 
-  /// Montgomery product `a·b·2^-256 mod p` (CIOS, using that the top limb of `p` leaves two spare bits so the
-  /// running sum never needs an extra carry word).
+  /// `a − b − borrow`, updating `borrow` (0 or 1).
+  @inlinable @inline(__always)
+  static func sbb(_ a: UInt64, _ b: UInt64, _ borrow: inout UInt64) -> (UInt64, Bool) {
+    let r = UInt128(a) &- UInt128(b) &- UInt128(borrow)
+    borrow = UInt64(truncatingIfNeeded: r &>> 64) & 1
+    return (UInt64(truncatingIfNeeded: r), borrow == 1)
+  }
+
+  /// `a + b + carry`, updating `carry` (0 or 1).
+  @inlinable @inline(__always)
+  static func adc(_ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
+    let r = UInt128(a) &+ UInt128(b) &+ UInt128(carry)
+    carry = UInt64(truncatingIfNeeded: r &>> 64)
+    return UInt64(truncatingIfNeeded: r)
+  }
+
+  /// One outer iteration of CIOS Montgomery multiplication: `t = (t + a·bi + m·p) / 2^64` with `m` chosen so the
+  /// division is exact. Uses that the top limb of `p` leaves two spare bits, so no extra carry word is needed.
+  @inlinable @inline(__always)
+  static func montgomeryStep(
+    _ a: Fr, _ bi: UInt64, _ t0: inout UInt64, _ t1: inout UInt64, _ t2: inout UInt64, _ t3: inout UInt64
+  ) {
+    let p = P
+    var carryA: UInt64
+    var carryC: UInt64
+    var u0: UInt64
+    (carryA, u0) = mulAdd(a.l0, bi, t0)
+    let m = u0 &* pInv
+    (carryC, _) = mulAdd(m, p.0, u0)
+    var u1: UInt64
+    (carryA, u1) = mulAdd(a.l1, bi, t1, carryA)
+    (carryC, t0) = mulAdd(m, p.1, u1, carryC)
+    var u2: UInt64
+    (carryA, u2) = mulAdd(a.l2, bi, t2, carryA)
+    (carryC, t1) = mulAdd(m, p.2, u2, carryC)
+    var u3: UInt64
+    (carryA, u3) = mulAdd(a.l3, bi, t3, carryA)
+    (carryC, t2) = mulAdd(m, p.3, u3, carryC)
+    t3 = carryC &+ carryA
+    _ = (u1, u2, u3)
+  }
+
+  /// Montgomery product `a·b·2^-256 mod p` (CIOS).
   @inlinable @inline(__always)
   static func montgomeryMultiply(_ a: Fr, _ b: Fr) -> Fr {
     var t0: UInt64 = 0
     var t1: UInt64 = 0
     var t2: UInt64 = 0
     var t3: UInt64 = 0
-    @inline(__always) func step(_ bi: UInt64) {
-      var carryA: UInt64
-      var carryC: UInt64
-      (carryA, t0) = mulAdd(a.l0, bi, t0)
-      let m = t0 &* pInv
-      (carryC, _) = mulAdd(m, P.0, t0)
-      (carryA, t1) = mulAdd(a.l1, bi, t1, carryA)
-      (carryC, t0) = mulAdd(m, P.1, t1, carryC)
-      (carryA, t2) = mulAdd(a.l2, bi, t2, carryA)
-      (carryC, t1) = mulAdd(m, P.2, t2, carryC)
-      (carryA, t3) = mulAdd(a.l3, bi, t3, carryA)
-      (carryC, t2) = mulAdd(m, P.3, t3, carryC)
-      t3 = carryC &+ carryA
-    }
-    step(b.l0)
-    step(b.l1)
-    step(b.l2)
-    step(b.l3)
+    montgomeryStep(a, b.l0, &t0, &t1, &t2, &t3)
+    montgomeryStep(a, b.l1, &t0, &t1, &t2, &t3)
+    montgomeryStep(a, b.l2, &t0, &t1, &t2, &t3)
+    montgomeryStep(a, b.l3, &t0, &t1, &t2, &t3)
     return reduceOnce(t0, t1, t2, t3)
   }
 
@@ -65,33 +93,30 @@ extension Fr {
   @inlinable @inline(__always)
   public static func + (a: Fr, b: Fr) -> Fr {
     // Both operands are < p < 2^254, so the sum fits in 256 bits.
-    let (s0, c0) = a.l0.addingReportingOverflow(b.l0)
-    let (s1a, c1a) = a.l1.addingReportingOverflow(b.l1)
-    let (s1, c1b) = s1a.addingReportingOverflow(c0 ? 1 : 0)
-    let (s2a, c2a) = a.l2.addingReportingOverflow(b.l2)
-    let (s2, c2b) = s2a.addingReportingOverflow((c1a || c1b) ? 1 : 0)
-    let s3 = a.l3 &+ b.l3 &+ ((c2a || c2b) ? 1 : 0)
+    var carry: UInt64 = 0
+    let s0 = adc(a.l0, b.l0, &carry)
+    let s1 = adc(a.l1, b.l1, &carry)
+    let s2 = adc(a.l2, b.l2, &carry)
+    let s3 = a.l3 &+ b.l3 &+ carry
     return reduceOnce(s0, s1, s2, s3)
   }
 
   /// Field subtraction.
   @inlinable @inline(__always)
   public static func - (a: Fr, b: Fr) -> Fr {
-    let (d0, b0) = a.l0.subtractingReportingOverflow(b.l0)
-    let (d1a, b1a) = a.l1.subtractingReportingOverflow(b.l1)
-    let (d1, b1b) = d1a.subtractingReportingOverflow(b0 ? 1 : 0)
-    let (d2a, b2a) = a.l2.subtractingReportingOverflow(b.l2)
-    let (d2, b2b) = d2a.subtractingReportingOverflow((b1a || b1b) ? 1 : 0)
-    let (d3a, b3a) = a.l3.subtractingReportingOverflow(b.l3)
-    let (d3, b3b) = d3a.subtractingReportingOverflow((b2a || b2b) ? 1 : 0)
-    if !(b3a || b3b) { return Fr(montgomery: d0, d1, d2, d3) }
-    // Wrapped below zero: add p back (the carry out cancels the borrow).
-    let (e0, c0) = d0.addingReportingOverflow(P.0)
-    let (e1a, c1a) = d1.addingReportingOverflow(P.1)
-    let (e1, c1b) = e1a.addingReportingOverflow(c0 ? 1 : 0)
-    let (e2a, c2a) = d2.addingReportingOverflow(P.2)
-    let (e2, c2b) = e2a.addingReportingOverflow((c1a || c1b) ? 1 : 0)
-    let e3 = d3 &+ P.3 &+ ((c2a || c2b) ? 1 : 0)
+    var borrow: UInt64 = 0
+    let (d0, _) = sbb(a.l0, b.l0, &borrow)
+    let (d1, _) = sbb(a.l1, b.l1, &borrow)
+    let (d2, _) = sbb(a.l2, b.l2, &borrow)
+    let (d3, _) = sbb(a.l3, b.l3, &borrow)
+    // If it wrapped below zero add p back (the carry out cancels the borrow); branch-free via a mask.
+    let mask = 0 &- borrow
+    let p = Fr.P
+    var carry: UInt64 = 0
+    let e0 = adc(d0, p.0 & mask, &carry)
+    let e1 = adc(d1, p.1 & mask, &carry)
+    let e2 = adc(d2, p.2 & mask, &carry)
+    let e3 = d3 &+ (p.3 & mask) &+ carry
     return Fr(montgomery: e0, e1, e2, e3)
   }
 

@@ -35,9 +35,9 @@ public struct Fr: Sendable, Hashable {
   }
 
   /// The additive identity.
-  public static let zero = Fr(montgomery: 0, 0, 0, 0)
+  @inlinable public static var zero: Fr { @inline(__always) get { Fr(montgomery: 0, 0, 0, 0) } }
   /// The multiplicative identity.
-  public static let one = Fr(montgomery: R.0, R.1, R.2, R.3)
+  @inlinable public static var one: Fr { @inline(__always) get { Fr(montgomery: R.0, R.1, R.2, R.3) } }
 
   /// `true` iff this is the zero element.
   @inlinable
@@ -52,19 +52,29 @@ public struct Fr: Sendable, Hashable {
 
   // MARK: constants
 
+  // Constants are computed properties returning literals so they fold into the arithmetic (a `static let` would
+  // add a lazy-initialisation check to every multiplication).
+
   /// The modulus `p`, little-endian limbs.
-  @usableFromInline static let P: (UInt64, UInt64, UInt64, UInt64) = (
-    0x43e1_f593_f000_0001, 0x2833_e848_79b9_7091, 0xb850_45b6_8181_585d, 0x3064_4e72_e131_a029
-  )
+  @inlinable static var P: (UInt64, UInt64, UInt64, UInt64) {
+    @inline(__always) get {
+      (0x43e1_f593_f000_0001, 0x2833_e848_79b9_7091, 0xb850_45b6_8181_585d, 0x3064_4e72_e131_a029)
+    }
+  }
   /// `2^256 mod p` (Montgomery form of 1).
-  @usableFromInline static let R: (UInt64, UInt64, UInt64, UInt64) = (
-    0xac96_341c_4fff_fffb, 0x36fc_7695_9f60_cd29, 0x666e_a36f_7879_462e, 0x0e0a_77c1_9a07_df2f
-  )
+  @inlinable static var R: (UInt64, UInt64, UInt64, UInt64) {
+    @inline(__always) get {
+      (0xac96_341c_4fff_fffb, 0x36fc_7695_9f60_cd29, 0x666e_a36f_7879_462e, 0x0e0a_77c1_9a07_df2f)
+    }
+  }
   /// `2^512 mod p`, used to enter Montgomery form.
-  @usableFromInline static let r2 = Fr(
-    montgomery: 0x1bb8_e645_ae21_6da7, 0x53fe_3ab1_e35c_59e3, 0x8c49_833d_53bb_8085, 0x0216_d0b1_7f4e_44a5)
+  @inlinable static var r2: Fr {
+    @inline(__always) get {
+      Fr(montgomery: 0x1bb8_e645_ae21_6da7, 0x53fe_3ab1_e35c_59e3, 0x8c49_833d_53bb_8085, 0x0216_d0b1_7f4e_44a5)
+    }
+  }
   /// `−p⁻¹ mod 2^64`.
-  @usableFromInline static let pInv: UInt64 = 0xc2e1_f593_efff_ffff
+  @inlinable static var pInv: UInt64 { @inline(__always) get { 0xc2e1_f593_efff_ffff } }
 
   /// `true` iff the little-endian limbs encode a value below `p`.
   @inlinable

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import CodexProofs
+import CodexProofs
 
 let modulusDecimal = "21888242871839275222246405745257275088548364400416034343698204186575808495617"
 

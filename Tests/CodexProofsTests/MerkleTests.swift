@@ -1,6 +1,6 @@
 import Testing
 
-@testable import CodexProofs
+import CodexProofs
 
 @Suite struct MerkleTests {
   @Test func rootsOverFieldElements() throws {
@@ -17,6 +17,14 @@ import Testing
       #expect(tree.root == expected)
       #expect(tree.depth == Poseidon2Tree.depth(leafCount: n))
     }
+  }
+
+  @Test func rootOverTwoToTheSeventeenElements() throws {
+    let json = try Vectors.json("poseidon2.json")
+    let merkle = try #require(json["merkle"] as? [String: Any])
+    let expected = try #require(merkle["field_elements_1_to_2pow17_root_le_hex"] as? String)
+    let leaves = (1...(1 << 17)).map { Fr(UInt64($0)) }
+    #expect(try Poseidon2Tree.root(leaves: leaves).bytes == hexBytes(expected))
   }
 
   @Test func rootsOverBytes() throws {

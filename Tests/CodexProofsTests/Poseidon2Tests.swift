@@ -1,6 +1,6 @@
 import Testing
 
-@testable import CodexProofs
+import CodexProofs
 
 func fr(_ s: String) -> Fr { try! Fr(string: s) }
 

@@ -1,0 +1,117 @@
+// ProofsBenchmark: Poseidon2 and block-digest-tree throughput, one JSON object per line.
+// Run: swift run -c release ProofsBenchmark [--quick]
+//
+// Single-core figures use the calling thread's CPU time (the build machines are shared, so wall time would mostly
+// measure other processes); the wall-clock figure is printed beside it. The all-cores figure is wall-clock.
+import CodexProofs
+import Crypto
+import Dispatch
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+let quick = CommandLine.arguments.contains("--quick")
+let duration = quick ? 0.3 : 2.0
+let cores = SystemInfo.activeProcessorCount
+
+/// One measurement: iterations and the wall / thread-CPU seconds they took.
+struct Sample {
+  var iterations: Int
+  var wall: Double
+  var cpu: Double
+}
+
+/// Runs `body` until `seconds` of thread CPU time (or 20× that in wall time) have passed.
+func measure(seconds: Double, _ body: () -> Void) -> Sample {
+  body()  // warm-up
+  var n = 0
+  let wall0 = Clock.wall()
+  let cpu0 = Clock.threadCPU()
+  repeat {
+    body()
+    n += 1
+  } while Clock.threadCPU() - cpu0 < seconds && Clock.wall() - wall0 < 20 * seconds
+  return Sample(iterations: n, wall: Clock.wall() - wall0, cpu: Clock.threadCPU() - cpu0)
+}
+
+/// Runs `body` until `seconds` of wall time have passed.
+func measureWall(seconds: Double, _ body: () -> Void) -> Sample {
+  body()
+  var n = 0
+  let wall0 = Clock.wall()
+  repeat {
+    body()
+    n += 1
+  } while Clock.wall() - wall0 < seconds
+  return Sample(iterations: n, wall: Clock.wall() - wall0, cpu: 0)
+}
+
+let load = "\"" + SystemInfo.loadAverage + "\""
+
+// 1. Poseidon2 permutation, one core.
+/// Chains `count` permutations starting from `(0, 1, 2)` and returns the final first word.
+func chainPermutations(_ count: Int, from start: (Fr, Fr, Fr)) -> (Fr, Fr, Fr) {
+  var (x, y, z) = start
+  for _ in 0..<count { Poseidon2.permute(&x, &y, &z) }
+  return (x, y, z)
+}
+var state: (Fr, Fr, Fr) = (0, 1, 2)
+let perm = measure(seconds: duration) { state = chainPermutations(1000, from: state) }
+let permUs = perm.cpu / Double(perm.iterations * 1000) * 1e6
+// Baseline: the naive shift-and-add reference implementation of the same permutation.
+let naive = measure(seconds: duration) { _ = NaiveField.permutation(state.0, state.1, state.2) }
+let naiveUs = naive.cpu / Double(naive.iterations) * 1e6
+JSONLine.emit(
+  "poseidon2_permutation_1core", permUs, "us/perm",
+  [
+    "perms_per_sec": JSONLine.fixed(1e6 / permUs, 0),
+    "wall_us": JSONLine.fixed(perm.wall / Double(perm.iterations * 1000) * 1e6, 3),
+    "baseline_naive_reference_us": JSONLine.fixed(naiveUs, 1),
+    "speedup_vs_baseline": JSONLine.fixed(naiveUs / permUs, 1),
+    "loadavg": load,
+  ])
+
+// 2. Block digest tree over 64 KiB blocks (2048-byte cells, 32 leaves).
+let blockSize = 65536
+let blockCount = quick ? 8 : 32
+var seed: UInt64 = 0x1234_5678
+let blocks: [[UInt8]] = (0..<blockCount).map { _ in
+  (0..<blockSize).map { _ in
+    seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+    return UInt8(truncatingIfNeeded: seed >> 33)
+  }
+}
+let megabytes = Double(blockSize * blockCount) / 1_048_576
+
+let single = measure(seconds: duration) {
+  for b in blocks { _ = try! BlockDigest.digest(block: b) }
+}
+// Baseline: SHA-256 (swift-crypto) of the same bytes, one core.
+let sha = measure(seconds: duration) {
+  for b in blocks { _ = SHA256.hash(data: b) }
+}
+let singleMBs = megabytes * Double(single.iterations) / single.cpu
+let shaMBs = megabytes * Double(sha.iterations) / sha.cpu
+JSONLine.emit(
+  "block_digest_tree_1core", singleMBs, "MB/s",
+  [
+    "block_bytes": "\(blockSize)", "wall_MBps": JSONLine.fixed(megabytes * Double(single.iterations) / single.wall, 2),
+    "baseline_sha256_MBps": JSONLine.fixed(shaMBs, 1), "loadavg": load,
+  ])
+
+let shared = blocks
+let parallel = measureWall(seconds: duration) {
+  DispatchQueue.concurrentPerform(iterations: shared.count) { i in _ = try! BlockDigest.digest(block: shared[i]) }
+}
+let parallelMBs = megabytes * Double(parallel.iterations) / parallel.wall
+let singleWallMBs = megabytes * Double(single.iterations) / single.wall
+JSONLine.emit(
+  "block_digest_tree_allcores_wall", parallelMBs, "MB/s",
+  [
+    "cores": "\(cores)", "speedup_vs_1core_wall": JSONLine.fixed(parallelMBs / singleWallMBs, 2),
+    "baseline_sha256_1core_MBps": JSONLine.fixed(shaMBs, 1), "loadavg": load,
+  ])
+JSONLine.emit("sha256_baseline_1core", shaMBs, "MB/s", ["loadavg": load])
