@@ -21,6 +21,8 @@ public struct TransactionReceipt: Hashable, Sendable {
   public var gasUsed: UInt64
   public var effectiveGasPrice: UInt256
   public var logs: [EthereumLog]
+  /// The created contract, for a deployment.
+  public var contractAddress: EthereumAddress?
 }
 
 /// An event log.
@@ -48,6 +50,16 @@ public struct LogFilter: Hashable, Sendable {
   public init(address: EthereumAddress?, topics: [[[UInt8]]?] = []) {
     self.address = address
     self.topics = topics
+  }
+
+  /// Whether `log` passes the filter (applied again client-side: some endpoints filter loosely).
+  public func matches(_ log: EthereumLog) -> Bool {
+    if let address, log.address != address { return false }
+    for (i, alternatives) in topics.enumerated() {
+      guard let alternatives else { continue }
+      guard i < log.topics.count, alternatives.contains(log.topics[i]) else { return false }
+    }
+    return true
   }
 }
 
@@ -164,7 +176,8 @@ public struct EthereumClient: Sendable {
       transactionHash: try Self.bytes(r["transactionHash"], "receipt.transactionHash"),
       blockNumber: try Self.quantity64(r["blockNumber"], "receipt.blockNumber"), status: status == .one,
       gasUsed: try Self.quantity64(r["gasUsed"], "receipt.gasUsed"),
-      effectiveGasPrice: (try? Self.quantity(r["effectiveGasPrice"], "")) ?? .zero, logs: logs)
+      effectiveGasPrice: (try? Self.quantity(r["effectiveGasPrice"], "")) ?? .zero, logs: logs,
+      contractAddress: r["contractAddress"]?.stringValue.flatMap { EthereumAddress(hex: $0.lowercased()) })
   }
 
   static func log(_ l: JSONValue) throws(EthereumError) -> EthereumLog {
@@ -194,7 +207,10 @@ public struct EthereumClient: Sendable {
     let r = try await provider.request("eth_getLogs", [.object(o)])
     guard let arr = r.arrayValue else { throw .invalidResponse("eth_getLogs: not an array") }
     var out: [EthereumLog] = []
-    for l in arr { out.append(try Self.log(l)) }
+    for l in arr {
+      let log = try Self.log(l)
+      if filter.matches(log) && log.blockNumber >= from && log.blockNumber <= to { out.append(log) }
+    }
     return out
   }
 

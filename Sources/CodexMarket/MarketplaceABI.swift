@@ -34,7 +34,7 @@ public enum MarketplaceABI {
   public static let freeSlot = Function("freeSlot", [.fixedBytes(32)])
   public static let freeSlotWithRecipients = Function("freeSlot", [.fixedBytes(32), .address, .address])
   public static let submitProof = Function("submitProof", [.fixedBytes(32), proof])
-  public static let canMarkProofAsMissing = Function("canMarkProofAsMissing", [.fixedBytes(32), .uint(64)], [.bool])
+  public static let canMarkProofAsMissing = Function("canMarkProofAsMissing", [.fixedBytes(32), .uint(64)])
   public static let markProofAsMissing = Function("markProofAsMissing", [.fixedBytes(32), .uint(64)])
   public static let withdrawFunds = Function("withdrawFunds", [.fixedBytes(32)])
   public static let withdrawFundsTo = Function("withdrawFunds", [.fixedBytes(32), .address])

@@ -28,6 +28,9 @@ public actor OnChainMarket: Market {
     self.logger = logger
   }
 
+  /// Sets the delay between event polls.
+  public func setEventPoll(milliseconds: Int64) { eventPollMilliseconds = milliseconds }
+
   // MARK: plumbing
 
   private func view(_ f: MarketplaceABI.Function, _ args: [ABIValue], to: EthereumAddress? = nil)

@@ -46,6 +46,9 @@ public actor TransactionSender {
 
   public nonisolated var address: EthereumAddress { key.address }
 
+  /// Sets the delay between receipt polls.
+  public func setPollInterval(milliseconds: UInt64) { pollIntervalMilliseconds = milliseconds }
+
   /// Current fees: base fee of the pending block from `eth_feeHistory` (falling back to `eth_gasPrice`).
   public func fees() async throws(EthereumError) -> (maxFeePerGas: UInt256, maxPriorityFeePerGas: UInt256) {
     let tip = feePolicy.maxPriorityFeePerGas
@@ -71,7 +74,16 @@ public actor TransactionSender {
     if let gasLimit {
       gas = gasLimit
     } else {
-      let estimate = try await client.estimateGas(from: key.address, to: to, data: data, value: value)
+      let estimate: UInt64
+      do throws(EthereumError) {
+        estimate = try await client.estimateGas(from: key.address, to: to, data: data, value: value)
+      } catch {
+        // Some endpoints drop the revert data in eth_estimateGas; replaying the call recovers the reason.
+        if case .reverted(.empty, _) = error, let to {
+          _ = try await client.call(to: to, data: data, from: key.address, at: .latest)
+        }
+        throw error
+      }
       gas = estimate.multipliedReportingOverflow(by: gasMultiplierPercent).partialValue / 100
     }
     let (maxFee, tip) = try await fees()
@@ -152,10 +164,10 @@ public actor TransactionSender {
 
   /// `send` then `waitForReceipt` (with the revert reason replayed on failure).
   public func sendAndWait(
-    to: EthereumAddress, data: [UInt8], value: UInt256 = .zero, gasMultiplierPercent: UInt64 = 100,
+    to: EthereumAddress?, data: [UInt8], value: UInt256 = .zero, gasMultiplierPercent: UInt64 = 100,
     confirmations: UInt64 = 1
   ) async throws(EthereumError) -> TransactionReceipt {
     let hash = try await send(to: to, data: data, value: value, gasMultiplierPercent: gasMultiplierPercent)
-    return try await waitForReceipt(hash, confirmations: confirmations, replay: (to, data))
+    return try await waitForReceipt(hash, confirmations: confirmations, replay: to.map { ($0, data) })
   }
 }
