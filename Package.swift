@@ -44,6 +44,11 @@ let package = Package(
       ],
       swiftSettings: swift6),
 
+    .executableTarget(
+      name: "StoreCrashTool",
+      dependencies: ["CodexStore", "CodexFormats", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: swift6),
+
     // MARK: networking
     .systemLibrary(
       name: "CSecp256k1", pkgConfig: "libsecp256k1",

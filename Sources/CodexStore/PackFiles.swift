@@ -154,6 +154,14 @@ final class PackFiles: @unchecked Sendable {
     return problems
   }
 
+  /// Closes and deletes pack `id` (no block may live in it any more). Takes the write lock.
+  func remove(_ id: Int64) {
+    lock.withWriteLock {
+      if let fd = fds.removeValue(forKey: id) { Glibc.close(fd) }
+      _ = unlink(path(id))
+    }
+  }
+
   /// Makes the packs directory entry list durable (after creating a pack file).
   func syncDirectory() {
     let fd = directory.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }

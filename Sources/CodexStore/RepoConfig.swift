@@ -13,6 +13,10 @@ public struct RepoConfig: Sendable {
   public var maintenanceBatch: Int
   /// A pack file stops taking new blocks once it reaches this size (default 4 GiB). Tests lower it.
   public var packFileLimit: UInt64
+  /// For crash drills only: called with a point name ("pack-written", "pack-synced", "rows-committed",
+  /// "delete-committed", "punched") at the moments between the steps of a write, so a drill can kill the process
+  /// exactly there. Nil in production.
+  public var faultHook: (@Sendable (String) -> Void)?
 
   public init(
     directory: String,
@@ -20,7 +24,8 @@ public struct RepoConfig: Sendable {
     blockTTL: Duration = .seconds(30 * 24 * 3600),
     maintenanceInterval: Duration = .seconds(600),
     maintenanceBatch: Int = 1000,
-    packFileLimit: UInt64 = 4 * 1024 * 1024 * 1024
+    packFileLimit: UInt64 = 4 * 1024 * 1024 * 1024,
+    faultHook: (@Sendable (String) -> Void)? = nil
   ) {
     self.directory = directory
     self.quotaMaxBytes = quotaMaxBytes
@@ -28,6 +33,7 @@ public struct RepoConfig: Sendable {
     self.maintenanceInterval = maintenanceInterval
     self.maintenanceBatch = maintenanceBatch
     self.packFileLimit = packFileLimit
+    self.faultHook = faultHook
   }
 }
 

@@ -63,7 +63,7 @@ extension RepoStore {
   public func deleteBlock(_ cid: Cid) async throws {
     if Codex.isEmpty(cid) { return }
     let now = clock.now()
-    try await withWriter("deleting \(cid)") { db, _ in
+    try await withWriter("deleting \(cid)") { db, state in
       try self.durableTransaction(db) {
         let key = Data(cid.bytes)
         guard let row = try Row.fetchOne(db, sql: "SELECT refcount, expiry FROM blocks WHERE cid = ?", arguments: [key])
@@ -74,7 +74,7 @@ extension RepoStore {
         if pending == true || (refcount > 0 && expiry >= now) { throw StoreError.blockInUse(cid) }
         try self.deleteBlockRows(db, cids: [key])
       }
-      try self.releaseFreeRanges(db)
+      try self.releaseFreeRanges(db, current: state.pack)
     }
     try? refreshGauges()
   }
@@ -85,7 +85,7 @@ extension RepoStore {
   /// this manifest block is deleted. Deleting an absent dataset succeeds.
   public func deleteDataset(manifestCid: Cid) async throws {
     let now = clock.now()
-    try await withWriter("deleting dataset \(manifestCid)") { db, _ in
+    try await withWriter("deleting dataset \(manifestCid)") { db, state in
       let key = Data(manifestCid.bytes)
       guard
         let row = try Row.fetchOne(db, sql: "SELECT size, pack, pos, data FROM blocks WHERE cid = ?", arguments: [key])
@@ -109,7 +109,7 @@ extension RepoStore {
         }
         try self.deleteBlockRows(db, cids: [key])
       }
-      try self.releaseFreeRanges(db)
+      try self.releaseFreeRanges(db, current: state.pack)
     }
     try? refreshGauges()
   }

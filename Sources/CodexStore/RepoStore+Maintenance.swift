@@ -11,7 +11,7 @@ extension RepoStore {
   public func runMaintenanceCycle() async throws -> Int {
     let now = clock.now()
     let batch = max(1, config.maintenanceBatch)
-    let deleted = try await withWriter("expiry maintenance") { db, _ -> Int in
+    let deleted = try await withWriter("expiry maintenance") { db, state -> Int in
       var n = 0
       try self.durableTransaction(db) {
         let expired = try Data.fetchAll(
@@ -24,7 +24,7 @@ extension RepoStore {
           arguments: [now, batch])
         n = try self.deleteBlockRows(db, cids: expired)
       }
-      try self.releaseFreeRanges(db)
+      try self.releaseFreeRanges(db, current: state.pack)
       return n
     }
     if deleted > 0 {

@@ -81,7 +81,9 @@ extension RepoStore {
         }
         if w.isNew { plan.new[w.index].placement = placement } else { plan.existing[w.index].restoredTo = placement }
       }
+      config.faultHook?("pack-written")
       try packs.sync(pack: pack)
+      config.faultHook?("pack-synced")
     } catch {
       try? packs.truncate(pack: pack, to: pack == state.pack ? state.committed : 0)
       throw error
@@ -158,6 +160,7 @@ extension RepoStore {
 
   /// Marks a plan's pack bytes committed in the writer state (after its transaction committed).
   func committed(_ plan: StorePlan, state: inout WriterState) {
+    config.faultHook?("rows-committed")
     if let (id, length) = plan.packEnd { state = WriterState(pack: id, committed: length) }
   }
 

@@ -167,7 +167,7 @@ public final class RepoStore: BlockStore, Sendable {
           logger.info("repo: rolled back unfinished uploads", metadata: ["blocks": "\(rolledBack)"])
         }
         // 3. Space of deleted blocks not yet released.
-        try releaseFreeRanges(db)
+        try releaseFreeRanges(db, current: last.pack)
         return last
       }
     } catch let e as StoreError {
@@ -280,17 +280,28 @@ public final class RepoStore: BlockStore, Sendable {
     return Int(count)
   }
 
-  /// Punches every recorded free range and forgets it. Called after the transaction that recorded them.
-  func releaseFreeRanges(_ db: Database) throws {
+  /// Punches every recorded free range and forgets it; then deletes pack files other than `current` that no
+  /// block lives in any more. Called after the transaction that recorded the ranges.
+  func releaseFreeRanges(_ db: Database, current: Int64) throws {
     let rows = try Row.fetchAll(db, sql: "SELECT pack, pos, length FROM free_ranges")
     guard !rows.isEmpty else { return }
     let ranges = rows.map { row -> (pack: Int64, offset: UInt64, length: UInt64) in
       (row[0], UInt64(max(0, row[1] as Int64)), UInt64(max(0, row[2] as Int64)))
     }
+    config.faultHook?("delete-committed")
     for problem in packs.punch(ranges) {
       logger.warning("repo: could not release disk space", metadata: ["why": "\(problem)"])
     }
+    config.faultHook?("punched")
     try db.execute(sql: "DELETE FROM free_ranges")
+    for id in Set(ranges.map(\.pack)) where id != current {
+      let inUse = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blocks WHERE pack = ?)", arguments: [id])
+      guard inUse == false else { continue }
+      // Row first: a crash before the unlink leaves an orphan file, which the next open removes.
+      try db.execute(sql: "DELETE FROM packs WHERE id = ?", arguments: [id])
+      packs.remove(id)
+      logger.debug("repo: deleted empty pack file", metadata: ["pack": "\(id)"])
+    }
   }
 
   /// Publishes the quota counters as metrics.

@@ -98,7 +98,7 @@ extension RepoStore {
   func abortSession(_ id: Int64) async {
     if isClosed.load(ordering: .acquiring) { return }
     do {
-      try await withWriter("aborting upload \(id)") { db, _ in
+      try await withWriter("aborting upload \(id)") { db, state in
         try self.durableTransaction(db) {
           // Blocks created here that another open upload also holds pass to that upload.
           try db.execute(
@@ -118,7 +118,7 @@ extension RepoStore {
           try db.execute(sql: "DELETE FROM pending WHERE session = ?", arguments: [id])
           try self.deleteBlockRows(db, cids: doomed)
         }
-        try self.releaseFreeRanges(db)
+        try self.releaseFreeRanges(db, current: state.pack)
       }
       try? refreshGauges()
     } catch {

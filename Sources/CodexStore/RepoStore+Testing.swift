@@ -1,0 +1,17 @@
+import Foundation
+import GRDB
+
+/// Hooks for the package's tests (internal; reached with `@testable import`).
+extension RepoStore {
+  /// Runs one SQL statement on the writer connection; `blobs` are bound as BLOB arguments in order.
+  func testingExecute(_ sql: String, blobs: [[UInt8]] = []) async throws {
+    try await pool.write { db in
+      try db.execute(sql: sql, arguments: StatementArguments(blobs.map { Data($0) }))
+    }
+  }
+
+  /// Runs a query returning one integer.
+  func testingInt(_ sql: String) async throws -> Int {
+    try await pool.read { db in try Int.fetchOne(db, sql: sql) ?? 0 }
+  }
+}
