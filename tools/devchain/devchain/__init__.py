@@ -1,0 +1,1 @@
+"""swift-codex development chain: JSON-RPC over eth-tester + py-evm."""
