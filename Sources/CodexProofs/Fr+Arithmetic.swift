@@ -89,6 +89,78 @@ extension Fr {
     return reduceOnce(t0, t1, t2, t3)
   }
 
+  /// One Montgomery reduction round on the 8-limb accumulator: adds `m·p·2^(64·i)` so limb `i` becomes zero, and
+  /// propagates the carry to the top (the total stays below 2^512 because the input is below p·2^256).
+  @inlinable @inline(__always)
+  static func reduceRound(
+    _ ri: UInt64, _ r1: inout UInt64, _ r2: inout UInt64, _ r3: inout UInt64, _ r4: inout UInt64,
+    _ carryIn: inout UInt64
+  ) {
+    let p = P
+    let m = ri &* pInv
+    var c: UInt64
+    (c, _) = mulAdd(m, p.0, ri)
+    (c, r1) = mulAdd(m, p.1, r1, c)
+    (c, r2) = mulAdd(m, p.2, r2, c)
+    (c, r3) = mulAdd(m, p.3, r3, c)
+    // r4 += c + carryIn; the new carry goes to the next round's top limb.
+    let t = UInt128(r4) &+ UInt128(c) &+ UInt128(carryIn)
+    r4 = UInt64(truncatingIfNeeded: t)
+    carryIn = UInt64(truncatingIfNeeded: t &>> 64)
+  }
+
+  /// Montgomery square `a²·2^-256 mod p`: the cross products are computed once and doubled.
+  @inlinable @inline(__always)
+  static func montgomerySquare(_ a: Fr) -> Fr {
+    var c: UInt64
+    var r0: UInt64
+    var r1: UInt64
+    var r2: UInt64
+    var r3: UInt64
+    var r4: UInt64
+    var r5: UInt64
+    var r6: UInt64
+    var r7: UInt64
+    // Cross products a_i·a_j (i < j) at limb i + j.
+    (c, r1) = mulAdd(a.l0, a.l1, 0)
+    (c, r2) = mulAdd(a.l0, a.l2, c)
+    (r4, r3) = mulAdd(a.l0, a.l3, c)
+    (c, r3) = mulAdd(a.l1, a.l2, r3)
+    (r5, r4) = mulAdd(a.l1, a.l3, r4, c)
+    (r6, r5) = mulAdd(a.l2, a.l3, r5)
+    // Double.
+    r7 = r6 >> 63
+    r6 = (r6 << 1) | (r5 >> 63)
+    r5 = (r5 << 1) | (r4 >> 63)
+    r4 = (r4 << 1) | (r3 >> 63)
+    r3 = (r3 << 1) | (r2 >> 63)
+    r2 = (r2 << 1) | (r1 >> 63)
+    r1 = r1 << 1
+    // Add the squares a_i² at limb 2i.
+    var h: UInt64
+    var carry: UInt64 = 0
+    (h, r0) = mulAdd(a.l0, a.l0, 0)
+    r1 = adc(r1, h, &carry)
+    var l: UInt64
+    (h, l) = mulAdd(a.l1, a.l1, 0)
+    r2 = adc(r2, l, &carry)
+    r3 = adc(r3, h, &carry)
+    (h, l) = mulAdd(a.l2, a.l2, 0)
+    r4 = adc(r4, l, &carry)
+    r5 = adc(r5, h, &carry)
+    (h, l) = mulAdd(a.l3, a.l3, 0)
+    r6 = adc(r6, l, &carry)
+    r7 = r7 &+ h &+ carry
+    // Four reduction rounds; round i's carry out lands at limb i + 5, exactly where round i + 1 adds its own.
+    var top: UInt64 = 0
+    reduceRound(r0, &r1, &r2, &r3, &r4, &top)
+    reduceRound(r1, &r2, &r3, &r4, &r5, &top)
+    reduceRound(r2, &r3, &r4, &r5, &r6, &top)
+    reduceRound(r3, &r4, &r5, &r6, &r7, &top)
+    // a² + m·p < p² + 2^256·p < 2^512, so `top` ends at zero and r4…r7 is below 2p.
+    return reduceOnce(r4, r5, r6, r7)
+  }
+
   /// Field addition.
   @inlinable @inline(__always)
   public static func + (a: Fr, b: Fr) -> Fr {
@@ -139,7 +211,7 @@ extension Fr {
 
   /// `self²`.
   @inlinable @inline(__always)
-  public func square() -> Fr { Fr.montgomeryMultiply(self, self) }
+  public func square() -> Fr { Fr.montgomerySquare(self) }
 
   /// `2·self`.
   @inlinable @inline(__always)
@@ -148,8 +220,8 @@ extension Fr {
   /// `self⁵`, the Poseidon2 S-box.
   @inlinable @inline(__always)
   public func pow5() -> Fr {
-    let x2 = Fr.montgomeryMultiply(self, self)
-    let x4 = Fr.montgomeryMultiply(x2, x2)
+    let x2 = Fr.montgomerySquare(self)
+    let x4 = Fr.montgomerySquare(x2)
     return Fr.montgomeryMultiply(x4, self)
   }
 

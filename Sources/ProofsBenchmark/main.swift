@@ -74,6 +74,33 @@ JSONLine.emit(
     "loadavg": load,
   ])
 
+// Field multiplication alone (a dependent chain, so this is latency), for reading the permutation figure.
+func chainMultiplications(_ count: Int, _ start: Fr) -> Fr {
+  var x = start
+  let y = start + 7
+  for _ in 0..<count { x = x * y }
+  return x
+}
+var acc: Fr = 3
+let mul = measure(seconds: duration / 2) { acc = chainMultiplications(100_000, acc) }
+JSONLine.emit(
+  "fr_mul_1core", mul.cpu / Double(mul.iterations * 100_000) * 1e9, "ns/mul",
+  ["loadavg": load, "muls_per_permutation": "240"])
+
+func chainMultiplications2(_ count: Int, _ start: Fr) -> Fr {
+  var x = start
+  var w = start + 1
+  let y = start + 7
+  for _ in 0..<count {
+    x = x * y
+    w = w * y
+  }
+  return x + w
+}
+let mul2 = measure(seconds: duration / 2) { acc = chainMultiplications2(100_000, acc) }
+JSONLine.emit(
+  "fr_mul_2chains_1core", mul2.cpu / Double(mul2.iterations * 200_000) * 1e9, "ns/mul", ["loadavg": load])
+
 // 2. Block digest tree over 64 KiB blocks (2048-byte cells, 32 leaves).
 let blockSize = 65536
 let blockCount = quick ? 8 : 32

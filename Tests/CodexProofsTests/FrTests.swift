@@ -30,6 +30,9 @@ func randomFr(_ rng: inout SplitMix64) -> Fr {
     let pMinus1 = try Fr(string: "21888242871839275222246405745257275088548364400416034343698204186575808495616")
     #expect(pMinus1 + .one == .zero)
     #expect(pMinus1 == -Fr.one)
+    #expect(pMinus1.square() == .one)
+    #expect(pMinus1.pow5() == pMinus1)
+    #expect(Fr(2).power(200).square() == Fr(2).power(400))
     #expect(Fr.zero - .one == pMinus1)
     #expect(Fr(3) * Fr(5) == Fr(15))
     #expect(Fr(2).power(64) + Fr(2) == (try Fr(string: "18446744073709551618")))
@@ -108,6 +111,8 @@ func randomFr(_ rng: inout SplitMix64) -> Fr {
       #expect((a - b) + b == a)
       #expect(a.pow5() == a * a * a * a * a)
       #expect(a.square() == a * a)
+      #expect(NaiveField.mul(a, a) == a.square())
+      #expect((-a).square() == a.square())
       if let inv = a.inverse() { #expect(inv * a == .one) }
     }
     #expect(Fr.zero.inverse() == nil)
