@@ -136,6 +136,23 @@ let package = Package(
       ],
       swiftSettings: swift6),
 
+    // MARK: libp2p interop peer and benchmark
+    .executableTarget(
+      name: "P2PInteropPeer",
+      dependencies: [
+        "LibP2P", "Multiformats", .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swift6),
+    .executableTarget(
+      name: "P2PBenchmark",
+      dependencies: [
+        "LibP2P", "Multiformats", .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swift6),
+
     // MARK: tests
     .testTarget(name: "MultiformatsTests", dependencies: ["Multiformats"], swiftSettings: swift6),
     .testTarget(name: "CodexFormatsTests", dependencies: ["CodexFormats"], swiftSettings: swift6),

@@ -12,20 +12,20 @@ enum HostTestSupport {
   static func makeHost(
     muxers: [String] = [MplexFrame.protocolID, YamuxHeader.protocolID],
     configure: (inout HostConfiguration) -> Void = { _ in }
-  ) async throws -> Host {
+  ) async throws -> P2PHost {
     var config = HostConfiguration(
       identity: .generateSecp256k1(), listenAddresses: [try Multiaddr(string: "/ip4/127.0.0.1/tcp/0")])
     config.muxers = muxers
     configure(&config)
     var logger = Logger(label: "test")
     logger.logLevel = .critical
-    let host = Host(configuration: config, group: group, logger: logger)
+    let host = P2PHost(configuration: config, group: group, logger: logger)
     try await host.start()
     return host
   }
 
   /// Mounts `/test/echo/1.0.0`: echoes everything, then half-closes.
-  static func mountEcho(_ host: Host) {
+  static func mountEcho(_ host: P2PHost) {
     host.registry.register("/test/echo/1.0.0") { stream in
       while let chunk = try await stream.read() { try await stream.write(chunk) }
       try await stream.closeWrite()

@@ -1,7 +1,7 @@
 import Multiformats
 import NIOCore
 
-/// Configuration of a libp2p ``Host``.
+/// Configuration of a libp2p ``P2PHost``.
 public struct HostConfiguration: Sendable {
   /// The identity key (secp256k1 for Codex compatibility).
   public var identity: PrivateKey

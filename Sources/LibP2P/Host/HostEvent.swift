@@ -1,4 +1,4 @@
-/// Something that happened to a ``Host``'s connections.
+/// Something that happened to a ``P2PHost``'s connections.
 public enum HostEvent: Sendable {
   /// A connection finished its upgrade (Noise + muxer).
   case connected(P2PConnection)

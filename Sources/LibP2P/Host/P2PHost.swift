@@ -5,7 +5,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// A libp2p host on SwiftNIO TCP: listens and dials, upgrades every connection with multistream-select,
+/// A libp2p host (named `P2PHost` to stay clear of Foundation's `Host`) on SwiftNIO TCP: listens and dials, upgrades every connection with multistream-select,
 /// Noise XX and mplex or yamux, runs identify, answers ping, and dispatches inbound streams to the
 /// handlers mounted in ``registry`` by protocol id.
 ///
@@ -16,7 +16,7 @@ import Synchronization
 ///   extra dials throw ``HostError/tooManyConnections(_:)``.
 /// * A connection that fails its upgrade (bad handshake, bad signature, oversized frame) is closed
 ///   without affecting other connections.
-public final class Host: Sendable {
+public final class P2PHost: Sendable {
   /// The configuration this host runs with.
   public let configuration: HostConfiguration
   /// This host's peer id.
@@ -55,6 +55,10 @@ public final class Host: Sendable {
     var logger = logger
     logger[metadataKey: "local-peer"] = "\(peerID)"
     self.logger = logger
+    let record = try? SignedPeerRecord.seal(
+      key: configuration.identity, seq: UInt64(Date().timeIntervalSince1970),
+      addresses: configuration.announceAddresses ?? [])
+    state.withLock { $0.signedRecord = record }
     mountBuiltins()
   }
 

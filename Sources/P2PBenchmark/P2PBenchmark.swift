@@ -1,0 +1,188 @@
+import Foundation
+import LibP2P
+import Logging
+import Multiformats
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Swift↔Swift libp2p throughput over loopback (noise+mplex, noise+yamux; 1 and 8 streams) against the
+/// `openssl speed -evp chacha20-poly1305` baseline measured in the same run, plus the memory cost of idle
+/// connections. Prints one JSON object per line.
+///
+/// Usage: `P2PBenchmark [--bytes N] [--idle-connections N]` (build with `-c release`).
+@main
+struct P2PBenchmark {
+  static let sinkProtocol = "/bench/sink/1.0.0"
+
+  static func emit(_ object: [String: Any]) {
+    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+    FileHandle.standardOutput.write(data + Data([0x0a]))
+  }
+
+  /// openssl's ChaCha20-Poly1305 speed on 16 KiB blocks in MB/s (nil if openssl is missing).
+  static func opensslChaChaBaseline() -> Double? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["openssl", "speed", "-seconds", "2", "-bytes", "16384", "-evp", "chacha20-poly1305"]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    do { try process.run() } catch { return nil }
+    let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    for line in out.split(separator: "\n") where line.lowercased().hasPrefix("chacha20-poly1305") {
+      if let field = line.split(separator: " ").last, field.hasSuffix("k"), let k = Double(field.dropLast()) {
+        return k * 1000 / 1_000_000
+      }
+    }
+    return nil
+  }
+
+  static func rssKiB() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+      return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+    return 0
+  }
+
+  static func makeHost(_ group: any EventLoopGroup, muxers: [String], listen: Bool, maxConnections: Int = 160)
+    async throws -> P2PHost
+  {
+    var config = HostConfiguration(
+      identity: .generateSecp256k1(), listenAddresses: listen ? [try Multiaddr(string: "/ip4/127.0.0.1/tcp/0")] : [])
+    config.muxers = muxers
+    config.identifyOnConnect = false
+    config.maxConnections = maxConnections
+    var logger = Logger(label: "bench")
+    logger.logLevel = .critical
+    let host = P2PHost(configuration: config, group: group, logger: logger)
+    if listen { try await host.start() }
+    return host
+  }
+
+  /// One-directional transfer of `total` bytes over `streams` streams; returns MB/s.
+  static func throughput(muxer: String, streams: Int, total: Int, group: any EventLoopGroup) async throws -> Double {
+    let server = try await makeHost(group, muxers: [muxer], listen: true)
+    server.registry.register(sinkProtocol) { stream in
+      var count: UInt64 = 0
+      while let chunk = try await stream.read() { count += UInt64(chunk.readableBytes) }
+      var reply = ByteBuffer()
+      reply.writeInteger(count)
+      try await stream.write(reply)
+      try await stream.closeWrite()
+    }
+    let client = try await makeHost(group, muxers: [muxer], listen: false)
+    let conn = try await client.connect(to: server.listenAddresses[0])
+    let chunk = ByteBuffer(bytes: [UInt8](repeating: 0xA5, count: 1 << 20))
+    let perStream = total / streams
+    let clock = ContinuousClock()
+    let start = clock.now
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      for _ in 0..<streams {
+        tasks.addTask {
+          let stream = try await conn.newStream(protocols: [sinkProtocol])
+          var sent = 0
+          while sent < perStream {
+            let n = min(chunk.readableBytes, perStream - sent)
+            try await stream.write(chunk.getSlice(at: chunk.readerIndex, length: n)!)
+            sent += n
+          }
+          try await stream.closeWrite()
+          let reply = try await stream.readExactly(8)
+          guard reply.getInteger(at: reply.readerIndex, as: UInt64.self) == UInt64(perStream) else {
+            throw StreamError.unexpectedEOF
+          }
+        }
+      }
+      try await tasks.waitForAll()
+    }
+    let elapsed = clock.now - start
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    await client.shutdown()
+    await server.shutdown()
+    return Double(perStream * streams) / seconds / 1_000_000
+  }
+
+  static func idleConnections(_ count: Int, group: any EventLoopGroup) async throws -> [String: Any] {
+    let server = try await makeHost(group, muxers: [MplexFrame.protocolID], listen: true, maxConnections: count + 10)
+    var clients: [P2PHost] = []
+    for _ in 0..<count { clients.append(try await makeHost(group, muxers: [MplexFrame.protocolID], listen: false)) }
+    let before = rssKiB()
+    let clock = ContinuousClock()
+    let start = clock.now
+    let address = server.listenAddresses[0]
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      var next = 0
+      for _ in 0..<min(32, count) {
+        let c = clients[next]
+        next += 1
+        tasks.addTask { _ = try await c.connect(to: address) }
+      }
+      while try await tasks.next() != nil {
+        if next < count {
+          let c = clients[next]
+          next += 1
+          tasks.addTask { _ = try await c.connect(to: address) }
+        }
+      }
+    }
+    let elapsed = clock.now - start
+    try await Task.sleep(for: .milliseconds(500))
+    let after = rssKiB()
+    let serverSide = server.connections.count
+    for c in clients { await c.shutdown() }
+    await server.shutdown()
+    return [
+      "name": "p2p_idle_connections", "value": serverSide, "unit": "connections",
+      "rss_before_kib": before, "rss_after_kib": after,
+      "rss_per_connection_kib_both_ends": Double(after - before) / Double(max(count, 1)),
+      "connect_seconds": Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+    ]
+  }
+
+  static func main() async throws {
+    var total = 512 << 20
+    var idle = 1000
+    var args = CommandLine.arguments.dropFirst().makeIterator()
+    while let a = args.next() {
+      switch a {
+      case "--bytes": total = Int(args.next() ?? "") ?? total
+      case "--idle-connections": idle = Int(args.next() ?? "") ?? idle
+      default: break
+      }
+    }
+    #if canImport(Glibc)
+      var limit = rlimit()
+      if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+      }
+    #endif
+    let baseline = opensslChaChaBaseline()
+    emit([
+      "name": "openssl_chacha20_poly1305_16k", "value": baseline ?? -1, "unit": "MB/s",
+      "note": "openssl speed -evp chacha20-poly1305, 16 KiB blocks, one core",
+    ])
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+    for muxer in [MplexFrame.protocolID, YamuxHeader.protocolID] {
+      for streams in [1, 8] {
+        let mbps = try await throughput(muxer: muxer, streams: streams, total: total, group: group)
+        let name = "p2p_throughput_noise_\(muxer.contains("mplex") ? "mplex" : "yamux")_\(streams)stream"
+        var o: [String: Any] = ["name": name, "value": mbps, "unit": "MB/s", "bytes": total, "streams": streams]
+        if let baseline {
+          o["baseline"] = "openssl_chacha20_poly1305_16k"
+          o["baseline_value"] = baseline
+          o["ratio_to_baseline"] = mbps / baseline
+        }
+        emit(o)
+      }
+    }
+    if idle > 0 { emit(try await idleConnections(idle, group: group)) }
+    try await group.shutdownGracefully()
+  }
+}
