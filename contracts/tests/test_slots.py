@@ -62,6 +62,7 @@ def test_fill_slot_effects(env):
     rid, m, host = req.id(), env.market, env.hosts[0]
     sid = slot_id(rid, 1)
     assert m.call("slotState", sid) == FREE
+    env.next_period()
     before = env.balance(host)
     f = env.fill(req, 1, host)
     assert [e.name for e in f.events if e.name != "Transfer"] == ["ProofSubmitted", "SlotFilled"]
@@ -211,3 +212,33 @@ def test_my_slots_order_matches_enumerable_set(env):
     assert m.call("mySlots", sender=host) == tuple(ids)
     m.transact("freeSlot", ids[1], sender=host)  # swap-and-pop: last moves into the hole
     assert m.call("mySlots", sender=host) == (ids[0], ids[3], ids[2])
+
+
+def test_finished_request_slots_are_not_free(env):
+    req, r = env.request(slots=2, maxSlotLoss=1)
+    rid, m = req.id(), env.market
+    env.start(req)
+    m.transact("freeSlot", slot_id(rid, 0), sender=env.hosts[0])  # Repair, request still Started
+    env.chain.travel(r.timestamp + req.ask.duration + 1)
+    assert m.call("slotState", slot_id(rid, 0)) == SLOT_FINISHED
+    assert not m.call("canReserveSlot", rid, 0, sender=env.hosts[3])
+    m_ = env.token.transact("approve", m.address, req.collateral_per_slot, sender=env.hosts[0])
+    assert m_.status == 1
+    # the old reservations were cleared by the forced free
+    expect("Marketplace_ReservationRequired", m.transact, "fillSlot", rid, 0, VALID_PROOF, sender=env.hosts[1])
+
+
+def test_fill_at_expiry_cannot_be_paid_when_cancelled(env):
+    """Upstream quirk kept: a slot filled exactly at expiresAt (still New) gets
+    a zero-length payout window once cancelled, and freeSlot reverts."""
+    req, r = env.request()
+    rid, m, host = req.id(), env.market, env.hosts[0]
+    expires = r.timestamp + req.expiry
+    m.transact("reserveSlot", rid, 0, sender=host)
+    env.token.transact("approve", m.address, req.collateral_per_slot, sender=host)
+    env.chain.travel(expires)
+    f = m.transact("fillSlot", rid, 0, VALID_PROOF, sender=host)
+    assert f.timestamp == expires
+    env.chain.advance(1)
+    assert m.call("slotState", slot_id(rid, 0)) == SLOT_CANCELLED
+    expect("Marketplace_StartNotBeforeExpiry", m.transact, "freeSlot", slot_id(rid, 0), sender=host)

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-VENV=.venv-contracts
+VENV=${CONTRACTS_VENV:-.venv-contracts}
 BUDGET=${CONTRACTS_CI_TIMEOUT:-660}
 PY=${PYTHON:-python3}
 
