@@ -121,7 +121,7 @@ public struct CircuitInput: Sendable, Hashable, Codable {
   }
 
   /// The public signals in circuit order `[entropy, dataSetRoot, slotIndex]`.
-  public var publicSignals: [Fr] { [entropy, dataSetRoot, Fr(UInt64(slotIndex))] }
+  public var publicSignals: [Fr] { [entropy, dataSetRoot, Fr(UInt64(max(0, slotIndex)))] }
 
   static func pad(_ path: [Fr], to length: Int) throws(CircuitInputError) -> [Fr] {
     guard path.count <= length else { throw .pathTooLong(length: path.count, max: length) }

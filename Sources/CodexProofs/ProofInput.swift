@@ -53,5 +53,5 @@ public struct ProofInput: Sendable, Hashable, Codable {
   }
 
   /// The public signals in circuit order `[entropy, dataSetRoot, slotIndex]`.
-  public var publicSignals: [Fr] { [entropy, datasetRoot, Fr(UInt64(slotIndex))] }
+  public var publicSignals: [Fr] { [entropy, datasetRoot, Fr(UInt64(max(0, slotIndex)))] }
 }

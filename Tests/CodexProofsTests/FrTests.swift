@@ -99,6 +99,23 @@ func randomFr(_ rng: inout SplitMix64) -> Fr {
     #expect(accepted > 0)
   }
 
+  @Test func fuzzStringDecoderNeverTraps() throws {
+    var rng = SplitMix64(state: 8)
+    let alphabet = Array("0123456789abcdefxX-+ ".utf8)
+    var accepted = 0
+    for _ in 0..<3000 {
+      let len = Int.random(in: 0...90, using: &rng)
+      var bytes = (0..<len).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &rng)] }
+      if Bool.random(using: &rng) { bytes = Array("0x".utf8) + bytes }
+      let text = String(decoding: bytes, as: UTF8.self)
+      if let x = try? Fr(string: text) {
+        accepted += 1
+        #expect(try Fr(string: x.decimalString) == x)
+      }
+    }
+    #expect(accepted > 0)
+  }
+
   @Test func fieldAxioms() {
     var rng = SplitMix64(state: 42)
     for _ in 0..<100 {

@@ -123,6 +123,24 @@ func loadFixture() throws -> CircuitInput {
     #expect(try Sampler.cellIndex(entropy: 1, slotRoot: 2, counter: 1, cellCount: 1) == 0)
   }
 
+  @Test func fuzzCircuitInputDecodingAndVerificationNeverTrap() throws {
+    let original = [UInt8](try Vectors.data("circuit-input.json"))
+    var rng = SplitMix64(state: 77)
+    var decoded = 0
+    let alphabet = Array("0123456789,[]\"x -".utf8)
+    for _ in 0..<150 {
+      var bytes = original
+      for _ in 0..<Int.random(in: 1...4, using: &rng) {
+        let i = Int.random(in: 0..<bytes.count, using: &rng)
+        bytes[i] = alphabet[Int.random(in: 0..<alphabet.count, using: &rng)]
+      }
+      guard let input = try? JSONDecoder().decode(CircuitInput.self, from: Data(bytes)) else { continue }
+      decoded += 1
+      _ = try? SampleVerifier.verify(input)  // must throw or succeed, never trap
+    }
+    #expect(decoded > 0)
+  }
+
   @Test func fixtureDecodingRejectsMalformedJSON() throws {
     let original = try Vectors.data("circuit-input.json")
     let text = try #require(String(data: original, encoding: .utf8))
