@@ -124,6 +124,15 @@ let package = Package(
       ],
       resources: [.copy("Resources/openapi.yaml")],
       swiftSettings: swift6),
+    .target(
+      name: "CodexClient",
+      dependencies: [
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swift6),
     .executableTarget(
       name: "codex",
       dependencies: [
@@ -166,6 +175,17 @@ let package = Package(
       ],
       swiftSettings: swift6),
     .testTarget(name: "CodexErasureTests", dependencies: ["CodexErasure"], swiftSettings: swift6),
+    .testTarget(
+      name: "CodexClientTests",
+      dependencies: [
+        "CodexClient",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swift6),
     .testTarget(name: "CodexProofsTests", dependencies: ["CodexProofs"], swiftSettings: swift6),
     .testTarget(name: "CodexMarketTests", dependencies: ["CodexMarket"], swiftSettings: swift6),
     .testTarget(
