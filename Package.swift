@@ -82,7 +82,7 @@ let package = Package(
     .executableTarget(name: "ErasureBenchmark", dependencies: ["CodexErasure"], swiftSettings: swift6),
     .target(
       name: "CodexProofs",
-      dependencies: ["CodexFormats", "CodexStore", .product(name: "Logging", package: "swift-log")],
+      dependencies: ["Multiformats", "CodexFormats", "CodexStore", .product(name: "Logging", package: "swift-log")],
       // Poseidon2 is ~300x slower unoptimised; -O keeps the debug test run of the golden vectors to seconds.
       swiftSettings: swift6 + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
     .executableTarget(
@@ -186,7 +186,8 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swift6),
-    .testTarget(name: "CodexProofsTests", dependencies: ["CodexProofs"], swiftSettings: swift6),
+    .testTarget(
+      name: "CodexProofsTests", dependencies: ["CodexProofs", "CodexFormats", "Multiformats"], swiftSettings: swift6),
     .testTarget(name: "CodexMarketTests", dependencies: ["CodexMarket"], swiftSettings: swift6),
     .testTarget(
       name: "CodexAPITests",
