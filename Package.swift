@@ -174,7 +174,12 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swift6),
-    .testTarget(name: "CodexErasureTests", dependencies: ["CodexErasure"], swiftSettings: swift6),
+    .testTarget(
+      name: "CodexErasureTests",
+      dependencies: [
+        "CodexErasure", "CodexStore", "CodexFormats", "Multiformats", .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swift6),
     .testTarget(
       name: "CodexClientTests",
       dependencies: [
