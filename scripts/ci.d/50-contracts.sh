@@ -8,22 +8,25 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 VENV=${CONTRACTS_VENV:-.venv-contracts}
-BUDGET=${CONTRACTS_CI_TIMEOUT:-660}
+BUDGET=${CONTRACTS_CI_TIMEOUT:-600}
 PY=${PYTHON:-python3}
+# setup failures (venv, pip, compile) still end with the summary line
+trap 'echo "contracts: setup failed"; echo "0 passed, 1 failed"' ERR
 
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 if ! cmp -s contracts/requirements.txt "$VENV/.requirements.txt" 2>/dev/null; then
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r contracts/requirements.txt
+  timeout 600 "$VENV/bin/pip" install -q --disable-pip-version-check -r contracts/requirements.txt
   cp contracts/requirements.txt "$VENV/.requirements.txt"
 fi
 
-"$VENV/bin/python" contracts/build.py .build-contracts
+timeout 300 "$VENV/bin/python" contracts/build.py .build-contracts
 
 suites=(contracts/tests)
 [ -d tools/devchain/tests ] && suites+=(tools/devchain/tests)
 
+trap - ERR
 log=$(mktemp)
 set +e
 timeout --kill-after=20 "$BUDGET" "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
