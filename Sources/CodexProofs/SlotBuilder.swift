@@ -29,6 +29,20 @@ public enum SlotBuilder {
     try slotTree(blockDigests: blockDigests, layout: layout).root == expectedRoot
   }
 
+  /// The slot tree of a slot's real blocks (in position order; an empty-CID block must be passed as all zeros),
+  /// hashing the blocks concurrently. Equivalent to `slotTree(blockDigests:layout:)` over their digests.
+  /// - Throws: `SlotLayoutError.wrongDigestCount` for the wrong number of blocks, `MerkleError` for a block that is
+  ///   not a whole number of cells.
+  public static func slotTree(blocks: [[UInt8]], layout: SlotLayout, maxConcurrency: Int = 8) async throws
+    -> Poseidon2Tree
+  {
+    guard blocks.count == layout.numSlotBlocks else {
+      throw SlotLayoutError.wrongDigestCount(expected: layout.numSlotBlocks, actual: blocks.count)
+    }
+    let digests = try await blockDigests(of: blocks, cellSize: layout.cellSize, maxConcurrency: maxConcurrency)
+    return try slotTree(blockDigests: digests, layout: layout)
+  }
+
   /// Block digests of `blocks`, computed concurrently on the global executor (at most `maxConcurrency` at a time),
   /// returned in input order.
   public static func blockDigests(

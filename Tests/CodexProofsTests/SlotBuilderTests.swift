@@ -24,6 +24,17 @@ import CodexProofs
     #expect([0, 1, 2, 3, 5, 17, 1024, 1025].map(SlotLayout.nextPowerOfTwo) == [1, 1, 2, 4, 8, 32, 1024, 2048])
   }
 
+  @Test func asyncBuilderErrors() async throws {
+    let layout = try SlotLayout(blocksCount: 4, numSlots: 2, blockSize: 4096)
+    await #expect(throws: SlotLayoutError.wrongDigestCount(expected: 2, actual: 1)) {
+      try await SlotBuilder.slotTree(blocks: [[UInt8](repeating: 0, count: 4096)], layout: layout)
+    }
+    await #expect(throws: MerkleError.blockNotMultipleOfCellSize(blockSize: 100, cellSize: 2048)) {
+      try await SlotBuilder.slotTree(
+        blocks: [[UInt8](repeating: 0, count: 4096), [UInt8](repeating: 1, count: 100)], layout: layout)
+    }
+  }
+
   @Test func layoutErrors() throws {
     #expect(throws: SlotLayoutError.blocksNotDivisibleBySlots(blocksCount: 10, slots: 3)) {
       try SlotLayout(blocksCount: 10, numSlots: 3, blockSize: 65536)
