@@ -48,6 +48,13 @@ let package = Package(
       name: "StoreCrashTool",
       dependencies: ["CodexStore", "CodexFormats", .product(name: "Logging", package: "swift-log")],
       swiftSettings: swift6),
+    .executableTarget(
+      name: "StoreBenchmark",
+      dependencies: [
+        "CodexStore", "CodexFormats", .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swift6),
 
     // MARK: networking
     .systemLibrary(

@@ -156,6 +156,52 @@ struct RepoStoreBlockTests {
     await again.close()
   }
 
+  @Test func emptiedPackFilesAreDeleted() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir, packLimit: 200_000)
+    let blocks = (0..<10).map { Block(data: pseudoRandomBytes(65536, seed: 800 + UInt64($0))) }
+    for b in blocks { try await store.putBlock(b, ttl: nil) }
+    let before = packSizes(dir).count
+    for b in blocks.prefix(6) { try await store.deleteBlock(b.cid) }
+    #expect(packSizes(dir).count < before)
+    for b in blocks.suffix(4) { #expect(try await store.getBlock(b.cid) == b) }
+    #expect(try await store.verify().isEmpty)
+    await store.close()
+    let again = try openStore(dir, packLimit: 200_000)
+    for b in blocks.suffix(4) { #expect(try await again.getBlock(b.cid) == b) }
+    let more = Block(data: pseudoRandomBytes(65536, seed: 899))
+    try await again.putBlock(more, ttl: nil)
+    #expect(try await again.getBlock(more.cid) == more)
+    #expect(try await again.verify().isEmpty)
+    await again.close()
+  }
+
+  @Test func concurrentReadsDuringDeletesSeeWholeBlocksOrNothing() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir)
+    let blocks = (0..<64).map { Block(data: pseudoRandomBytes(65536, seed: 900 + UInt64($0))) }
+    try await store.putBlocks(blocks)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for t in 0..<3 {
+        group.addTask {
+          for round in 0..<4 {
+            for (i, b) in blocks.enumerated() where (i + t + round) % 2 == 0 {
+              if let got = try await store.getBlock(b.cid) { #expect(got == b) }
+            }
+          }
+        }
+      }
+      group.addTask {
+        for b in blocks { try await store.deleteBlock(b.cid) }
+      }
+      try await group.waitForAll()
+    }
+    #expect(try await store.space().totalBlocks == 0)
+    await store.close()
+  }
+
   @Test func closedStoreRefusesWork() async throws {
     let dir = TempDir()
     defer { dir.cleanup() }
