@@ -88,11 +88,12 @@ struct MarketplaceConfig:
     requestDurationLimit: uint64
 
 
+# The request's stored state and startedAt live in one packed word
+# (_requestStatus: state | startedAt << 8), as Solidity packs them, which keeps
+# the gas of the fill that starts a request close to that of the others.
 struct RequestContext:
-    state: uint8
     fundsToReturnToClient: uint256
     slotsFilled: uint64
-    startedAt: uint64
     endsAt: uint64
     expiresAt: uint64
 
@@ -192,6 +193,7 @@ _config: MarketplaceConfig
 
 _requests: HashMap[bytes32, Request]
 _requestContexts: HashMap[bytes32, RequestContext]
+_requestStatus: HashMap[bytes32, uint256]
 _slots: HashMap[bytes32, Slot]
 
 # bookkeeping only (MarketplaceTotals)
@@ -204,11 +206,12 @@ _missed: HashMap[bytes32, uint64]
 _received: HashMap[bytes32, HashMap[uint64, bool]]
 _missing: HashMap[bytes32, HashMap[uint64, bool]]
 
-# SlotReservations: one address set per (slot, generation); clearing all
-# reservations of a slot starts a new generation.
+# SlotReservations: per (slot, generation) the reserving hosts in seats
+# 0, 1, ... (filled in order, at most maxReservations); clearing all
+# reservations of a slot starts a new generation. Every reservation writes one
+# fresh seat, so reservations cost about the same gas.
 _resGeneration: HashMap[bytes32, uint256]
-_resCount: HashMap[bytes32, HashMap[uint256, uint256]]
-_resMember: HashMap[bytes32, HashMap[uint256, HashMap[address, bool]]]
+_resSeats: HashMap[bytes32, HashMap[uint256, HashMap[uint256, address]]]
 
 # StateRetrieval: enumerable bytes32 sets per account (swap-and-pop removal,
 # so the order of values matches OpenZeppelin's EnumerableSet)
@@ -372,9 +375,23 @@ def mySlots() -> DynArray[bytes32, MAX_LIST]:
 
 @internal
 @view
+def _storedRequestState(requestId: bytes32) -> uint8:
+    return convert(self._requestStatus[requestId] & 255, uint8)
+
+
+@internal
+def _storeRequestState(requestId: bytes32, state: uint8):
+    # keeps startedAt (bits 8 and up)
+    self._requestStatus[requestId] = (self._requestStatus[requestId] & ~convert(255, uint256)) | convert(
+        state, uint256
+    )
+
+
+@internal
+@view
 def _requestState(requestId: bytes32) -> uint8:
     self._requireKnown(requestId)
-    stored: uint8 = self._requestContexts[requestId].state
+    stored: uint8 = self._storedRequestState(requestId)
     ts: uint64 = self._now()
     if stored == REQ_NEW and ts > self._requestContexts[requestId].expiresAt:
         return REQ_CANCELLED
@@ -538,7 +555,7 @@ def withdrawFunds(requestId: bytes32, withdrawRecipient: address = msg.sender):
         raw_revert(method_id("Marketplace_NothingToWithdraw()"))
 
     if state == REQ_CANCELLED:
-        self._requestContexts[requestId].state = REQ_CANCELLED
+        self._storeRequestState(requestId, REQ_CANCELLED)
         log RequestCancelled(requestId=requestId)
         # hosts of a cancelled request are only paid up to expiry: give the
         # client back what was earmarked for [expiresAt, endsAt) per filled slot
@@ -553,7 +570,7 @@ def withdrawFunds(requestId: bytes32, withdrawRecipient: address = msg.sender):
         # hosts of a failed request get nothing: refund everything
         self._requestContexts[requestId].fundsToReturnToClient = self._maxPrice(requestId)
     else:
-        self._requestContexts[requestId].state = REQ_FINISHED
+        self._storeRequestState(requestId, REQ_FINISHED)
 
     self._setRemove(SET_REQUESTS, client, requestId)
 
@@ -567,15 +584,30 @@ def withdrawFunds(requestId: bytes32, withdrawRecipient: address = msg.sender):
 
 @internal
 @view
+def _reservations(slotId: bytes32, host: address) -> (uint256, bool):
+    """(number of reservations, whether `host` holds one) in the current generation."""
+    generation: uint256 = self._resGeneration[slotId]
+    limit: uint256 = convert(MAX_RESERVATIONS, uint256)
+    for i: uint256 in range(limit, bound=255):
+        seat: address = self._resSeats[slotId][generation][i]
+        if seat == empty(address):
+            return (i, False)
+        if seat == host:
+            return (i, True)
+    return (limit, False)
+
+
+@internal
+@view
 def _canReserveSlot(requestId: bytes32, slotIndex: uint64, host: address) -> bool:
     slotId: bytes32 = self._slotId(requestId, slotIndex)
     state: uint8 = self._slotState(slotId)
-    generation: uint256 = self._resGeneration[slotId]
-    return (
-        (state == SLOT_FREE or state == SLOT_REPAIR)
-        and self._resCount[slotId][generation] < convert(MAX_RESERVATIONS, uint256)
-        and not self._resMember[slotId][generation][host]
-    )
+    if state != SLOT_FREE and state != SLOT_REPAIR:
+        return False
+    count: uint256 = 0
+    reserved: bool = False
+    count, reserved = self._reservations(slotId, host)
+    return count < convert(MAX_RESERVATIONS, uint256) and not reserved
 
 
 @external
@@ -589,11 +621,11 @@ def reserveSlot(requestId: bytes32, slotIndex: uint64):
     if not self._canReserveSlot(requestId, slotIndex, msg.sender):
         raw_revert(method_id("SlotReservations_ReservationNotAllowed()"))
     slotId: bytes32 = self._slotId(requestId, slotIndex)
-    generation: uint256 = self._resGeneration[slotId]
-    self._resMember[slotId][generation][msg.sender] = True
-    count: uint256 = self._resCount[slotId][generation] + 1
-    self._resCount[slotId][generation] = count
-    if count == convert(MAX_RESERVATIONS, uint256):
+    count: uint256 = 0
+    reserved: bool = False
+    count, reserved = self._reservations(slotId, msg.sender)
+    self._resSeats[slotId][self._resGeneration[slotId]][count] = msg.sender
+    if count + 1 == convert(MAX_RESERVATIONS, uint256):
         log SlotReservationsFull(requestId=requestId, slotIndex=slotIndex)
 
 
@@ -606,7 +638,10 @@ def fillSlot(requestId: bytes32, slotIndex: uint64, proof: Groth16Proof):
         raw_revert(method_id("Marketplace_InvalidSlot()"))
 
     slotId: bytes32 = self._slotId(requestId, slotIndex)
-    if not self._resMember[slotId][self._resGeneration[slotId]][msg.sender]:
+    count: uint256 = 0
+    reserved: bool = False
+    count, reserved = self._reservations(slotId, msg.sender)
+    if not reserved:
         raw_revert(method_id("Marketplace_ReservationRequired()"))
 
     self._slots[slotId].requestId = requestId
@@ -643,10 +678,10 @@ def fillSlot(requestId: bytes32, slotIndex: uint64, proof: Groth16Proof):
 
     if (
         self._requestContexts[requestId].slotsFilled == self._requests[requestId].ask.slots
-        and self._requestContexts[requestId].state == REQ_NEW
+        and self._storedRequestState(requestId) == REQ_NEW
     ):
-        self._requestContexts[requestId].state = REQ_STARTED
-        self._requestContexts[requestId].startedAt = ts
+        # state Started, startedAt = now
+        self._requestStatus[requestId] = convert(REQ_STARTED, uint256) | (convert(ts, uint256) << 8)
         log RequestFulfilled(requestId=requestId)
 
 
@@ -672,9 +707,9 @@ def _forciblyFreeSlot(slotId: bytes32):
     ].slotsFilled
     if (
         slotsLost > self._requests[requestId].ask.maxSlotLoss
-        and self._requestContexts[requestId].state == REQ_STARTED
+        and self._storedRequestState(requestId) == REQ_STARTED
     ):
-        self._requestContexts[requestId].state = REQ_FAILED
+        self._storeRequestState(requestId, REQ_FAILED)
         self._requestContexts[requestId].endsAt = self._now() - 1
         log RequestFailed(requestId=requestId)
 
@@ -687,7 +722,7 @@ def _payout(slotId: bytes32, rewardRecipient: address, collateralRecipient: addr
     if cancelled:
         end = self._requestContexts[requestId].expiresAt
     else:
-        self._requestContexts[requestId].state = REQ_FINISHED
+        self._storeRequestState(requestId, REQ_FINISHED)
         self._setRemove(SET_REQUESTS, self._requests[requestId].client, requestId)
     self._setRemove(SET_SLOTS, self._slots[slotId].host, slotId)
 
