@@ -19,7 +19,7 @@ func measureThroughput(chain: DevChain, sender: TransactionSender, token: Ethere
 {
   let startNonce = try await chain.client.transactionCount(of: sender.address, at: .pending)
   let data = try ABI.encodeCall(
-    "transfer", [.address, .uint(256)], [.address(DevChain.defaultKey(9).address), .uint(1)])
+    "transfer", [.address, .uint(256)], [.address(chain.key(9).address), .uint(1)])
   let start = ContinuousClock.now
   let deadline = start + .milliseconds(Int64(seconds * 1000))
   let counts = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -50,9 +50,9 @@ func runBenchmark(chain: DevChain, artifacts: String, seconds: Double, fills: In
       repairRewardPercentage: 10, maxNumberOfSlashes: 2, slashPercentage: 20, validatorRewardPercentage: 20),
     proofs: ProofConfig(period: 20, timeout: 10, downtime: 0, downtimeProduct: 67, zkeyHash: ""),
     maxReservations: 3, requestDurationLimit: 30 * 24 * 3600)
-  let deployer = try await chain.sender(DevChain.defaultKey(1))
+  let deployer = try await chain.sender(chain.key(1))
   let d = try await chain.deployMarketplace(artifacts: artifacts, deployer: deployer, config: config)
-  let benchSender = try await chain.sender(DevChain.defaultKey(6))
+  let benchSender = try await chain.sender(chain.key(6))
   try await chain.mint(deployer, token: d.token, to: benchSender.address, amount: 1_000_000_000)
 
   let (n1, t1) = try await measureThroughput(
@@ -68,9 +68,9 @@ func runBenchmark(chain: DevChain, artifacts: String, seconds: Double, fills: In
   // arrives through the log poller.
   let logger = chain.logger
   let client = OnChainMarket(
-    address: d.marketplace, sender: try await chain.sender(DevChain.defaultKey(7)), logger: logger)
+    address: d.marketplace, sender: try await chain.sender(chain.key(7)), logger: logger)
   let host = OnChainMarket(
-    address: d.marketplace, sender: try await chain.sender(DevChain.defaultKey(8)), logger: logger)
+    address: d.marketplace, sender: try await chain.sender(chain.key(8)), logger: logger)
   await host.setEventPoll(milliseconds: 20)
   for a in [try await client.signer(), try await host.signer()] {
     try await chain.mint(deployer, token: d.token, to: a, amount: 1_000_000_000_000)

@@ -13,10 +13,26 @@ struct DevChain {
   let client: EthereumClient
   let chainID: UInt64
   let logger: Logger
+  /// Prefunded account keys: from the dev chain's JSON description when given, else eth-tester's defaults
+  /// (secret keys 1, 2, 3, …).
+  var keys: [PrivateKey] = (1...10).map { try! PrivateKey(bytes: UInt256(UInt64($0)).bigEndianBytes) }
 
-  /// eth-tester's prefunded accounts use the secret keys 1, 2, 3, …
-  static func defaultKey(_ i: UInt64) -> PrivateKey {
-    try! PrivateKey(bytes: UInt256(i).bigEndianBytes)
+  /// Account `i` (1-based, as in the scenario descriptions).
+  func key(_ i: Int) -> PrivateKey { keys[(i - 1) % keys.count] }
+
+  /// Reads `rpcUrl` and the account keys from tools/devchain's JSON description.
+  static func describe(jsonPath: String) throws -> (url: String, keys: [PrivateKey]) {
+    guard let data = FileManager.default.contents(atPath: jsonPath) else {
+      throw CheckFailure(description: "cannot read \(jsonPath)")
+    }
+    let json = try JSONDecoder().decode(JSONValue.self, from: data)
+    guard let url = json["rpcUrl"]?.stringValue else { throw CheckFailure(description: "\(jsonPath): no rpcUrl") }
+    var keys: [PrivateKey] = []
+    for a in json["accounts"]?.arrayValue ?? [] {
+      if let k = a["privateKey"]?.stringValue { keys.append(try PrivateKey(hex: k)) }
+    }
+    guard keys.count >= 8 else { throw CheckFailure(description: "\(jsonPath): fewer than 8 accounts") }
+    return (url, keys)
   }
 
   static func connect(url: String, logger: Logger) async throws -> DevChain {

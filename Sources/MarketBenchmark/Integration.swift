@@ -40,17 +40,17 @@ func runIntegration(chain: DevChain, artifacts: String) async throws -> Checks {
       repairRewardPercentage: 10, maxNumberOfSlashes: 2, slashPercentage: 20, validatorRewardPercentage: 20),
     proofs: ProofConfig(period: 20, timeout: 10, downtime: 0, downtimeProduct: 67, zkeyHash: ""),
     maxReservations: 3, requestDurationLimit: 30 * 24 * 3600)
-  let deployer = try await chain.sender(DevChain.defaultKey(1))
+  let deployer = try await chain.sender(chain.key(1))
   let d = try await chain.deployMarketplace(artifacts: artifacts, deployer: deployer, config: config)
   print("deployed marketplace \(d.marketplace) token \(d.token)")
 
   let logger = chain.logger
   let client = OnChainMarket(
-    address: d.marketplace, sender: try await chain.sender(DevChain.defaultKey(2)), logger: logger)
+    address: d.marketplace, sender: try await chain.sender(chain.key(2)), logger: logger)
   let host = OnChainMarket(
-    address: d.marketplace, sender: try await chain.sender(DevChain.defaultKey(3)), logger: logger)
+    address: d.marketplace, sender: try await chain.sender(chain.key(3)), logger: logger)
   let validator = OnChainMarket(
-    address: d.marketplace, sender: try await chain.sender(DevChain.defaultKey(4)), logger: logger)
+    address: d.marketplace, sender: try await chain.sender(chain.key(4)), logger: logger)
   let clientAddr = try await client.signer()
   let hostAddr = try await host.signer()
   let validatorAddr = try await validator.signer()
@@ -207,7 +207,7 @@ func wrongChainError(chain: DevChain, logger: Logger) async -> EthereumError? {
     do throws(EthereumError) {
       return .success(
         try await TransactionSender(
-          key: DevChain.defaultKey(5), client: chain.client, chainID: chain.chainID + 1, nonceStorePath: nil,
+          key: chain.key(5), client: chain.client, chainID: chain.chainID + 1, nonceStorePath: nil,
           logger: logger))
     } catch {
       return .failure(error)
