@@ -21,11 +21,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
-    .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
-    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
   ],
   targets: [
     // MARK: pure formats
@@ -41,7 +39,6 @@ let package = Package(
       name: "CodexStore",
       dependencies: [
         "CodexFormats", "CStoreSupport", .product(name: "GRDB", package: "GRDB.swift"),
-        .product(name: "GRDBSQLite", package: "GRDB.swift"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
       ],
@@ -78,7 +75,6 @@ let package = Package(
       dependencies: [
         "CodexFormats", "CodexStore", "LibP2P",
         .product(name: "Logging", package: "swift-log"),
-        .product(name: "NIOCore", package: "swift-nio"),
       ],
       swiftSettings: swift6),
 
@@ -132,9 +128,8 @@ let package = Package(
     .target(
       name: "CodexAPI",
       dependencies: [
-        "CodexNode", "CodexFormats", "CodexStore", "LibP2P", "CodexErasure",
+        "CodexNode", "CodexFormats", "CodexStore",
         .product(name: "Hummingbird", package: "hummingbird"),
-        .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "Logging", package: "swift-log"),
       ],
       resources: [.copy("Resources/openapi.yaml")],
@@ -151,15 +146,12 @@ let package = Package(
     .executableTarget(
       name: "codex",
       dependencies: [
-        "CodexAPI", "CodexNode", "CodexFormats", "CodexClient",
+        "CodexAPI", "CodexNode", "CodexFormats",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "TOMLKit", package: "TOMLKit"),
         .product(name: "Prometheus", package: "swift-prometheus"),
-        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Logging", package: "swift-log"),
-        .product(name: "Metrics", package: "swift-metrics"),
-        .product(name: "Hummingbird", package: "hummingbird"),
       ],
       swiftSettings: swift6),
 
@@ -198,7 +190,6 @@ let package = Package(
         "CodexErasure", "CodexStore", "CodexFormats", "Multiformats", .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swift6),
-    .testTarget(name: "CodexExchangeTests", dependencies: ["CodexExchange"], swiftSettings: swift6),
     .testTarget(
       name: "CodexClientTests",
       dependencies: [
