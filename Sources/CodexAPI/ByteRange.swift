@@ -1,0 +1,28 @@
+/// A single HTTP `Range: bytes=…` request (RFC 9110 §14.1.2). Multiple ranges are not supported.
+enum ByteRange {
+  /// The requested byte range within `size` bytes, or nil when the header should be ignored (not `bytes=`, or
+  /// several ranges).
+  /// - Throws: `APIError` 416 when the range is syntactically valid but outside the content.
+  static func parse(_ header: String, size: UInt64) throws -> Range<UInt64>? {
+    let trimmed = header.trimmingCharacters(in: .whitespaces)
+    guard trimmed.hasPrefix("bytes=") else { return nil }
+    let spec = trimmed.dropFirst(6)
+    guard !spec.contains(",") else { return nil }
+    let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+    guard parts.count == 2 else { return nil }
+    let a = parts[0].trimmingCharacters(in: .whitespaces)
+    let b = parts[1].trimmingCharacters(in: .whitespaces)
+    let unsatisfiable = APIError(.rangeNotSatisfiable, "Requested range not satisfiable (size \(size))")
+    if a.isEmpty {
+      guard let suffix = UInt64(b), suffix > 0 else { throw unsatisfiable }
+      return (size - min(suffix, size))..<size
+    }
+    guard let start = UInt64(a) else { return nil }
+    guard start < size else { throw unsatisfiable }
+    if b.isEmpty { return start..<size }
+    guard let end = UInt64(b), end >= start else { return nil }
+    return start..<(min(end, size - 1) + 1)
+  }
+}
+
+import Foundation

@@ -1,0 +1,100 @@
+import CodexFormats
+import CodexNode
+import CodexStore
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Multiformats
+
+/// `/data` routes: upload, list, download (with Range), delete, exists.
+struct DataRoutes {
+  let node: CodexNode
+  let cors: Bool
+
+  func register(on api: RouterGroup<BasicRequestContext>) {
+    api.get("data") { _, _ in try await list() }
+    api.post("data") { request, context in try await upload(request, context) }
+    api.get("data/:cid") { request, context in try await download(request, context) }
+    api.delete("data/:cid") { _, context in
+      try await node.delete(try CodexAPI.cid(context))
+      return Response(status: .noContent)
+    }
+    api.get("data/:cid/exists") { _, context in
+      let cid = try CodexAPI.cid(context)
+      return try CodexAPI.json([cid.string: try await node.exists(cid)])
+    }
+    if cors {
+      api.on("data", method: .options) { _, _ in
+        var r = Response(status: .noContent)
+        r.headers[.accessControlAllowMethods] = "POST, OPTIONS"
+        r.headers[.accessControlAllowHeaders] = "content-type, content-disposition"
+        return r
+      }
+      api.on("data/:cid", method: .options) { _, _ in
+        var r = Response(status: .noContent)
+        r.headers[.accessControlAllowMethods] = "GET, DELETE, OPTIONS"
+        return r
+      }
+    }
+  }
+
+  func list() async throws -> Response {
+    let items = try await node.manifests().map { DataItem(cid: $0.cid.string, manifest: ManifestItem($0.manifest)) }
+    return try CodexAPI.json(DataList(content: items))
+  }
+
+  func upload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    let mimetype = try MimeTypes.validate(request.headers[.contentType])
+    let filename = try request.headers[.contentDisposition].flatMap { try ContentDisposition.filename(from: $0) }
+    if let length = request.headers[.contentLength].flatMap({ UInt64($0) }) {
+      guard length > 0 else { throw NodeError.emptyUpload }
+      let space = try await node.space()
+      let bs = UInt64(Codex.defaultBlockSize)
+      let needed = (length + bs - 1) / bs * bs
+      let available = space.quotaMaxBytes - min(space.quotaMaxBytes, space.quotaUsedBytes + space.quotaReservedBytes)
+      guard needed <= available else { throw NodeError.quotaExceeded(needed: needed, available: available) }
+    }
+    let upload = try await node.startUpload(filename: filename, mimetype: mimetype)
+    do {
+      for try await buffer in request.body {
+        try await upload.write(buffer.readableBytesView)
+      }
+      let cid = try await upload.finish()
+      return CodexAPI.text(cid.string)
+    } catch {
+      await upload.abort()
+      throw error
+    }
+  }
+
+  func download(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    let manifest = try await node.manifest(try CodexAPI.cid(context))
+    let size = CodexNode.contentLength(of: manifest)
+    var range: Range<UInt64> = 0..<size
+    var status = HTTPResponse.Status.ok
+    var headers = HTTPFields()
+    headers[.contentType] = manifest.mimetype ?? "application/octet-stream"
+    headers[.contentDisposition] = manifest.filename.map { "attachment; filename=\"\($0)\"" } ?? "attachment"
+    headers[.acceptRanges] = "bytes"
+    if cors { headers[HTTPField.Name("Access-Control-Headers")!] = "X-Requested-With" }
+    if let header = request.headers[.range], let r = try ByteRange.parse(header, size: size) {
+      range = r
+      status = .partialContent
+      headers[.contentRange] = "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(size)"
+    }
+    // Fail with a clear 404 before the headers go out when the first needed block is missing.
+    let firstIndex = Int(range.lowerBound / UInt64(manifest.blockSize))
+    guard try await node.repo.hasBlock(tree: manifest.treeCid, index: firstIndex) else {
+      throw NodeError.missingBlock(tree: manifest.treeCid, index: firstIndex)
+    }
+    let node = self.node
+    let requested = range
+    let body = ResponseBody(contentLength: Int(range.count)) { writer in
+      try await node.read(manifest, range: requested) { slice in
+        try await writer.write(ByteBuffer(bytes: slice))
+      }
+      try await writer.finish(nil)
+    }
+    return Response(status: status, headers: headers, body: body)
+  }
+}

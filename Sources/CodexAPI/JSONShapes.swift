@@ -1,0 +1,67 @@
+import CodexFormats
+import CodexNode
+import CodexStore
+import Multiformats
+
+/// `ManifestItem` of `rest-and-cli.md` §2.2; `filename` and `mimetype` are written as null when absent.
+struct ManifestItem: Codable, Sendable {
+  var treeCid: String
+  var datasetSize: UInt64
+  var blockSize: Int
+  var filename: String?
+  var mimetype: String?
+  var protected: Bool
+  var verifiable: Bool?
+
+  init(_ m: Manifest) {
+    treeCid = m.treeCid.string
+    datasetSize = m.datasetSize
+    blockSize = m.blockSize
+    filename = m.filename
+    mimetype = m.mimetype
+    protected = m.isProtected
+    verifiable = m.isProtected ? m.isVerifiable : nil
+  }
+
+  func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(treeCid, forKey: .treeCid)
+    try c.encode(datasetSize, forKey: .datasetSize)
+    try c.encode(blockSize, forKey: .blockSize)
+    try c.encode(filename, forKey: .filename)
+    try c.encode(mimetype, forKey: .mimetype)
+    try c.encode(protected, forKey: .protected)
+    try c.encodeIfPresent(verifiable, forKey: .verifiable)
+  }
+}
+
+/// `DataItem`: a manifest CID and its manifest.
+struct DataItem: Codable, Sendable {
+  var cid: String
+  var manifest: ManifestItem
+}
+
+/// `GET /data`'s answer.
+struct DataList: Codable, Sendable {
+  var content: [DataItem]
+}
+
+/// `GET /debug/info`'s answer.
+struct DebugInfo: Codable, Sendable {
+  struct Table: Codable, Sendable {
+    var localNode: [String: String]?
+    var nodes: [[String: String]]
+  }
+  struct Version: Codable, Sendable {
+    var version: String
+    var revision: String
+    var contracts: String
+  }
+  var id: String
+  var addrs: [String]
+  var repo: String
+  var spr: String
+  var announceAddresses: [String]
+  var table: Table
+  var codex: Version
+}

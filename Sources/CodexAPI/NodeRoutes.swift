@@ -1,0 +1,51 @@
+import CodexNode
+import CodexStore
+import Foundation
+import Hummingbird
+import LibP2P
+import Multiformats
+
+/// `/space`, `/debug/info` and the OpenAPI document.
+struct NodeRoutes {
+  let node: CodexNode
+
+  func register(on api: RouterGroup<BasicRequestContext>) {
+    api.get("space") { _, _ in try CodexAPI.json(try await node.space()) }
+    api.get("peerid") { request, _ in
+      let id = node.network.peerID.description
+      if request.headers[.accept]?.contains("text/plain") == true { return CodexAPI.text(id) }
+      return try CodexAPI.json(["id": id])
+    }
+    api.get("connect/:peerId") { request, context in
+      let text = context.parameters.get("peerId") ?? ""
+      guard let peer = try? PeerID(string: text) else { throw APIError(.badRequest, "Invalid peer id '\(text)'") }
+      let addrs = request.uri.queryParameters.getAll("addrs").map { String($0) }
+      guard !addrs.isEmpty else {
+        throw APIError(.badRequest, "Unable to find Peer! (no addrs given; DHT lookup is not available yet)")
+      }
+      var parsed: [Multiaddr] = []
+      for a in addrs {
+        guard let m = try? Multiaddr(string: a) else { throw APIError(.badRequest, "Invalid multiaddr '\(a)'") }
+        parsed.append(m)
+      }
+      do { try await node.network.connect(peer: peer, addresses: parsed) } catch {
+        throw APIError(.badRequest, "Unable to dial peer: \(error)")
+      }
+      return CodexAPI.text("Successfully connected to peer")
+    }
+    api.get("debug/info") { _, _ in
+      let info = DebugInfo(
+        id: node.network.peerID.description, addrs: node.network.listenAddresses.map(\.description),
+        repo: node.config.repoDir, spr: "",
+        announceAddresses: node.network.announceAddresses.map(\.description),
+        table: .init(localNode: nil, nodes: []),
+        codex: .init(version: CodexAPI.version, revision: "", contracts: ""))
+      return try CodexAPI.json(info, pretty: true)
+    }
+    api.get("openapi.yaml") { _, _ in
+      var headers = HTTPFields()
+      headers[.contentType] = "application/yaml"
+      return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: CodexAPI.openAPIDocument)))
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Everything a node needs to start, resolved from the command line, the environment and the config file.
+public struct NodeConfig: Sendable, Equatable {
+  /// The data directory (created with mode 0700).
+  public var dataDir: String
+  public var apiBindAddress: String = "127.0.0.1"
+  public var apiPort: Int = 8080
+  /// `nil`: no CORS headers; otherwise the `Access-Control-Allow-Origin` value.
+  public var apiCorsOrigin: String? = nil
+  public var storageQuota: UInt64 = 20 * 1024 * 1024 * 1024
+  public var blockTTL: Duration = .seconds(30 * 24 * 3600)
+  public var blockMaintenanceInterval: Duration = .seconds(600)
+  public var blockMaintenanceBatch: Int = 1000
+  public var metricsEnabled: Bool = false
+  public var metricsAddress: String = "127.0.0.1"
+  public var metricsPort: Int = 8008
+  public var listenAddresses: [String] = ["/ip4/0.0.0.0/tcp/0"]
+  public var nat: String = "any"
+  public var discoveryPort: Int = 8090
+  public var netPrivKeyFile: String = "key"
+  public var bootstrapNodes: [String] = []
+  public var maxPeers: Int = 160
+  public var agentString: String = "Codex"
+  public var logLevel: String = "info"
+  public var logFormat: String = "auto"
+
+  public init(dataDir: String) { self.dataDir = dataDir }
+
+  /// `~/.cache/codex` on Linux, `~/Library/Application Support/Codex` on macOS (as nim-codex).
+  public static var defaultDataDir: String {
+    let home = FileManager.default.homeDirectoryForCurrentUser.path
+    #if os(macOS)
+      return home + "/Library/Application Support/Codex"
+    #else
+      return home + "/.cache/codex"
+    #endif
+  }
+
+  /// The repo directory inside the data directory.
+  public var repoDir: String { dataDir + "/repo" }
+}

@@ -1,0 +1,53 @@
+import CodexFormats
+import CodexStore
+import Multiformats
+
+/// What went wrong in a node operation, in words a person can act on. The REST layer maps each case to a status.
+public enum NodeError: Error, Sendable, CustomStringConvertible {
+  /// The text is not a CID.
+  case invalidCid(String, MultiformatsError)
+  /// The CID is valid but nothing with it is stored here.
+  case notFound(Cid)
+  /// The CID exists but is not a manifest where one is needed.
+  case notAManifest(Cid)
+  /// A stored manifest whose dataset blocks are missing.
+  case missingBlock(tree: Cid, index: Int)
+  /// The upload had no bytes; a dataset needs at least one.
+  case emptyUpload
+  /// The storage quota does not allow this.
+  case quotaExceeded(needed: UInt64, available: UInt64)
+  /// Bad request data (mimetype, filename, range...).
+  case invalidInput(String)
+  /// A range outside the dataset.
+  case rangeNotSatisfiable(size: UInt64)
+  /// A format error in stored data.
+  case format(FormatError)
+  /// A storage failure.
+  case store(StoreError)
+
+  public var description: String {
+    switch self {
+    case .invalidCid(let text, let e): return "Incorrect Cid: '\(text)': \(e)"
+    case .notFound(let cid): return "The requested CID could not be retrieved (\(cid) is not stored on this node)"
+    case .notAManifest(let cid): return "\(cid) is not a manifest"
+    case .missingBlock(let tree, let i): return "block \(i) of dataset tree \(tree) is not available"
+    case .emptyUpload: return "The upload is empty: a dataset needs at least one byte"
+    case .quotaExceeded(let needed, let available):
+      return "Not enough storage quota: \(needed) bytes needed, \(available) available"
+    case .invalidInput(let why): return why
+    case .rangeNotSatisfiable(let size): return "Requested range not satisfiable (dataset size \(size))"
+    case .format(let e): return e.description
+    case .store(let e): return e.description
+    }
+  }
+
+  /// Converts store errors that have a node meaning (quota) and wraps the rest.
+  static func wrap(_ error: any Error) -> any Error {
+    if let e = error as? StoreError {
+      if case .quotaExceeded(let needed, let available) = e { return NodeError.quotaExceeded(needed: needed, available: available) }
+      return NodeError.store(e)
+    }
+    if let e = error as? FormatError { return NodeError.format(e) }
+    return error
+  }
+}

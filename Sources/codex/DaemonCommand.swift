@@ -1,0 +1,171 @@
+import ArgumentParser
+import CodexAPI
+import CodexNode
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// `codex [options]`: runs a node. Option names and defaults follow nim-codex (`rest-and-cli.md` §5).
+struct DaemonCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "daemon",
+    abstract: "Run a Codex node (the default when no subcommand is given).",
+    discussion: """
+      Every option can also come from the environment (CODEX_ + the option name in upper case with - as _, e.g. \
+      CODEX_DATA_DIR) or from a TOML --config-file whose keys are the option names. Command line beats \
+      environment beats file.
+      """)
+
+  @Option(help: "TOML configuration file.") var configFile: String?
+  @Option(help: "Log level: trace, debug, info, notice, warn, error, fatal (default info).") var logLevel: String?
+  @Option(help: "Log format: auto, colors, nocolors, json, none (default auto).") var logFormat: String?
+  @Flag(help: "Serve Prometheus metrics.") var metrics = false
+  @Option(help: "Metrics listen address (default 127.0.0.1).") var metricsAddress: String?
+  @Option(help: "Metrics port (default 8008).") var metricsPort: String?
+  @Option(name: [.customShort("d"), .long], help: "Data directory (default ~/.cache/codex).") var dataDir: String?
+  @Option(name: [.customShort("i"), .long], help: "Listen multiaddrs (repeatable, default /ip4/0.0.0.0/tcp/0).")
+  var listenAddrs: [String] = []
+  @Option(help: "NAT: any, none, extip:<IP> (default any).") var nat: String?
+  @Option(name: [.customShort("u"), .long], help: "UDP discovery port (default 8090).") var discPort: String?
+  @Option(help: "Node key file, relative to the data directory unless absolute (default key).") var netPrivkey: String?
+  @Option(name: [.customShort("b"), .long], help: "Bootstrap node spr: records (repeatable).") var bootstrapNode:
+    [String] = []
+  @Option(help: "Maximum connected peers (default 160).") var maxPeers: String?
+  @Option(help: "Worker threads, 0 = CPU cores (default 0).") var numThreads: String?
+  @Option(help: "Identify agent string (default Codex).") var agentString: String?
+  @Option(help: "REST API bind address (default 127.0.0.1).") var apiBindaddr: String?
+  @Option(name: [.customShort("p"), .long], help: "REST API port (default 8080).") var apiPort: String?
+  @Option(help: "CORS origin for the REST API; * allows all (default: no CORS headers).") var apiCorsOrigin: String?
+  @Option(help: "Repo backend (only the built-in pack/SQLite repo is supported; fs, sqlite and leveldb map to it).")
+  var repoKind: String?
+  @Option(name: [.customShort("q"), .long], help: "Storage quota, e.g. 20GiB (default 20GiB).") var storageQuota:
+    String?
+  @Option(
+    name: [.customShort("t"), .long],
+    help: "Block TTL, e.g. 30d (default 30d). 0 means blocks expire at the next maintenance cycle, as in nim-codex.")
+  var blockTtl: String?
+  @Option(help: "Block maintenance interval, e.g. 10m (default 10m).") var blockMi: String?
+  @Option(help: "Blocks checked per maintenance cycle (default 1000).") var blockMn: String?
+  @Option(help: "Block-exchange retries per block (default 3000).") var blockRetries: String?
+  @Option(name: [.customShort("c"), .long], help: "Block cache size (default 0, disabled).") var cacheSize: String?
+
+  /// Resolves every option from the command line, environment and config file.
+  func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> NodeConfig {
+    let src = try SettingSources(configFile: configFile, environment: environment)
+    var c = NodeConfig(dataDir: src.string("data-dir", cli: dataDir).map(Self.expandTilde) ?? NodeConfig.defaultDataDir)
+    func int(_ name: String, _ cli: String?, _ range: ClosedRange<Int>) throws -> Int? {
+      guard let s = src.string(name, cli: cli) else { return nil }
+      guard let v = Int(s), range.contains(v) else {
+        throw SettingSources.ConfigError(description: "--\(name): '\(s)' must be a whole number in \(range)")
+      }
+      return v
+    }
+    c.logLevel = src.string("log-level", cli: logLevel) ?? c.logLevel
+    c.logFormat = src.string("log-format", cli: logFormat) ?? c.logFormat
+    c.metricsEnabled = try src.flag("metrics", cli: metrics)
+    c.metricsAddress = src.string("metrics-address", cli: metricsAddress) ?? c.metricsAddress
+    c.metricsPort = try int("metrics-port", metricsPort, 0...65535) ?? c.metricsPort
+    c.listenAddresses = src.list("listen-addrs", cli: listenAddrs) ?? c.listenAddresses
+    c.nat = src.string("nat", cli: nat) ?? c.nat
+    c.discoveryPort = try int("disc-port", discPort, 0...65535) ?? c.discoveryPort
+    c.netPrivKeyFile = src.string("net-privkey", cli: netPrivkey) ?? c.netPrivKeyFile
+    c.bootstrapNodes = src.list("bootstrap-node", cli: bootstrapNode) ?? c.bootstrapNodes
+    c.maxPeers = try int("max-peers", maxPeers, 1...100_000) ?? c.maxPeers
+    c.agentString = src.string("agent-string", cli: agentString) ?? c.agentString
+    c.apiBindAddress = src.string("api-bindaddr", cli: apiBindaddr) ?? c.apiBindAddress
+    c.apiPort = try int("api-port", apiPort, 0...65535) ?? c.apiPort
+    c.apiCorsOrigin = src.string("api-cors-origin", cli: apiCorsOrigin)
+    if let q = src.string("storage-quota", cli: storageQuota) {
+      c.storageQuota = try SettingSources.parseSize(q, option: "storage-quota")
+    }
+    if let t = src.string("block-ttl", cli: blockTtl) { c.blockTTL = try SettingSources.parseDuration(t, option: "block-ttl") }
+    if let t = src.string("block-mi", cli: blockMi) {
+      c.blockMaintenanceInterval = try SettingSources.parseDuration(t, option: "block-mi")
+      guard c.blockMaintenanceInterval > .zero else {
+        throw SettingSources.ConfigError(description: "--block-mi must be longer than zero")
+      }
+    }
+    c.blockMaintenanceBatch = try int("block-mn", blockMn, 1...10_000_000) ?? c.blockMaintenanceBatch
+    _ = try int("num-threads", numThreads, 0...256)
+    _ = try int("block-retries", blockRetries, 0...1_000_000)
+    _ = try int("cache-size", cacheSize, 0...Int.max)
+    if let kind = src.string("repo-kind", cli: repoKind), !["fs", "sqlite", "leveldb"].contains(kind) {
+      throw SettingSources.ConfigError(description: "--repo-kind: '\(kind)' is not one of fs, sqlite, leveldb")
+    }
+    _ = try LogSetup.level(c.logLevel)
+    return c
+  }
+
+  static func expandTilde(_ path: String) -> String {
+    guard path.hasPrefix("~") else { return path }
+    return FileManager.default.homeDirectoryForCurrentUser.path + path.dropFirst()
+  }
+
+  func run() async throws {
+    let config: NodeConfig
+    do { config = try resolve() } catch let e as SettingSources.ConfigError { throw ValidationError(e.description) }
+    try LogSetup.bootstrap(level: try LogSetup.level(config.logLevel), format: config.logFormat)
+    var rootLogger = Logger(label: "codex")
+    rootLogger.logLevel = try LogSetup.level(config.logLevel)
+    let logger = rootLogger
+
+    var registry: PrometheusCollectorRegistry? = nil
+    if config.metricsEnabled {
+      let r = PrometheusCollectorRegistry()
+      MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: r))
+      registry = r
+    }
+
+    let node: CodexNode
+    do { node = try CodexNode(config: config, logger: logger) } catch {
+      logger.critical("cannot start the node", metadata: ["error": "\(error)"])
+      throw ExitCode.failure
+    }
+    do { try await node.start() } catch {
+      logger.critical("cannot start the network", metadata: ["error": "\(error)"])
+      await node.close()
+      throw ExitCode.failure
+    }
+    let api = CodexAPI.application(node: node, logger: logger) { channel in
+      logger.notice(
+        "REST API listening",
+        metadata: ["address": "\(channel.localAddress?.description ?? "?")", "dataDir": "\(config.dataDir)"])
+    }
+    var services: [any Service] = [api, MaintenanceService(node: node)]
+    if let registry {
+      let router = Router()
+      router.get("metrics") { _, _ in
+        Response(
+          status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+          body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+      }
+      services.append(
+        Application(
+          router: router,
+          configuration: .init(address: .hostname(config.metricsAddress, port: config.metricsPort), serverName: "codex-metrics"),
+          logger: logger))
+    }
+    let group = ServiceGroup(
+      configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    do {
+      try await group.run()
+    } catch {
+      logger.error("node stopped with an error", metadata: ["error": "\(error)"])
+      await node.close()
+      throw ExitCode.failure
+    }
+    await node.close()
+    logger.notice("node stopped")
+  }
+}
+
+/// Runs the repo's block maintenance until shutdown.
+struct MaintenanceService: Service {
+  let node: CodexNode
+  func run() async throws {
+    await cancelWhenGracefulShutdown { await node.runMaintenance() }
+  }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import TOMLKit
+
+/// Where option values come from, in nim-codex's precedence: command line > `CODEX_*` environment > TOML file.
+struct SettingSources {
+  let environment: [String: String]
+  let file: [String: Any]
+
+  /// Errors in the configuration, said so that a person can fix them.
+  struct ConfigError: Error, CustomStringConvertible {
+    let description: String
+  }
+
+  /// Reads the TOML config file, if any.
+  init(configFile: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    self.environment = environment
+    guard let path = configFile ?? environment["CODEX_CONFIG_FILE"] else {
+      file = [:]
+      return
+    }
+    let text: String
+    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+      throw ConfigError(description: "cannot read config file \(path): \(error.localizedDescription)")
+    }
+    do {
+      let table = try TOMLTable(string: text)
+      let json = table.convert(to: .json)
+      file = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]) ?? [:]
+    } catch let e as TOMLParseError {
+      throw ConfigError(
+        description: "config file \(path) is not valid TOML (line \(e.source.begin.line), column \(e.source.begin.column))")
+    }
+  }
+
+  static func envName(_ option: String) -> String {
+    "CODEX_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
+  }
+
+  /// One value: the command line's, else the environment's, else the file's.
+  func string(_ option: String, cli: String?) -> String? {
+    if let cli { return cli }
+    if let env = environment[Self.envName(option)] { return env }
+    switch file[option] {
+    case let s as String: return s
+    case let n as NSNumber: return n.stringValue
+    default: return nil
+    }
+  }
+
+  /// A repeatable value: the command line's list if given, else the environment's (comma-separated), else the file's.
+  func list(_ option: String, cli: [String]) -> [String]? {
+    if !cli.isEmpty { return cli }
+    if let env = environment[Self.envName(option)] {
+      return env.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+    if let arr = file[option] as? [Any] { return arr.map { "\($0)" } }
+    if let s = file[option] as? String { return [s] }
+    return nil
+  }
+
+  /// A flag: true on the command line, else the environment's or the file's boolean.
+  func flag(_ option: String, cli: Bool) throws -> Bool {
+    if cli { return true }
+    if let env = environment[Self.envName(option)] { return try Self.parseBool(env, option) }
+    switch file[option] {
+    case let b as Bool: return b
+    case let s as String: return try Self.parseBool(s, option)
+    default: return false
+    }
+  }
+
+  static func parseBool(_ s: String, _ option: String) throws -> Bool {
+    switch s.lowercased() {
+    case "true", "1", "yes", "on": return true
+    case "false", "0", "no", "off", "": return false
+    default: throw ConfigError(description: "--\(option): '\(s)' is not true or false")
+    }
+  }
+
+  /// A size with an optional binary suffix: `1024`, `500MiB`, `20g`, `1TB` (suffixes are powers of 1024, as nim-codex's
+  /// parseSize).
+  static func parseSize(_ text: String, option: String) throws -> UInt64 {
+    let s = text.trimmingCharacters(in: .whitespaces).lowercased()
+    let digits = s.prefix(while: { $0.isNumber })
+    let unit = s.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)
+    let multipliers: [String: UInt64] = [
+      "": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
+      "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30, "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40,
+    ]
+    guard let n = UInt64(digits), let m = multipliers[unit] else {
+      throw ConfigError(description: "--\(option): '\(text)' is not a size (examples: 1048576, 500MiB, 20GiB)")
+    }
+    let (v, overflow) = n.multipliedReportingOverflow(by: m)
+    guard !overflow else { throw ConfigError(description: "--\(option): '\(text)' is too large") }
+    return v
+  }
+
+  /// A duration such as `30d`, `10m`, `1h30m`, `45s`, `2w` or a plain number of seconds.
+  static func parseDuration(_ text: String, option: String) throws -> Duration {
+    let s = text.trimmingCharacters(in: .whitespaces).lowercased()
+    if let n = Int64(s) { return .seconds(n) }
+    let units: [(String, Int64)] = [("w", 604_800), ("d", 86_400), ("h", 3_600), ("ms", -1), ("m", 60), ("s", 1)]
+    var total = Duration.zero
+    var rest = Substring(s)
+    guard !rest.isEmpty else { throw ConfigError(description: "--\(option): empty duration") }
+    while !rest.isEmpty {
+      let digits = rest.prefix(while: { $0.isNumber })
+      guard let n = Int64(digits) else {
+        throw ConfigError(description: "--\(option): '\(text)' is not a duration (examples: 30d, 10m, 1h30m, 45s)")
+      }
+      rest = rest.dropFirst(digits.count)
+      guard let (unit, secs) = units.first(where: { rest.hasPrefix($0.0) }) else {
+        throw ConfigError(description: "--\(option): '\(text)' has an unknown unit (use w, d, h, m, s or ms)")
+      }
+      rest = rest.dropFirst(unit.count)
+      total += secs < 0 ? .milliseconds(n) : .seconds(n * secs)
+    }
+    return total
+  }
+}

@@ -1,0 +1,98 @@
+"""Helpers to run real `codex` node processes on 127.0.0.1 for multi-process tests."""
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import shutil
+
+import pytest
+import requests
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def codex_binary():
+    bin_dir = os.environ.get("SWIFT_BIN_PATH")
+    if not bin_dir:
+        bin_dir = subprocess.check_output(["swift", "build", "--show-bin-path"], text=True).strip()
+    path = os.path.join(bin_dir, "codex")
+    if not os.path.exists(path):
+        pytest.fail(f"codex binary not found at {path}; build it first")
+    return path
+
+
+class Node:
+    def __init__(self, data_dir, *extra):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.extra = list(extra)
+        self.proc = None
+        self.log = open(os.path.join(os.path.dirname(data_dir), f"node-{os.path.basename(data_dir)}.log"), "ab")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/api/codex/v1"
+
+    def start(self, timeout=60):
+        self.proc = subprocess.Popen(
+            [codex_binary(), "--data-dir", self.data_dir, "--api-port", str(self.port), "--log-level", "warn",
+             "--listen-addrs", "/ip4/127.0.0.1/tcp/0", "--disc-port", str(free_port()), *self.extra],
+            stdout=self.log, stderr=self.log)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"node exited with {self.proc.returncode}")
+            try:
+                if requests.get(self.url + "/space", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("node did not start")
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise
+
+    def space(self):
+        return requests.get(self.url + "/space", timeout=10).json()
+
+    def datasets(self):
+        return requests.get(self.url + "/data", timeout=10).json()["content"]
+
+
+@pytest.fixture
+def workdir():
+    d = tempfile.mkdtemp(prefix="codex-node-test-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def make_node(workdir):
+    nodes = []
+
+    def factory(name="n0", *extra):
+        n = Node(os.path.join(workdir, name), *extra)
+        nodes.append(n)
+        return n
+
+    yield factory
+    for n in nodes:
+        n.kill()
