@@ -21,9 +21,11 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
   ],
   targets: [
     // MARK: pure formats
@@ -39,6 +41,7 @@ let package = Package(
       name: "CodexStore",
       dependencies: [
         "CodexFormats", "CStoreSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "GRDBSQLite", package: "GRDB.swift"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
       ],
@@ -75,6 +78,7 @@ let package = Package(
       dependencies: [
         "CodexFormats", "CodexStore", "LibP2P",
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
       ],
       swiftSettings: swift6),
 
@@ -128,8 +132,9 @@ let package = Package(
     .target(
       name: "CodexAPI",
       dependencies: [
-        "CodexNode", "CodexFormats", "CodexStore",
+        "CodexNode", "CodexFormats", "CodexStore", "LibP2P", "CodexErasure",
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "Logging", package: "swift-log"),
       ],
       resources: [.copy("Resources/openapi.yaml")],
@@ -146,12 +151,15 @@ let package = Package(
     .executableTarget(
       name: "codex",
       dependencies: [
-        "CodexAPI", "CodexNode", "CodexFormats",
+        "CodexAPI", "CodexNode", "CodexFormats", "CodexClient",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "TOMLKit", package: "TOMLKit"),
         .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Hummingbird", package: "hummingbird"),
       ],
       swiftSettings: swift6),
 
@@ -190,6 +198,7 @@ let package = Package(
         "CodexErasure", "CodexStore", "CodexFormats", "Multiformats", .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swift6),
+    .testTarget(name: "CodexExchangeTests", dependencies: ["CodexExchange"], swiftSettings: swift6),
     .testTarget(
       name: "CodexClientTests",
       dependencies: [
@@ -207,7 +216,7 @@ let package = Package(
     .testTarget(
       name: "CodexAPITests",
       dependencies: [
-        "CodexAPI", "CodexNode",
+        "CodexAPI", "CodexNode", "CodexFormats", "CodexStore", "Multiformats",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
       ],
       swiftSettings: swift6),
