@@ -524,6 +524,9 @@ class DevChain:
 def make_handler(chain: DevChain):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body are separate writes: without TCP_NODELAY, Nagle +
+        # delayed ACKs add ~40 ms to every keep-alive request
+        disable_nagle_algorithm = True
 
         def log_message(self, fmt, *args):  # quiet
             log.debug(fmt, *args)
