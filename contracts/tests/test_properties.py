@@ -20,7 +20,7 @@ from evm import Reverted
 from market import CANCELLED, FAILED, FILLED, FINISHED, PAID, REPAIR, Ask, Request, slot_id
 
 settings.register_profile(
-    "ci", max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    "ci", max_examples=15, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
 )
 settings.register_profile(
     "random", max_examples=40, deadline=None, suppress_health_check=list(HealthCheck)
