@@ -100,4 +100,22 @@ import Testing
     #expect(plain == .rpc(code: -32000, message: "nonce too low"))
     #expect(plain.isNonceTooLow)
   }
+
+  @Test func receiptWaitsForConfirmations() async throws {
+    let chain = FakeChainProvider()
+    let sender = try await TransactionSender(
+      key: key, client: EthereumClient(provider: chain), chainID: 1337, nonceStorePath: nil, logger: logger)
+    await sender.setPollInterval(milliseconds: 5)
+    let hash = try await sender.send(to: .zero, data: [])
+    let minedAt = try #require(await chain.receipts[hash])
+    let waiter = Task { try await sender.waitForReceipt(hash, confirmations: 3, timeoutSeconds: 10) }
+    // Two more blocks give the third confirmation.
+    for _ in 0..<2 { _ = try await sender.send(to: .zero, data: []) }
+    let receipt = try await waiter.value
+    #expect(receipt.blockNumber == minedAt)
+    #expect(try await EthereumClient(provider: chain).blockNumber() >= minedAt + 2)
+    await #expect(throws: EthereumError.timeout("receipt of 0x" + String(repeating: "00", count: 32))) {
+      _ = try await sender.waitForReceipt([UInt8](repeating: 0, count: 32), timeoutSeconds: 0.05)
+    }
+  }
 }
