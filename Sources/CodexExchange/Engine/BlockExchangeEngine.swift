@@ -1,0 +1,219 @@
+import CodexFormats
+import CodexStore
+import LibP2P
+import Logging
+import Multiformats
+
+/// A block fetched from the network: the block and, for leaf addresses, its verified inclusion proof.
+public struct FetchedBlock: Sendable, Hashable {
+  public var block: Block
+  public var proof: CodexProof?
+  public init(block: Block, proof: CodexProof?) {
+    self.block = block
+    self.proof = proof
+  }
+}
+
+/// The block-exchange engine (`blockexc.md` §4): answers peers' want-lists from the local store and fetches the
+/// blocks this node wants from peers.
+///
+/// Contract:
+/// * `start()` once, `stop()` once; `requestBlock` after `stop()` throws `ExchangeError.stopped`.
+/// * Only blocks asked of a peer (want-block) are accepted from it; leaf deliveries must carry a proof that
+///   verifies against the tree CID; accepted blocks (and leaf proofs) are stored in `store` before waiters resume.
+/// * Peers that send bad or unrequested blocks or undecodable messages are penalised and, after
+///   `maxPeerFailures`, evicted. Peers that stay silent for `peerActivityTimeout` while we wait on them are evicted.
+/// * Memory per peer is bounded (`maxWantsPerPeer`, `maxKnownPerPeer`); serving is round-robin across peers.
+public actor BlockExchangeEngine: ExchangeNetworkHandler {
+  public let network: any ExchangeNetwork
+  public let store: any BlockStore
+  public let discovery: any Discovery
+  public let config: ExchangeConfig
+  let logger: Logger
+  let clock = ContinuousClock()
+  var rng: SplitMix64
+
+  var peers: [PeerID: PeerContext] = [:]
+  var pending: [BlockAddress: PendingBlock] = [:]
+  var lastDiscovery: [Cid: ContinuousClock.Instant] = [:]
+  var outbox: [PeerID: [WantListEntry]] = [:]
+  var outboxPresences: [PeerID: [BlockPresence]] = [:]
+  var flushScheduled = false
+  var senders: [PeerID: AsyncStream<Message>.Continuation] = [:]
+  var nextToken = 0
+  var running = false
+  var stopped = false
+
+  // serving
+  var scheduled: [PeerID] = []
+  var scheduledSet: Set<PeerID> = []
+  var serving: Set<PeerID> = []
+  var rescheduleAfterServing: Set<PeerID> = []
+  var runnerWaiters: [CheckedContinuation<PeerID?, Never>] = []
+  var tasks: [Task<Void, Never>] = []
+
+  /// Counters for tests and metrics.
+  public struct Stats: Sendable, Equatable {
+    public var blocksReceived = 0
+    public var blocksSent = 0
+    public var rejectedDeliveries = 0
+    public var malformedMessages = 0
+    public var peersEvicted = 0
+  }
+  public internal(set) var stats = Stats()
+
+  /// - Parameters:
+  ///   - network: the transport (libp2p or in-memory).
+  ///   - store: the local store blocks are served from and fetched blocks are written to.
+  ///   - discovery: where to look for providers when no connected peer has a block.
+  ///   - logger: the library never creates its own.
+  public init(
+    network: any ExchangeNetwork, store: any BlockStore, discovery: any Discovery,
+    config: ExchangeConfig = ExchangeConfig(),
+    logger: Logger
+  ) {
+    self.network = network
+    self.store = store
+    self.discovery = discovery
+    self.config = config
+    var logger = logger
+    logger[metadataKey: "peer"] = "\(network.localPeer)"
+    self.logger = logger
+    rng = SplitMix64(seed: config.seed ?? UInt64.random(in: 1...UInt64.max))
+  }
+
+  /// This node's peer id.
+  public nonisolated var localPeer: PeerID { network.localPeer }
+
+  /// Starts the provider task runners and the network.
+  public func start() async throws {
+    guard !running, !stopped else { return }
+    running = true
+    for _ in 0..<max(1, config.concurrentTasks) {
+      tasks.append(Task { [weak self] in await self?.runnerLoop() })
+    }
+    try await network.start(handler: self)
+  }
+
+  /// Stops everything: pending requests fail with `ExchangeError.stopped`.
+  public func stop() async {
+    guard !stopped else { return }
+    stopped = true
+    running = false
+    for t in tasks { t.cancel() }
+    tasks = []
+    for w in runnerWaiters { w.resume(returning: nil) }
+    runnerWaiters = []
+    for (address, _) in pending { fail(address, ExchangeError.stopped) }
+    for s in senders.values { s.finish() }
+    senders = [:]
+    await network.stop()
+  }
+
+  /// Peers currently known to the engine.
+  public var connectedPeers: [PeerID] { Array(peers.keys) }
+
+  /// How many blocks each peer delivered to us (accepted).
+  public var exchangedByPeer: [PeerID: Int] { peers.mapValues(\.exchanged) }
+
+  // MARK: ExchangeNetworkHandler
+
+  public func peerConnected(_ peer: PeerID) async {
+    guard !stopped, peer != localPeer else { return }
+    _ = context(for: peer)
+  }
+
+  public func peerDisconnected(_ peer: PeerID) async {
+    removePeer(peer)
+  }
+
+  /// Handles one message. Deliveries are re-hashed and their proofs checked here, before the actor is entered.
+  public nonisolated func received(_ message: Message, from peer: PeerID) async {
+    let checks = message.payload.map { Self.check($0) }
+    await process(message, checks: checks, from: peer)
+  }
+
+  private func process(_ message: Message, checks: [DeliveryCheck], from peer: PeerID) async {
+    guard !stopped, peer != localPeer else { return }
+    _ = context(for: peer)
+    peers[peer]?.lastActivity = clock.now
+    if !message.blockPresences.isEmpty { handlePresences(message.blockPresences, from: peer) }
+    if !message.payload.isEmpty { await handleDeliveries(message.payload, checks: checks, from: peer) }
+    if !message.wantList.entries.isEmpty { await handleWants(message.wantList, from: peer) }
+  }
+
+  public func receivedMalformed(from peer: PeerID, error: MessageError) async {
+    stats.malformedMessages += 1
+    logger.debug("undecodable block-exchange message", metadata: ["from": "\(peer)", "error": "\(error)"])
+    penalise(peer, reason: "undecodable message")
+  }
+
+  // MARK: peers
+
+  /// The context of `peer`, created (and sent our want-list) on first sight.
+  func context(for peer: PeerID) -> PeerContext {
+    if let c = peers[peer] { return c }
+    let c = PeerContext(id: peer, now: clock.now)
+    peers[peer] = c
+    logger.debug("block-exchange peer added", metadata: ["remote": "\(peer)"])
+    startSender(for: peer)
+    sendFullWantList(to: peer)
+    return c
+  }
+
+  private func startSender(for peer: PeerID) {
+    let (stream, continuation) = AsyncStream<Message>.makeStream()
+    senders[peer] = continuation
+    let network = self.network
+    let logger = self.logger
+    tasks.append(
+      Task {
+        for await m in stream {
+          do {
+            try await network.send(m, to: peer)
+          } catch {
+            logger.debug("block-exchange send failed", metadata: ["to": "\(peer)", "error": "\(error)"])
+          }
+        }
+      })
+  }
+
+  /// Queues a control message (wants, cancels, presences) to `peer`; per-peer order is kept.
+  func enqueue(_ message: Message, to peer: PeerID) {
+    senders[peer]?.yield(message)
+  }
+
+  /// Forgets `peer`: its outstanding requests go back to the download loops.
+  func removePeer(_ peer: PeerID) {
+    guard let ctx = peers.removeValue(forKey: peer) else { return }
+    senders.removeValue(forKey: peer)?.finish()
+    outbox.removeValue(forKey: peer)
+    outboxPresences.removeValue(forKey: peer)
+    scheduledSet.remove(peer)
+    scheduled.removeAll { $0 == peer }
+    for address in ctx.requested {
+      if pending[address]?.requestedFrom == peer {
+        pending[address]?.requestedFrom = nil
+      }
+      wake(address)
+    }
+    logger.debug("block-exchange peer removed", metadata: ["remote": "\(peer)"])
+  }
+
+  /// Drops and disconnects `peer`.
+  func evict(_ peer: PeerID, reason: String) {
+    guard peers[peer] != nil else { return }
+    stats.peersEvicted += 1
+    logger.info("evicting block-exchange peer", metadata: ["remote": "\(peer)", "reason": "\(reason)"])
+    removePeer(peer)
+    let network = self.network
+    Task { await network.disconnect(peer) }
+  }
+
+  /// Counts a failure against `peer`; evicts it after `maxPeerFailures`.
+  func penalise(_ peer: PeerID, reason: String) {
+    guard peers[peer] != nil else { return }
+    peers[peer]!.failures += 1
+    if peers[peer]!.failures >= config.maxPeerFailures { evict(peer, reason: reason) }
+  }
+}

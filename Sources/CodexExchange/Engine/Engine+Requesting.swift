@@ -1,0 +1,430 @@
+import CodexFormats
+import CodexStore
+import LibP2P
+import Logging
+import Multiformats
+
+/// A block this node is waiting for.
+struct PendingBlock: Sendable {
+  var waiters: [Int: CheckedContinuation<FetchedBlock, any Error>] = [:]
+  var wakers: [Int: (CheckedContinuation<Void, Never>, Task<Void, Never>)] = [:]
+  /// The peer the want-block went to, while outstanding.
+  var requestedFrom: PeerID?
+  var requestedAt: ContinuousClock.Instant
+  /// Every peer a want-block went to (they get a cancel once the block arrived).
+  var askedPeers: Set<PeerID> = []
+  var retriesLeft: Int
+  /// A delivery was accepted and is being stored.
+  var storing = false
+  /// The download loop waits for a free in-flight slot.
+  var waitingForSlot = false
+}
+
+/// How a delivery checked out before the engine looked at its state (computed off the actor).
+enum DeliveryCheck: Sendable, Equatable {
+  case ok
+  case bad(String)
+}
+
+extension BlockExchangeEngine {
+  // MARK: public requester API
+
+  /// Fetches one block from the network (never looks at the local store; `NetworkStore` does).
+  ///
+  /// Several callers asking for the same address share one download. The block is stored locally (with its leaf
+  /// proof) before this returns.
+  /// - Parameter timeout: fail with `ExchangeError.timeout` after this long (nil: only `blockRetries` bounds it).
+  /// - Throws: `ExchangeError` (`.timeout`, `.retriesExhausted`, `.stopped`, `.storeFailed`), `CancellationError`.
+  public func requestBlock(_ address: BlockAddress, timeout: Duration? = nil) async throws -> FetchedBlock {
+    guard !stopped else { throw ExchangeError.stopped }
+    if case .cid(let cid) = address, Codex.isEmpty(cid) {
+      return FetchedBlock(block: Block(unchecked: cid, data: []), proof: nil)
+    }
+    let token = nextToken
+    nextToken += 1
+    if pending[address] == nil {
+      pending[address] = PendingBlock(requestedAt: clock.now, retriesLeft: config.blockRetries)
+      Task { await self.downloadLoop(address) }
+    }
+    return try await withTaskCancellationHandler {
+      try await withCheckedThrowingContinuation { (c: CheckedContinuation<FetchedBlock, any Error>) in
+        self.addWaiter(address, token: token, continuation: c, timeout: timeout)
+      }
+    } onCancel: {
+      Task { await self.dropWaiter(address, token: token, error: CancellationError()) }
+    }
+  }
+
+  /// Addresses currently wanted from the network.
+  public var pendingAddresses: [BlockAddress] { Array(pending.keys) }
+
+  // MARK: waiters
+
+  private func addWaiter(
+    _ address: BlockAddress, token: Int, continuation: CheckedContinuation<FetchedBlock, any Error>, timeout: Duration?
+  ) {
+    guard pending[address] != nil, !stopped else {
+      continuation.resume(throwing: ExchangeError.stopped)
+      return
+    }
+    pending[address]!.waiters[token] = continuation
+    if let timeout {
+      Task {
+        try? await Task.sleep(for: timeout)
+        self.timeoutWaiter(address, token: token, after: timeout)
+      }
+    }
+  }
+
+  private func timeoutWaiter(_ address: BlockAddress, token: Int, after timeout: Duration) {
+    dropWaiter(address, token: token, error: ExchangeError.timeout(address, timeout, connectedPeers: peers.count))
+  }
+
+  private func dropWaiter(_ address: BlockAddress, token: Int, error: any Error) {
+    guard let c = pending[address]?.waiters.removeValue(forKey: token) else { return }
+    c.resume(throwing: error)
+    if pending[address]?.waiters.isEmpty == true, pending[address]?.storing == false {
+      logger.debug("block no longer wanted", metadata: ["address": "\(address)"])
+      finish(address, result: nil)
+    }
+  }
+
+  /// Ends the want for `address`: resumes waiters with the block or `error`, wakes its loop, sends cancels.
+  func finish(
+    _ address: BlockAddress, result: FetchedBlock?, error: (any Error)? = nil, except deliverer: PeerID? = nil
+  ) {
+    guard let p = pending.removeValue(forKey: address) else { return }
+    for (_, c) in p.waiters {
+      if let result {
+        c.resume(returning: result)
+      } else {
+        c.resume(throwing: error ?? CancellationError())
+      }
+    }
+    for (_, w) in p.wakers {
+      w.1.cancel()
+      w.0.resume()
+    }
+    var freed = false
+    for peer in p.askedPeers {
+      guard peers[peer] != nil else { continue }
+      if peers[peer]!.requested.remove(address) != nil { freed = true }
+      if peer != deliverer {
+        queueWant(WantListEntry(address: address, cancel: true, wantType: .wantBlock), to: peer)
+      }
+    }
+    if freed { wakeSlotWaiters() }
+  }
+
+  func fail(_ address: BlockAddress, _ error: any Error) {
+    finish(address, result: nil, error: error)
+  }
+
+  // MARK: download loop
+
+  /// nim's `downloadInternal`: ask a peer that has it, wait (dropping unresponsive peers), or refresh knowledge and
+  /// search for providers, until the block arrives, every waiter left, or retries run out.
+  func downloadLoop(_ address: BlockAddress) async {
+    while !stopped {
+      guard let p = pending[address], !p.waiters.isEmpty || p.storing else {
+        if pending[address] != nil { finish(address, result: nil) }
+        return
+      }
+      if p.storing {
+        await sleepOrWake(address, for: config.retryInterval)
+        continue
+      }
+      if let peer = p.requestedFrom {
+        if let ctx = peers[peer], ctx.requested.contains(address) {
+          let since = max(p.requestedAt, ctx.lastActivity)
+          let deadline = since.advanced(by: config.peerActivityTimeout)
+          if clock.now >= deadline {
+            evict(peer, reason: "no answer within \(config.peerActivityTimeout)")
+            continue
+          }
+          await sleepOrWake(address, for: clock.now.duration(to: deadline))
+          continue
+        }
+        pending[address]?.requestedFrom = nil
+      }
+      let holders = peers.values.filter { $0.haves.contains(address) && $0.failures < config.maxPeerFailures }
+      let free = holders.filter { $0.requested.count < config.maxInflightPerPeer }
+      if let pick = selectPeer(free) {
+        request(address, from: pick)
+        continue
+      }
+      if !holders.isEmpty {
+        pending[address]?.waitingForSlot = true
+        await sleepOrWake(address, for: config.retryInterval)
+        continue
+      }
+      if p.retriesLeft <= 0 {
+        fail(address, ExchangeError.retriesExhausted(address, config.blockRetries))
+        return
+      }
+      pending[address]?.retriesLeft -= 1
+      refreshKnowledge(address)
+      searchProviders(address.discoveryCid)
+      let maxNanos = max(
+        1,
+        config.retryInterval.components.seconds * 1_000_000_000
+          + config.retryInterval.components.attoseconds / 1_000_000_000)
+      let delay = Duration.nanoseconds(Int64.random(in: 1...maxNanos, using: &rng))
+      await sleepOrWake(address, for: delay)
+    }
+  }
+
+  /// Suspends the download loop of `address` until `wake(address)` or `duration` passed.
+  func sleepOrWake(_ address: BlockAddress, for duration: Duration) async {
+    guard pending[address] != nil else { return }
+    let token = nextToken
+    nextToken += 1
+    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+      let timer = Task {
+        try? await Task.sleep(for: duration)
+        if Task.isCancelled { return }
+        self.wakeOne(address, token: token)
+      }
+      pending[address]!.wakers[token] = (c, timer)
+    }
+  }
+
+  private func wakeOne(_ address: BlockAddress, token: Int) {
+    guard let w = pending[address]?.wakers.removeValue(forKey: token) else { return }
+    w.0.resume()
+  }
+
+  /// Wakes the download loop of `address`.
+  func wake(_ address: BlockAddress) {
+    guard let wakers = pending[address]?.wakers, !wakers.isEmpty else { return }
+    pending[address]!.wakers = [:]
+    for (_, w) in wakers {
+      w.1.cancel()
+      w.0.resume()
+    }
+  }
+
+  func wakeSlotWaiters() {
+    for (address, p) in pending where p.waitingForSlot {
+      pending[address]!.waitingForSlot = false
+      wake(address)
+    }
+  }
+
+  // MARK: peer selection and requests
+
+  /// nim's `selectRandom`: weight `max(score) + 1 − score`, picked at random proportionally.
+  func selectPeer(_ candidates: [PeerContext]) -> PeerID? {
+    guard candidates.count > 1 else { return candidates.first?.id }
+    let sorted = candidates.sorted { $0.id < $1.id }
+    let scores = sorted.map(\.score)
+    let top = scores.max()!
+    let weights = scores.map { top + 1 - $0 }
+    let total = weights.reduce(0, +)
+    var r = Double.random(in: 0..<total, using: &rng)
+    for (i, w) in weights.enumerated() {
+      if r < w { return sorted[i].id }
+      r -= w
+    }
+    return sorted.last!.id
+  }
+
+  /// Marks `address` requested from `peer` and sends it a want-block.
+  func request(_ address: BlockAddress, from peer: PeerID) {
+    guard peers[peer] != nil, pending[address] != nil else { return }
+    peers[peer]!.requested.insert(address)
+    pending[address]!.requestedFrom = peer
+    pending[address]!.requestedAt = clock.now
+    pending[address]!.askedPeers.insert(peer)
+    queueWant(WantListEntry(address: address, wantType: .wantBlock), to: peer)
+  }
+
+  /// Sends want-haves for `address` to every peer not asked since its last refresh; refreshes stale peers.
+  func refreshKnowledge(_ address: BlockAddress) {
+    let now = clock.now
+    for id in Array(peers.keys) {
+      var ctx = peers[id]!
+      let stale = ctx.lastRefresh.advanced(by: config.minRefreshInterval * ctx.refreshBackoff)
+      if now >= stale {
+        ctx.askedHave = []
+        ctx.lastRefresh = now
+        ctx.refreshBackoff = min(ctx.refreshBackoff * 2, config.maxRefreshBackoff)
+      }
+      if !ctx.askedHave.contains(address) && ctx.askedHave.count < config.maxKnownPerPeer {
+        ctx.askedHave.insert(address)
+        queueWant(WantListEntry(address: address, wantType: .wantHave), to: id)
+      }
+      peers[id] = ctx
+    }
+  }
+
+  /// Our current wants as want-haves, first batch `full = true` (on peer connect).
+  func sendFullWantList(to peer: PeerID) {
+    let addresses = Array(pending.keys)
+    guard !addresses.isEmpty else { return }
+    var first = true
+    var i = 0
+    while i < addresses.count {
+      let chunk = addresses[i..<min(i + config.maxWantListBatch, addresses.count)]
+      let entries = chunk.map { WantListEntry(address: $0, wantType: .wantHave) }
+      enqueue(Message(wantList: WantList(entries: entries, full: first)), to: peer)
+      peers[peer]?.askedHave.formUnion(chunk)
+      first = false
+      i += config.maxWantListBatch
+    }
+  }
+
+  /// Runs a rate-limited provider search for `cid` and connects to what it finds.
+  func searchProviders(_ cid: Cid) {
+    let now = clock.now
+    if let last = lastDiscovery[cid], now < last.advanced(by: config.discoveryRateLimit) { return }
+    lastDiscovery[cid] = now
+    if lastDiscovery.count > 10_000 {
+      lastDiscovery = lastDiscovery.filter { now < $0.value.advanced(by: .seconds(60)) }
+    }
+    let discovery = self.discovery
+    let network = self.network
+    let local = localPeer
+    let known = Set(peers.keys)
+    let logger = self.logger
+    Task {
+      do {
+        let found = try await discovery.findProviders(for: cid)
+        for p in found where p.peer != local && !known.contains(p.peer) {
+          do {
+            try await network.connect(p)
+            await self.peerConnected(p.peer)
+          } catch {
+            logger.debug("cannot dial provider", metadata: ["remote": "\(p.peer)", "error": "\(error)"])
+          }
+        }
+      } catch {
+        logger.debug("provider search failed", metadata: ["cid": "\(cid)", "error": "\(error)"])
+      }
+    }
+  }
+
+  // MARK: outbox
+
+  func queueWant(_ entry: WantListEntry, to peer: PeerID) {
+    outbox[peer, default: []].append(entry)
+    scheduleFlush()
+  }
+
+  func queuePresence(_ presence: BlockPresence, to peer: PeerID) {
+    outboxPresences[peer, default: []].append(presence)
+    scheduleFlush()
+  }
+
+  private func scheduleFlush() {
+    guard !flushScheduled else { return }
+    flushScheduled = true
+    Task { self.flush() }
+  }
+
+  /// Sends queued wants and presences, batched (≤ 1024 entries per message).
+  func flush() {
+    flushScheduled = false
+    let wants = outbox
+    let presences = outboxPresences
+    outbox = [:]
+    outboxPresences = [:]
+    for (peer, entries) in wants {
+      var i = 0
+      while i < entries.count {
+        let chunk = Array(entries[i..<min(i + config.maxWantListBatch, entries.count)])
+        enqueue(Message(wantList: WantList(entries: chunk)), to: peer)
+        i += config.maxWantListBatch
+      }
+    }
+    for (peer, list) in presences {
+      var i = 0
+      while i < list.count {
+        let chunk = Array(list[i..<min(i + config.maxPresencesPerMessage, list.count)])
+        enqueue(Message(blockPresences: chunk), to: peer)
+        i += config.maxPresencesPerMessage
+      }
+    }
+  }
+
+  // MARK: presences and deliveries
+
+  func handlePresences(_ presences: [BlockPresence], from peer: PeerID) {
+    for p in presences {
+      guard peers[peer] != nil else { return }
+      switch p.type {
+      case .have:
+        if peers[peer]!.haves.count < config.maxKnownPerPeer { peers[peer]!.haves.insert(p.address) }
+        guard let pend = pending[p.address], !pend.storing else { continue }
+        if pend.requestedFrom == nil, peers[peer]!.requested.count < config.maxInflightPerPeer,
+          peers[peer]!.failures < config.maxPeerFailures
+        {
+          request(p.address, from: peer)
+        }
+        wake(p.address)
+      case .dontHave:
+        peers[peer]!.haves.remove(p.address)
+      }
+    }
+  }
+
+  /// Checks a delivery on its own terms (hash, proof against the tree), off the actor: pure CPU.
+  nonisolated static func check(_ d: BlockDelivery) -> DeliveryCheck {
+    let block = d.block
+    guard block.cid.multihash.code == .sha2_256,
+      SHA256Hashing.digest(block.data) == block.cid.multihash.digest
+    else { return .bad("block bytes do not hash to \(block.cid)") }
+    switch d.address {
+    case .cid(let cid):
+      return cid == block.cid ? .ok : .bad("delivered \(block.cid) for \(cid)")
+    case .leaf(let tree, let index):
+      guard let proof = d.proof else { return .bad("leaf delivery without proof") }
+      guard proof.index == index else { return .bad("proof for index \(proof.index), wanted \(index)") }
+      guard proof.verify(leaf: block.cid.multihash, root: tree.multihash) else {
+        return .bad("proof does not verify against \(tree)")
+      }
+      return .ok
+    }
+  }
+
+  func handleDeliveries(_ deliveries: [BlockDelivery], checks: [DeliveryCheck], from peer: PeerID) async {
+    for (d, check) in zip(deliveries, checks) {
+      let address = d.address
+      guard peers[peer]?.requested.contains(address) == true, let pend = pending[address] else {
+        stats.rejectedDeliveries += 1
+        logger.debug("dropping unrequested block", metadata: ["from": "\(peer)", "address": "\(address)"])
+        penalise(peer, reason: "unrequested blocks")
+        continue
+      }
+      if case .bad(let why) = check {
+        stats.rejectedDeliveries += 1
+        logger.info("rejecting bad block", metadata: ["from": "\(peer)", "address": "\(address)", "why": "\(why)"])
+        peers[peer]!.requested.remove(address)
+        peers[peer]!.haves.remove(address)
+        if pend.requestedFrom == peer { pending[address]!.requestedFrom = nil }
+        wake(address)
+        wakeSlotWaiters()
+        penalise(peer, reason: why)
+        continue
+      }
+      if pend.storing { continue }
+      peers[peer]!.requested.remove(address)
+      peers[peer]!.exchanged += 1
+      pending[address]!.storing = true
+      do {
+        try await store.putBlock(d.block, ttl: nil)
+        if case .leaf(let tree, let index) = address, let proof = d.proof {
+          try await store.putLeaf(tree: tree, index: index, blockCid: d.block.cid, proof: proof)
+        }
+      } catch {
+        logger.warning("cannot store fetched block", metadata: ["address": "\(address)", "error": "\(error)"])
+        fail(address, ExchangeError.storeFailed(address, "\(error)"))
+        continue
+      }
+      stats.blocksReceived += 1
+      finish(address, result: FetchedBlock(block: d.block, proof: d.proof), except: peer)
+      wakeSlotWaiters()
+      blocksAvailable([address])
+    }
+  }
+}

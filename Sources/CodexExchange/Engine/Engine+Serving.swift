@@ -1,0 +1,184 @@
+import CodexFormats
+import CodexStore
+import LibP2P
+import Logging
+import Multiformats
+
+extension BlockExchangeEngine {
+  /// Tells the engine that blocks became available locally, so peers waiting for them get served.
+  public func blocksStored(_ addresses: [BlockAddress]) {
+    blocksAvailable(addresses)
+  }
+
+  func blocksAvailable(_ addresses: [BlockAddress]) {
+    for (id, ctx) in peers where !ctx.wanted.isEmpty {
+      if addresses.contains(where: { ctx.wanted[$0] != nil }) {
+        peers[id]!.unavailableStreak = 0
+        schedule(id)
+      }
+    }
+  }
+
+  // MARK: want-lists
+
+  /// nim's `wantListHandler`: want-haves are answered with presences, want-blocks join the peer's wanted set,
+  /// cancels leave it.
+  func handleWants(_ list: WantList, from peer: PeerID) async {
+    var haveChecks: [WantListEntry] = []
+    var added = false
+    for e in list.entries {
+      guard peers[peer] != nil else { return }
+      if e.cancel {
+        peers[peer]!.removeWant(e.address)
+        continue
+      }
+      switch e.wantType {
+      case .wantHave:
+        haveChecks.append(e)
+      case .wantBlock:
+        if peers[peer]!.addWant(e, limit: config.maxWantsPerPeer) { added = true }
+      }
+    }
+    if added {
+      peers[peer]?.unavailableStreak = 0
+      schedule(peer)
+    }
+    for e in haveChecks {
+      let has = await hasLocally(e.address)
+      if has {
+        queuePresence(BlockPresence(address: e.address, type: .have), to: peer)
+      } else if e.sendDontHave {
+        queuePresence(BlockPresence(address: e.address, type: .dontHave), to: peer)
+      }
+    }
+  }
+
+  nonisolated func hasLocally(_ address: BlockAddress) async -> Bool {
+    do {
+      switch address {
+      case .leaf(let tree, let index): return try await store.hasBlock(tree: tree, index: index)
+      case .cid(let cid):
+        if Codex.isEmpty(cid) { return true }
+        return try await store.hasBlock(cid)
+      }
+    } catch {
+      return false
+    }
+  }
+
+  // MARK: scheduling
+
+  /// Queues `peer` for a task runner (once; again after the current pass if it is being served).
+  func schedule(_ peer: PeerID) {
+    guard peers[peer] != nil, !stopped else { return }
+    if serving.contains(peer) {
+      rescheduleAfterServing.insert(peer)
+      return
+    }
+    guard !scheduledSet.contains(peer) else { return }
+    if !runnerWaiters.isEmpty {
+      serving.insert(peer)
+      runnerWaiters.removeFirst().resume(returning: peer)
+      return
+    }
+    scheduled.append(peer)
+    scheduledSet.insert(peer)
+  }
+
+  func nextScheduledPeer() async -> PeerID? {
+    if stopped { return nil }
+    if !scheduled.isEmpty {
+      let peer = scheduled.removeFirst()
+      scheduledSet.remove(peer)
+      serving.insert(peer)
+      return peer
+    }
+    return await withCheckedContinuation { (c: CheckedContinuation<PeerID?, Never>) in
+      runnerWaiters.append(c)
+    }
+  }
+
+  func beginServing(_ peer: PeerID) -> [BlockAddress]? {
+    guard peers[peer] != nil else {
+      serving.remove(peer)
+      return nil
+    }
+    return peers[peer]!.nextWants(limit: config.maxLookupsPerPass)
+  }
+
+  func endServing(_ peer: PeerID, sent: [BlockAddress], missing: [BlockAddress], sendFailed: Bool) {
+    serving.remove(peer)
+    let again = rescheduleAfterServing.remove(peer) != nil
+    guard peers[peer] != nil else { return }
+    for a in sent { peers[peer]!.removeWant(a) }
+    stats.blocksSent += sent.count
+    peers[peer]!.rotate(missing)
+    if sent.isEmpty {
+      peers[peer]!.unavailableStreak += missing.count
+    } else {
+      peers[peer]!.unavailableStreak = 0
+    }
+    if again { peers[peer]!.unavailableStreak = 0 }
+    let ctx = peers[peer]!
+    guard !sendFailed, !ctx.wanted.isEmpty else { return }
+    if again || !sent.isEmpty || ctx.unavailableStreak < ctx.wanted.count {
+      schedule(peer)
+    }
+  }
+
+  // MARK: task runners
+
+  /// One provider task runner: pops a scheduled peer, sends it up to `maxBlocksPerMessage` of its wanted blocks
+  /// in one message, puts it back in the queue if more remain. Store reads and hashing happen off the actor.
+  nonisolated func runnerLoop() async {
+    while !Task.isCancelled {
+      guard let peer = await nextScheduledPeer() else { return }
+      guard let addresses = await beginServing(peer) else { continue }
+      var deliveries: [BlockDelivery] = []
+      var missing: [BlockAddress] = []
+      for a in addresses {
+        if deliveries.count >= config.maxBlocksPerMessage { break }
+        if let d = await lookup(a) { deliveries.append(d) } else { missing.append(a) }
+      }
+      var failed = false
+      if !deliveries.isEmpty {
+        do {
+          try await network.send(Message(payload: deliveries), to: peer)
+        } catch {
+          failed = true
+          logger.debug("sending blocks failed", metadata: ["to": "\(peer)", "error": "\(error)"])
+        }
+      }
+      await endServing(peer, sent: failed ? [] : deliveries.map(\.address), missing: missing, sendFailed: failed)
+    }
+  }
+
+  /// The block (and proof) for `address` from the local store, checked against its CID; nil when absent or corrupt.
+  nonisolated func lookup(_ address: BlockAddress) async -> BlockDelivery? {
+    do {
+      let block: Block
+      var proof: CodexProof? = nil
+      switch address {
+      case .leaf(let tree, let index):
+        guard let found = try await store.getBlock(tree: tree, index: index) else { return nil }
+        block = found.block
+        proof = found.proof
+      case .cid(let cid):
+        if Codex.isEmpty(cid) { return BlockDelivery(block: Block(unchecked: cid, data: []), address: address) }
+        guard let found = try await store.getBlock(cid) else { return nil }
+        block = found
+      }
+      if config.verifyServedBlocks {
+        guard block.cid.multihash.code == .sha2_256, SHA256Hashing.digest(block.data) == block.cid.multihash.digest
+        else {
+          logger.error("local block does not match its CID; not serving it", metadata: ["cid": "\(block.cid)"])
+          return nil
+        }
+      }
+      return BlockDelivery(block: block, address: address, proof: proof)
+    } catch {
+      logger.debug("store read failed while serving", metadata: ["address": "\(address)", "error": "\(error)"])
+      return nil
+    }
+  }
+}

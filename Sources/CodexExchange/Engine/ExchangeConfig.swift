@@ -1,0 +1,39 @@
+/// Limits and timers of the block-exchange engine. Defaults are nim-codex's (`blockexc.md` §5) unless noted.
+public struct ExchangeConfig: Sendable {
+  /// Deliveries per message (`DefaultMaxBlocksPerMessage`).
+  public var maxBlocksPerMessage = 20
+  /// Presences per message.
+  public var maxPresencesPerMessage = 1024
+  /// Want-list entries per message (`MaxWantListBatchSize`).
+  public var maxWantListBatch = 1024
+  /// Concurrent provider task runners (`DefaultConcurrentTasks`).
+  public var concurrentTasks = 10
+  /// Most want-block entries remembered per peer (Swift bound; extra wants are ignored).
+  public var maxWantsPerPeer = 65_536
+  /// Most addresses remembered as "peer has it" per peer (Swift bound).
+  public var maxKnownPerPeer = 1 << 20
+  /// Store lookups per serving pass of one peer (Swift bound, keeps the runners fair).
+  public var maxLookupsPerPass = 64
+  /// Want-blocks outstanding at one peer at a time (Swift addition; nim has no limit).
+  public var maxInflightPerPeer = 32
+  /// A peer that sent nothing for this long while we wait on it is dropped.
+  public var peerActivityTimeout: Duration = .seconds(60)
+  /// Passes of the download loop without any provider before a request fails (`--block-retries`).
+  public var blockRetries = 3000
+  /// Upper bound of the random sleep between passes.
+  public var retryInterval: Duration = .seconds(2)
+  /// At most one provider search per CID in this interval.
+  public var discoveryRateLimit: Duration = .seconds(3)
+  /// Knowledge refresh: a peer is re-asked after `minRefreshInterval × backoff`, backoff doubling up to this.
+  public var maxRefreshBackoff = 36
+  public var minRefreshInterval: Duration = .seconds(1)
+  /// Bad deliveries (failed proof, unrequested block, undecodable message) before a peer is evicted.
+  public var maxPeerFailures = 3
+  /// Re-hash blocks read from the local store before serving them (never send a delivery that does not match its
+  /// CID: the Nim side would close the stream).
+  public var verifyServedBlocks = true
+  /// Seed of the peer-selection RNG (nil: random).
+  public var seed: UInt64? = nil
+
+  public init() {}
+}

@@ -1,0 +1,102 @@
+import LibP2P
+
+/// What the engine knows about one connected peer.
+struct PeerContext: Sendable {
+  let id: PeerID
+  // requester side
+  /// Addresses the peer said it has (Have presences).
+  var haves: Set<BlockAddress> = []
+  /// Want-blocks sent to it and not yet answered.
+  var requested: Set<BlockAddress> = []
+  /// Want-haves sent to it since the last knowledge refresh.
+  var askedHave: Set<BlockAddress> = []
+  var lastRefresh: ContinuousClock.Instant
+  var refreshBackoff = 1
+  /// Blocks accepted from it.
+  var exchanged = 0
+  /// Bad deliveries and undecodable messages.
+  var failures = 0
+  /// When we last heard from it.
+  var lastActivity: ContinuousClock.Instant
+
+  // provider side
+  /// Its want-blocks, by address; `wantOrder` keeps arrival order (may hold stale addresses).
+  var wanted: [BlockAddress: WantListEntry] = [:]
+  var wantOrder: [BlockAddress] = []
+  var wantOrderStart = 0
+  /// Consecutive lookups that found nothing; stop rescheduling when it covers every want.
+  var unavailableStreak = 0
+
+  init(id: PeerID, now: ContinuousClock.Instant) {
+    self.id = id
+    lastActivity = now
+    lastRefresh = now
+  }
+
+  /// `exchanged / (exchanged + requested)`, 0.5 before the first block.
+  var successRate: Double {
+    exchanged > 0 ? Double(exchanged) / Double(exchanged + requested.count) : 0.5
+  }
+
+  /// nim's `selectRandom` score: lower is better.
+  var score: Double { 2 * Double(requested.count) + 5 * (1 - successRate) }
+
+  mutating func addWant(_ entry: WantListEntry, limit: Int) -> Bool {
+    if wanted[entry.address] != nil {
+      return true
+    }
+    guard wanted.count < limit else { return false }
+    wanted[entry.address] = entry
+    wantOrder.append(entry.address)
+    return true
+  }
+
+  mutating func removeWant(_ address: BlockAddress) {
+    wanted.removeValue(forKey: address)
+    compactIfNeeded()
+  }
+
+  /// Up to `limit` wanted addresses in order, starting at the rotation point.
+  mutating func nextWants(limit: Int) -> [BlockAddress] {
+    var out: [BlockAddress] = []
+    var i = wantOrderStart
+    while out.count < limit && i < wantOrder.count {
+      let a = wantOrder[i]
+      if wanted[a] != nil && !out.contains(a) { out.append(a) }
+      i += 1
+    }
+    return out
+  }
+
+  /// Moves `addresses` (looked at, not available) to the back of the order.
+  mutating func rotate(_ addresses: [BlockAddress]) {
+    guard !addresses.isEmpty else { return }
+    let set = Set(addresses)
+    var kept: [BlockAddress] = []
+    kept.reserveCapacity(wantOrder.count - wantOrderStart)
+    for a in wantOrder[wantOrderStart...] where wanted[a] != nil && !set.contains(a) { kept.append(a) }
+    wantOrder = kept + addresses.filter { wanted[$0] != nil }
+    wantOrderStart = 0
+  }
+
+  private mutating func compactIfNeeded() {
+    if wantOrder.count > 64 && wantOrder.count > 2 * wanted.count {
+      var seen = Set<BlockAddress>()
+      wantOrder = wantOrder.filter { wanted[$0] != nil && seen.insert($0).inserted }
+      wantOrderStart = 0
+    }
+  }
+}
+
+/// A 64-bit SplitMix PRNG, seedable for deterministic peer selection.
+struct SplitMix64: RandomNumberGenerator, Sendable {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}

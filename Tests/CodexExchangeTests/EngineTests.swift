@@ -1,0 +1,248 @@
+import CodexFormats
+import CodexStore
+import LibP2P
+import Multiformats
+import Testing
+
+@testable import CodexExchange
+
+@Suite("Block-exchange engines over the in-memory network")
+struct EngineTests {
+  @Test("two engines: a dataset streams in order and lands in the local store with proofs")
+  func fetchDataset() async throws {
+    let hub = InMemoryExchangeHub()
+    let seeder = try await hub.node()
+    let leecher = try await hub.node()
+    let ds = try TestDataset(count: 25, seed: 11)
+    try await seeder.store.add(ds)
+    try await hub.connect(seeder.peer, leecher.peer)
+
+    var got: [Block] = []
+    for try await b in leecher.networkStore.blocks(tree: ds.treeCid, indices: 0..<25, window: 8) { got.append(b) }
+    #expect(got == ds.blocks)
+    #expect(await leecher.store.leafCount(ds.treeCid) == 25)
+    for i in 0..<25 {
+      let (cid, proof) = try #require(await leecher.store.leaf(ds.treeCid, i))
+      #expect(cid == ds.blocks[i].cid)
+      #expect(proof.verify(leaf: cid.multihash, root: ds.treeCid.multihash))
+    }
+    // A second read is local: no new deliveries.
+    let sent = await seeder.engine.stats.blocksSent
+    _ = try await leecher.networkStore.getBlock(tree: ds.treeCid, index: 3)
+    #expect(await seeder.engine.stats.blocksSent == sent)
+    #expect(await leecher.engine.stats.rejectedDeliveries == 0)
+    await seeder.engine.stop()
+    await leecher.engine.stop()
+  }
+
+  @Test("blocks by CID (manifest-style) and the empty block")
+  func fetchByCid() async throws {
+    let hub = InMemoryExchangeHub()
+    let seeder = try await hub.node()
+    let leecher = try await hub.node()
+    let block = Block(data: Array("a manifest, say".utf8), codec: .codexManifest)
+    try await seeder.store.putBlock(block, ttl: nil)
+    try await hub.connect(seeder.peer, leecher.peer)
+    #expect(try await leecher.networkStore.getBlock(block.cid) == block)
+    #expect(try await leecher.store.hasBlock(block.cid))
+    #expect(try await leecher.networkStore.getBlock(Codex.emptyBlockCid)?.data == [])
+    await seeder.engine.stop()
+    await leecher.engine.stop()
+  }
+
+  @Test("blocks come from several seeders")
+  func severalSeeders() async throws {
+    let hub = InMemoryExchangeHub()
+    var cfg = fastConfig(seed: 7)
+    cfg.maxInflightPerPeer = 2
+    let leecher = try await hub.node(config: cfg)
+    let ds = try TestDataset(count: 60, seed: 12)
+    var seeders: [TestNode] = []
+    for _ in 0..<4 {
+      let s = try await hub.node()
+      try await s.store.add(ds)
+      try await hub.connect(s.peer, leecher.peer)
+      seeders.append(s)
+    }
+    let n = try await leecher.networkStore.fetchDataset(manifest(ds), window: 16)
+    #expect(n == 60)
+    let byPeer = await leecher.engine.exchangedByPeer
+    #expect(byPeer.values.reduce(0, +) == 60)
+    #expect(byPeer.values.filter { $0 > 0 }.count >= 2)
+    for s in seeders { await s.engine.stop() }
+    await leecher.engine.stop()
+  }
+
+  @Test("a seeder disappears mid-download; the download completes from the others")
+  func seederDisappears() async throws {
+    let hub = InMemoryExchangeHub()
+    let a = try await hub.node()
+    let b = try await hub.node()
+    let leecher = try await hub.node()
+    let ds = try TestDataset(count: 30, seed: 13)
+    try await a.store.add(ds)
+    try await b.store.add(ds)
+    try await hub.connect(a.peer, leecher.peer)
+    var got: [Block] = []
+    var it = leecher.networkStore.blocks(tree: ds.treeCid, indices: 0..<30, window: 4).makeAsyncIterator()
+    for _ in 0..<5 { got.append(try #require(try await it.next())) }
+    try await hub.connect(b.peer, leecher.peer)
+    await a.engine.stop()  // takes it off the hub
+    while let blk = try await it.next() { got.append(blk) }
+    #expect(got == ds.blocks)
+    let peersLeft = await leecher.engine.connectedPeers
+    #expect(peersLeft == [b.peer], "a=\(a.peer) b=\(b.peer) left=\(peersLeft)")
+    await b.engine.stop()
+    await leecher.engine.stop()
+  }
+
+  @Test("an unresponsive seeder is evicted after the activity timeout and others serve")
+  func unresponsiveSeeder() async throws {
+    let hub = InMemoryExchangeHub()
+    var cfg = fastConfig()
+    cfg.peerActivityTimeout = .milliseconds(300)
+    let a = try await hub.node()
+    let b = try await hub.node()
+    let leecher = try await hub.node(config: cfg)
+    let ds = try TestDataset(count: 6, seed: 14)
+    try await a.store.add(ds)
+    try await b.store.add(ds)
+    await a.store.setHang(true)
+    try await hub.connect(a.peer, leecher.peer)
+    let download = Task { try await leecher.networkStore.fetchDataset(manifest(ds), window: 6) }
+    #expect(await eventually { await !leecher.engine.pendingAddresses.isEmpty })
+    try await hub.connect(b.peer, leecher.peer)
+    #expect(try await download.value == 6)
+    #expect(await leecher.engine.stats.peersEvicted >= 1)
+    #expect(await !leecher.engine.connectedPeers.contains(a.peer))
+    await a.store.setHang(false)
+    for n in [a, b, leecher] { await n.engine.stop() }
+  }
+
+  @Test("a seeder with a corrupted block fails proof verification; the block is fetched elsewhere")
+  func corruptedSeeder() async throws {
+    let hub = InMemoryExchangeHub()
+    let bad = try await hub.node()
+    let good = try await hub.node()
+    let leecher = try await hub.node()
+    let ds = try TestDataset(count: 8, seed: 15)
+    try await bad.store.add(ds)
+    try await good.store.add(ds)
+    try await bad.store.swapLeaf(ds, index: 3, with: Block(data: [UInt8](repeating: 9, count: 1024)))
+    try await hub.connect(bad.peer, leecher.peer)
+    let fetch = Task { try await leecher.networkStore.getBlock(tree: ds.treeCid, index: 3) }
+    #expect(await eventually { await leecher.engine.stats.rejectedDeliveries >= 1 })
+    try await hub.connect(good.peer, leecher.peer)
+    let got = try #require(try await fetch.value)
+    #expect(got.block == ds.blocks[3])
+    #expect(await leecher.store.leaf(ds.treeCid, 3)?.0 == ds.blocks[3].cid)
+    #expect(try await !leecher.store.hasBlock(Block(data: [UInt8](repeating: 9, count: 1024)).cid))
+    #expect(await leecher.engine.exchangedByPeer[good.peer] == 1)
+    for n in [bad, good, leecher] { await n.engine.stop() }
+  }
+
+  @Test("unrequested and mismatched deliveries are dropped; garbage is counted against the sender")
+  func badDeliveries() async throws {
+    let hub = InMemoryExchangeHub()
+    var cfg = fastConfig()
+    cfg.maxPeerFailures = 100
+    let leecher = try await hub.node(config: cfg)
+    let raw = try await RawPeer(hub: hub)
+    try await hub.connect(raw.peer, leecher.peer)
+    let ds = try TestDataset(count: 4, seed: 16)
+    let leaf0 = BlockAddress.leaf(treeCid: ds.treeCid, index: 0)
+
+    // Unrequested delivery.
+    try await raw.send(
+      Message(payload: [BlockDelivery(block: ds.blocks[0], address: leaf0, proof: try ds.tree.proof(for: 0))]),
+      to: leecher.peer)
+    #expect(await eventually { await leecher.engine.stats.rejectedDeliveries == 1 })
+    #expect(await leecher.store.blockCount == 0)
+
+    // Garbage bytes.
+    try raw.network.sendRaw([0x0a, 0xff, 0xff], to: leecher.peer)
+    #expect(await eventually { await leecher.engine.stats.malformedMessages == 1 })
+
+    // Now the leecher wants leaf 0: it asks with a want-have; we answer Have; it sends a want-block.
+    let fetch = Task { try await leecher.networkStore.getBlock(tree: ds.treeCid, index: 0) }
+    #expect(
+      await raw.waitFor { ms in
+        ms.contains { $0.wantList.entries.contains { $0.address == leaf0 && $0.wantType == .wantHave } }
+      })
+    try await raw.send(Message(blockPresences: [BlockPresence(address: leaf0, type: .have)]), to: leecher.peer)
+    #expect(
+      await raw.waitFor { ms in
+        ms.contains { $0.wantList.entries.contains { $0.address == leaf0 && $0.wantType == .wantBlock } }
+      })
+    // Wrong block for the address (leaf 1's block and proof).
+    try await raw.send(
+      Message(payload: [BlockDelivery(block: ds.blocks[1], address: leaf0, proof: try ds.tree.proof(for: 1))]),
+      to: leecher.peer)
+    // A block for a CID address it never asked for.
+    try await raw.send(
+      Message(payload: [BlockDelivery(block: ds.blocks[2], address: .cid(ds.blocks[2].cid))]), to: leecher.peer)
+    #expect(await eventually { await leecher.engine.stats.rejectedDeliveries == 3 })
+    #expect(await leecher.store.blockCount == 0)
+    // The right block is accepted after the next Have.
+    #expect(await eventually { await leecher.engine.pendingAddresses == [leaf0] })
+    try await raw.send(Message(blockPresences: [BlockPresence(address: leaf0, type: .have)]), to: leecher.peer)
+    #expect(
+      await raw.waitFor { ms in
+        ms.filter { $0.wantList.entries.contains { $0.address == leaf0 && $0.wantType == .wantBlock } }.count >= 2
+      })
+    try await raw.send(
+      Message(payload: [BlockDelivery(block: ds.blocks[0], address: leaf0, proof: try ds.tree.proof(for: 0))]),
+      to: leecher.peer)
+    let got = try #require(try await fetch.value)
+    #expect(got.block == ds.blocks[0])
+    #expect(await leecher.store.blockCount == 1)
+    await leecher.engine.stop()
+  }
+
+  @Test("all peers gone: a clear error after the timeout, or when retries run out")
+  func allPeersGone() async throws {
+    let hub = InMemoryExchangeHub()
+    let leecher = try await hub.node(blockTimeout: .milliseconds(300))
+    let empty = try await hub.node()
+    try await hub.connect(empty.peer, leecher.peer)
+    let ds = try TestDataset(count: 2, seed: 17)
+    do {
+      _ = try await leecher.networkStore.getBlock(tree: ds.treeCid, index: 1)
+      Issue.record("expected a timeout")
+    } catch let e as ExchangeError {
+      guard case .timeout(let a, _, let n) = e else { throw e }
+      #expect(a == .leaf(treeCid: ds.treeCid, index: 1))
+      #expect(n == 1)
+      #expect(e.description.contains("not found on the network"))
+    }
+    #expect(await leecher.engine.pendingAddresses.isEmpty)
+
+    var cfg = fastConfig()
+    cfg.blockRetries = 3
+    let lonely = try await hub.node(config: cfg, blockTimeout: nil)
+    await #expect(throws: ExchangeError.retriesExhausted(.cid(ds.blocks[0].cid), 3)) {
+      _ = try await lonely.networkStore.getBlock(ds.blocks[0].cid)
+    }
+    for n in [leecher, empty, lonely] { await n.engine.stop() }
+  }
+
+  @Test("providers found through discovery are dialled")
+  func discoveryDials() async throws {
+    let hub = InMemoryExchangeHub()
+    let seeder = try await hub.node()
+    let leecher = try await hub.node()
+    let ds = try TestDataset(count: 3, seed: 18)
+    try await seeder.store.add(ds)
+    leecher.discovery.add(ProviderInfo(peer: seeder.peer))
+    let got = try #require(try await leecher.networkStore.getBlock(tree: ds.treeCid, index: 2))
+    #expect(got.block == ds.blocks[2])
+    await seeder.engine.stop()
+    await leecher.engine.stop()
+  }
+}
+
+func manifest(_ ds: TestDataset) -> Manifest {
+  Manifest(
+    treeCid: ds.treeCid, datasetSize: UInt64(ds.blocks.count * ds.blocks[0].data.count),
+    blockSize: ds.blocks[0].data.count)
+}
