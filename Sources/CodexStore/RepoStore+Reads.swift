@@ -9,10 +9,11 @@ extension RepoStore {
   /// - Throws: `StoreError.corrupt` when the block's bytes are missing from its pack, `.io` on I/O failures.
   public func getBlock(_ cid: Cid) async throws -> Block? {
     if Codex.isEmpty(cid) { return Block(unchecked: cid, data: []) }
-    let bytes = try withReader("reading block \(cid)") { db -> [UInt8]? in
-      let stmt = try db.cachedStatement(sql: "SELECT size, pack, pos, data FROM blocks WHERE cid = ?")
-      guard let row = try Row.fetchOne(stmt, arguments: [Data(cid.bytes)]) else { return nil }
-      return try blockBytes(row, cid: cid)
+    let bytes = try withRawReader { c in
+      try c.query(c.block, bind: { RawConnection.bindBlob($0, 1, cid.bytes) }) { row -> [UInt8]? in
+        guard let row else { return nil }
+        return try rawBlockBytes(row, from: 1, cid: cid)
+      }
     }
     return bytes.map { Block(unchecked: cid, data: $0) }
   }
@@ -21,14 +22,17 @@ extension RepoStore {
   /// A leaf whose block is the empty CID returns a 0-byte block.
   /// - Throws: `StoreError.corrupt` for undecodable stored metadata, `.io` on I/O failures.
   public func getBlock(tree treeCid: Cid, index: Int) async throws -> (block: Block, proof: CodexProof)? {
-    let found = try withReader("reading leaf \(index) of \(treeCid)") { db -> (Cid, [UInt8], Data)? in
-      guard let row = try leafRow(db, tree: treeCid, index: index) else { return nil }
-      let cid = try decodeCid(row[0] as Data, what: "block of leaf \(index) of tree \(treeCid)")
-      if Codex.isEmpty(cid) { return (cid, [], row[1]) }
-      guard row[2] as Int64? != nil else { return nil }
-      return (cid, try blockBytes(row, from: 2, cid: cid), row[1])
+    let found = try withRawReader { c in
+      try c.query(c.leaf, bind: { Self.bindLeaf($0, treeCid, index) }) { row -> ([UInt8], [UInt8], [UInt8])? in
+        guard let row else { return nil }
+        let cidBytes = row.bytes(0)
+        if cidBytes == Codex.emptyBlockCid.bytes { return (cidBytes, [], row.bytes(5)) }
+        guard !row.isNull(1) else { return nil }
+        return (cidBytes, try rawBlockBytes(row, from: 1, cid: nil), row.bytes(5))
+      }
     }
-    guard let (cid, bytes, proofBytes) = found else { return nil }
+    guard let (cidBytes, bytes, proofBytes) = found else { return nil }
+    let cid = try decodeCid(Data(cidBytes), what: "block of leaf \(index) of tree \(treeCid)")
     let proof: CodexProof
     do {
       proof = try CodexProof(encoded: proofBytes)
@@ -39,15 +43,38 @@ extension RepoStore {
   }
 
   /// The bytes of leaf `index` of tree `tree`, or nil when the leaf or its block is not here: the download fast
-  /// path (no proof decoding, no CID decoding beyond the empty check). A padding leaf (empty CID) reads as `[]`.
+  /// path (no proof or CID decoding, one statement step and one `pread`). A padding leaf (empty CID) reads as `[]`.
   public func blockData(tree: Cid, index: Int) async throws -> [UInt8]? {
-    try withReader("reading leaf \(index) of \(tree)") { db -> [UInt8]? in
-      guard let row = try leafRow(db, tree: tree, index: index) else { return nil }
-      let key: Data = row[0]
-      if key.elementsEqual(Codex.emptyBlockCid.bytes) { return [] }
-      guard row[2] as Int64? != nil else { return nil }
-      return try blockBytes(row, from: 2, cid: nil)
+    try withRawReader { c in
+      try c.query(c.leaf, bind: { Self.bindLeaf($0, tree, index) }) { row -> [UInt8]? in
+        guard let row else { return nil }
+        if row.equals(0, Codex.emptyBlockCid.bytes) { return [] }
+        guard !row.isNull(1) else { return nil }
+        return try rawBlockBytes(row, from: 1, cid: nil)
+      }
     }
+  }
+
+  static func bindLeaf(_ stmt: OpaquePointer, _ tree: Cid, _ index: Int) {
+    RawConnection.bindBlob(stmt, 1, tree.bytes)
+    RawConnection.bindInt64(stmt, 2, Int64(index))
+  }
+
+  /// The bytes of a block whose columns `size, pack, pos, data` start at `from`. Caller holds the read lock.
+  func rawBlockBytes(_ row: RawRow, from c: Int32, cid: Cid?) throws -> [UInt8] {
+    let size = row.int64(c)
+    if !row.isNull(c + 3) {
+      let data = row.bytes(c + 3)
+      guard data.count == size else {
+        throw StoreError.corrupt("block \(cid.map { "\($0)" } ?? "?") has \(data.count) inline bytes, expected \(size)")
+      }
+      return data
+    }
+    let pos = row.int64(c + 2)
+    guard !row.isNull(c + 1), !row.isNull(c + 2), pos >= 0, size >= 0 else {
+      throw StoreError.corrupt("block \(cid.map { "\($0)" } ?? "?") has no bytes recorded")
+    }
+    return try packs.read(pack: row.int64(c + 1), offset: UInt64(pos), count: Int(size))
   }
 
   /// True if the block is stored (always true for the empty CID).
@@ -71,16 +98,6 @@ extension RepoStore {
       let present: Bool = row[1]
       return present || (row[0] as Data).elementsEqual(Codex.emptyBlockCid.bytes)
     }
-  }
-
-  /// The leaf's (block, proof, size, pack, pos, data) row, the block columns NULL when the block is absent.
-  private func leafRow(_ db: Database, tree: Cid, index: Int) throws -> Row? {
-    let stmt = try db.cachedStatement(
-      sql: """
-        SELECT l.block, l.proof, b.size, b.pack, b.pos, b.data FROM leaves l LEFT JOIN blocks b ON b.cid = l.block
-        WHERE l.tree = ? AND l.idx = ?
-        """)
-    return try Row.fetchOne(stmt, arguments: [Data(tree.bytes), Int64(index)])
   }
 
   /// The bytes of a block row whose columns `size, pack, pos, data` start at `from`. Caller holds the read lock.

@@ -44,6 +44,7 @@ public final class RepoStore: BlockStore, Sendable {
   let logger: Logger
   let pool: DatabasePool
   let packs: PackFiles
+  let raw: RawReaders
   let writer: Mutex<WriterState>
   let nextSession: Atomic<Int64>
   let isClosed: Atomic<Bool>
@@ -84,6 +85,7 @@ public final class RepoStore: BlockStore, Sendable {
       throw StoreError.corrupt("cannot open \(dbPath): \(error)")
     }
     packs = PackFiles(directory: packDir)
+    raw = RawReaders(path: dbPath)
     nextSession = Atomic(1)
     isClosed = Atomic(false)
     gauges = RepoGauges()
@@ -103,6 +105,7 @@ public final class RepoStore: BlockStore, Sendable {
     guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
     // Wait for the writer to be idle, then shut everything.
     _ = try? await pool.writeWithoutTransaction { _ in }
+    raw.closeAll()
     packs.closeAll()
     try? pool.close()
   }
@@ -110,6 +113,7 @@ public final class RepoStore: BlockStore, Sendable {
   /// Simulates a crash for tests: stops using the files without any clean-up.
   func abandonForTesting() {
     isClosed.store(true, ordering: .releasing)
+    raw.closeAll()
     packs.closeAll()
     try? pool.close()
   }
@@ -213,6 +217,12 @@ public final class RepoStore: BlockStore, Sendable {
     } catch {
       throw StoreError.io("\(what): \(error)")
     }
+  }
+
+  /// Runs a hot-path read: a pooled raw SQLite connection under the shared pack lock.
+  func withRawReader<T>(_ body: (RawConnection) throws -> T) throws -> T {
+    try checkOpen()
+    return try packs.lock.withReadLock { try raw.with(body) }
   }
 
   /// Runs `body` in a transaction whose commit is durable (WAL synced) before this returns.

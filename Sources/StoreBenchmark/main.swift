@@ -6,6 +6,7 @@
 //   dd_zero_fdatasync          dd if=/dev/zero bs=1M count=N conv=fdatasync (the disk's streaming write speed)
 //   pwrite_fdatasync_batch     pwrite 64 KiB blocks, fdatasync every 64 blocks (what the store does per batch)
 //   repo_upload_write          UploadSession.add in batches of 64 blocks + one commit (leaves, proofs, manifest)
+//   repo_upload_commit         the commit alone (seconds)
 //   repo_read_blockdata_1task  blockData(tree:index:) over every leaf, one task      (page cache warm)
 //   repo_read_blockdata_4tasks the same split over 4 concurrent tasks
 //   repo_read_getblock_proof   getBlock(tree:index:) (with proof decode), one task
@@ -130,6 +131,7 @@ let logger: Logger = {
 struct Written {
   let treeCid: Cid
   let seconds: Double
+  let commitSeconds: Double
 }
 
 func writeRepo(dir: String, count: Int, salt: UInt64) async throws -> (RepoStore, Written) {
@@ -155,8 +157,9 @@ func writeRepo(dir: String, count: Int, salt: UInt64) async throws -> (RepoStore
   let manifest = Manifest(treeCid: tree.rootCid, datasetSize: UInt64(count * blockSize))
   let t0 = now()
   try await session.commit(treeCid: tree.rootCid, leaves: leaves, manifest: manifest.block)
-  storeTime += now() - t0
-  return (store, Written(treeCid: tree.rootCid, seconds: storeTime))
+  let commitTime = now() - t0
+  storeTime += commitTime
+  return (store, Written(treeCid: tree.rootCid, seconds: storeTime, commitSeconds: commitTime))
 }
 
 func readAll(_ store: RepoStore, tree: Cid, count: Int, tasks: Int) async throws -> Double {
@@ -185,6 +188,7 @@ let (store, written) = try await writeRepo(dir: repoDir, count: blocksCount, sal
 emit(
   "repo_upload_write", mbps(totalBytes, written.seconds), "MB/s", baseline: ("pwrite_fdatasync_batch", pw),
   extra: "\"bytes\":\(totalBytes),\"batch_blocks\":\(batch)")
+emit("repo_upload_commit", written.commitSeconds, "s", extra: "\"leaves\":\(blocksCount)")
 
 let r1 = try await readAll(store, tree: written.treeCid, count: blocksCount, tasks: 1)
 // pread baseline over the same pack files, no metadata.
