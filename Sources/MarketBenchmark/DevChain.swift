@@ -84,10 +84,19 @@ struct DevChain {
     if n <= 257 { try await client.mine(blocks: 258 - n) }
   }
 
-  /// Sets chain time to at least `t` and mines a block carrying it.
+  /// Sets chain time to at least `t` and mines a block carrying it. The dev chain also mines on a timer, so a
+  /// rejected time travel (the chain got there first) is re-checked rather than treated as an error.
   func advance(to t: UInt64) async throws {
-    let head = try await client.block(.latest)
-    if t > head.timestamp + 1 { try await client.timeTravel(to: t) }
+    for attempt in 0..<5 {
+      let head = try await client.block(.latest)
+      if head.timestamp + 1 >= t { break }
+      do {
+        try await client.timeTravel(to: t)
+        break
+      } catch {
+        if attempt == 4 { throw error }
+      }
+    }
     try await client.mine(blocks: 1)
   }
 
