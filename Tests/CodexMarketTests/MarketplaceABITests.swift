@@ -82,4 +82,16 @@ import Testing
     #expect(try MarketEvent.decode(topics: [[UInt8](repeating: 0, count: 32)], data: []) == nil)
     #expect(throws: ABIError.self) { try MarketEvent.decode(topics: [MarketplaceABI.slotFilled.topic0], data: []) }
   }
+
+  @Test func fuzzEventDecodingNeverTraps() {
+    var rng = SplitMix64(state: 3)
+    let topics0 = MarketplaceABI.events.map(\.topic0)
+    for _ in 0..<3000 {
+      var topics = [topics0[Int.random(in: 0..<topics0.count, using: &rng)]]
+      for _ in 0..<Int.random(in: 0...2, using: &rng) { topics.append(rng.bytes(Int.random(in: 30...33, using: &rng))) }
+      let data = rng.bytes([0, 31, 32, 64, 288, 300][Int.random(in: 0..<6, using: &rng)])
+      _ = try? MarketEvent.decode(topics: topics, data: data)
+      _ = ContractRevert.decode(rng.bytes(Int.random(in: 0..<100, using: &rng)))
+    }
+  }
 }
