@@ -80,23 +80,18 @@ extension RepoStore {
   /// True if the block is stored (always true for the empty CID).
   public func hasBlock(_ cid: Cid) async throws -> Bool {
     if Codex.isEmpty(cid) { return true }
-    return try withReader("looking up \(cid)") { db in
-      let stmt = try db.cachedStatement(sql: "SELECT 1 FROM blocks WHERE cid = ?")
-      return try Row.fetchOne(stmt, arguments: [Data(cid.bytes)]) != nil
+    return try withRawReader { c in
+      try c.query(c.block, bind: { RawConnection.bindBlob($0, 1, cid.bytes) }) { $0 != nil }
     }
   }
 
   /// True if leaf `index` of `treeCid` is recorded and its block is stored (or is the empty CID).
   public func hasBlock(tree treeCid: Cid, index: Int) async throws -> Bool {
-    try withReader("looking up leaf \(index) of \(treeCid)") { db in
-      let stmt = try db.cachedStatement(
-        sql: """
-          SELECT l.block, b.cid IS NOT NULL FROM leaves l LEFT JOIN blocks b ON b.cid = l.block
-          WHERE l.tree = ? AND l.idx = ?
-          """)
-      guard let row = try Row.fetchOne(stmt, arguments: [Data(treeCid.bytes), Int64(index)]) else { return false }
-      let present: Bool = row[1]
-      return present || (row[0] as Data).elementsEqual(Codex.emptyBlockCid.bytes)
+    try withRawReader { c in
+      try c.query(c.leaf, bind: { Self.bindLeaf($0, treeCid, index) }) { row in
+        guard let row else { return false }
+        return !row.isNull(1) || row.equals(0, Codex.emptyBlockCid.bytes)
+      }
     }
   }
 
