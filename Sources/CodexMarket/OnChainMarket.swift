@@ -153,6 +153,16 @@ public actor OnChainMarket: Market {
     try await transact(MarketplaceABI.freeSlot, [.fixedBytes(slotID)], gasPercent: 300)
   }
 
+  /// `freeSlot(slotId, rewardRecipient, collateralRecipient)`: the payout goes to `rewardRecipient` and the
+  /// collateral to `collateralRecipient` (nim-codex uses this form when `--reward-recipient` is set).
+  public func freeSlot(_ slotID: SlotID, rewardRecipient: EthereumAddress, collateralRecipient: EthereumAddress)
+    async throws(MarketError)
+  {
+    try await transact(
+      MarketplaceABI.freeSlotWithRecipients,
+      [.fixedBytes(slotID), .address(rewardRecipient), .address(collateralRecipient)], gasPercent: 300)
+  }
+
   public func submitProof(_ slotID: SlotID, proof: Groth16Proof) async throws(MarketError) {
     try await transact(MarketplaceABI.submitProof, [.fixedBytes(slotID), proof.abiValue])
   }
