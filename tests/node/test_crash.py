@@ -12,20 +12,24 @@ from test_roundtrip import stream, digest_of
 BLOCK = 65536
 
 
-def check_consistent(node, known):
-    """known: cid -> (size, seed) of uploads that completed before the crash."""
+def check_consistent(node, known, in_flight):
+    """known: cid -> (size, seed, chunk) of uploads that completed before the crash; in_flight: the (size, seed,
+    chunk) of the upload that was cut by the kill (it may have committed before its answer was sent)."""
     datasets = node.datasets()
     listed = {d["cid"] for d in datasets}
-    # Every listed dataset is one we know completed (no half-visible dataset) and downloads intact.
+    # Every listed dataset is one we uploaded (no half-visible dataset) and downloads intact.
     for cid in listed:
-        assert cid in known, f"dataset {cid} is listed but its upload never completed"
-        size, seed = known[cid]
+        if cid not in known:
+            sizes = [d["manifest"]["datasetSize"] for d in datasets if d["cid"] == cid]
+            assert sizes == [in_flight[0]], f"dataset {cid} is listed but no upload of that size completed"
+            known[cid] = in_flight
+        size, seed, chunk = known[cid]
         h = hashlib.sha256()
         with requests.get(node.url + f"/data/{cid}", stream=True, timeout=600) as r:
             assert r.status_code == 200, r.text
             for piece in r.iter_content(1 << 20):
                 h.update(piece)
-        assert h.hexdigest() == digest_of(size, seed), f"{cid} content differs after restart"
+        assert h.hexdigest() == digest_of(size, seed, chunk), f"{cid} content differs after restart"
     # Quota accounting: deleting everything that is listed must bring the repo back to zero.
     return listed
 
@@ -60,7 +64,7 @@ def test_sigkill_during_uploads_and_deletes(make_node):
         small = rng.randrange(1, 5) * BLOCK + 7
         r = requests.post(node.url + "/data", data=stream(small, 2000 + round_), timeout=120)
         assert r.status_code == 200
-        known[r.text] = (small, 2000 + round_)
+        known[r.text] = (small, 2000 + round_, 1 << 20)
 
         t = threading.Thread(target=upload)
         t.start()
@@ -73,9 +77,9 @@ def test_sigkill_during_uploads_and_deletes(make_node):
         node.kill()
         t.join()
         if "cid" in done:
-            known[done["cid"]] = (size, seed)
+            known[done["cid"]] = (size, seed, BLOCK)
         node.start()
-        listed = check_consistent(node, known)
+        listed = check_consistent(node, known, (size, seed, BLOCK))
         # Forget deleted datasets (a delete that committed before the kill).
         known = {c: v for c, v in known.items() if c in listed}
     drain(node)

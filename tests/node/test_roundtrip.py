@@ -6,23 +6,25 @@ import requests
 
 
 def stream(size, seed, chunk=1 << 20):
-    """Deterministic pseudo-random bytes, generated in chunks (never the whole file in memory)."""
-    h = hashlib.sha256(seed.to_bytes(8, "little")).digest()
-    block = (h * ((chunk // 32) + 1))[:chunk]
+    """Deterministic bytes where every 64 KiB block is distinct, yielded in pieces of `chunk` bytes (never the
+    whole file in memory). The content depends only on (size, seed), not on `chunk`."""
+    base = (hashlib.sha256(seed.to_bytes(8, "little")).digest() * 2048)[:65536]
+    buf = bytearray()
     sent = 0
-    i = 0
+    block = 0
     while sent < size:
+        while len(buf) < chunk and (sent + len(buf)) < size:
+            buf += block.to_bytes(8, "little") + base[8:]
+            block += 1
         n = min(chunk, size - sent)
-        # vary each chunk so blocks differ
-        piece = i.to_bytes(8, "little") + block[8:n] if n > 8 else block[:n]
-        yield piece
+        yield bytes(buf[:n])
+        del buf[:n]
         sent += n
-        i += 1
 
 
-def digest_of(size, seed):
+def digest_of(size, seed, chunk=1 << 20):
     h = hashlib.sha256()
-    for piece in stream(size, seed):
+    for piece in stream(size, seed, chunk):
         h.update(piece)
     return h.hexdigest()
 
