@@ -76,7 +76,6 @@ extension RepoStore {
       }
       try self.releaseFreeRanges(db, current: state.pack)
     }
-    try? refreshGauges()
   }
 
   /// Deletes a dataset (`formats.md` §6.2): in one transaction, every leaf `0..<blocksCount` of the manifest's
@@ -111,7 +110,6 @@ extension RepoStore {
       }
       try self.releaseFreeRanges(db, current: state.pack)
     }
-    try? refreshGauges()
   }
 
   /// Deletes leaves `0..<count` of `tree`, drops their references and deletes the blocks left unreferenced or
@@ -178,7 +176,6 @@ extension RepoStore {
         return .commit
       }
     }
-    try? refreshGauges()
   }
 
   /// Returns reserved quota.
@@ -195,7 +192,6 @@ extension RepoStore {
         return .commit
       }
     }
-    try? refreshGauges()
   }
 
   /// Raises to `expiry` (unix seconds) the expiry of the blocks of leaves `0..<count` of `tree`; blocks that

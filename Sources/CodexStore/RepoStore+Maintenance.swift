@@ -29,7 +29,6 @@ extension RepoStore {
     }
     if deleted > 0 {
       logger.info("repo: deleted expired blocks", metadata: ["count": "\(deleted)"])
-      try? refreshGauges()
     }
     return deleted
   }

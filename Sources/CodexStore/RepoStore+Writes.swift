@@ -182,7 +182,6 @@ extension RepoStore {
       }
       self.committed(plan, state: &state)
     }
-    try? refreshGauges()
   }
 
   static func seconds(_ d: Duration) -> Int64 { d.components.seconds }

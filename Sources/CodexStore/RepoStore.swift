@@ -89,9 +89,18 @@ public final class RepoStore: BlockStore, Sendable {
     let dbPath = config.directory + "/repo.sqlite"
     do {
       pool = try DatabasePool(path: dbPath, configuration: dbConfig)
-      try RepoSchema.migrator.migrate(pool)
     } catch {
       throw StoreError.corrupt("cannot open \(dbPath): \(error)")
+    }
+    do {
+      if try pool.read({ try RepoSchema.migrator.hasBeenSuperseded($0) }) {
+        throw StoreError.corrupt("\(dbPath) was written by a newer version of this node; upgrade to open it")
+      }
+      try RepoSchema.migrator.migrate(pool)
+    } catch let e as StoreError {
+      throw e
+    } catch {
+      throw StoreError.corrupt("cannot set up the schema of \(dbPath): \(error)")
     }
     packs = PackFiles(directory: packDir)
     raw = RawReaders(path: dbPath)
@@ -205,7 +214,9 @@ public final class RepoStore: BlockStore, Sendable {
     do {
       return try await pool.writeWithoutTransaction { db in
         try self.checkOpen()
-        return try self.writer.withLock { state in try body(db, &state) }
+        let result = try self.writer.withLock { state in try body(db, &state) }
+        if !db.isInsideTransaction, let q = try? self.quotaRow(db) { self.gauges.record(q) }
+        return result
       }
     } catch let e as StoreError {
       throw e

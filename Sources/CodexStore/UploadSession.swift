@@ -71,7 +71,6 @@ public final class UploadSession: Sendable {
       store.committed(plan, state: &writer)
     }
     state.withLock { $0 = .committed }
-    try? store.refreshGauges()
   }
 
   /// Ends the upload without a dataset: blocks this session created that nothing references (and no other upload
@@ -120,7 +119,6 @@ extension RepoStore {
         }
         try self.releaseFreeRanges(db, current: state.pack)
       }
-      try? refreshGauges()
     } catch {
       logger.warning("repo: aborting an upload failed; it is rolled back at next open", metadata: ["why": "\(error)"])
     }

@@ -149,6 +149,17 @@ struct QuotaAndRecoveryTests {
     await store.close()
   }
 
+  @Test func repoOfANewerVersionIsRefused() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    do {
+      let store = try openStore(dir)
+      try await store.testingExecute("INSERT INTO grdb_migrations (identifier) VALUES ('v999-from-the-future')")
+      await store.close()
+    }
+    #expect(throws: StoreError.self) { _ = try openStore(dir) }
+  }
+
   @Test func corruptMetadataGivesTypedErrors() async throws {
     let dir = TempDir()
     defer { dir.cleanup() }
