@@ -10,7 +10,8 @@ import Synchronization
 
 func testLogger() -> Logger {
   var l = Logger(label: "exchange-test")
-  l.logLevel = .critical
+  l.logLevel =
+    ProcessInfo.processInfo.environment["BLOCKEXC_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
   return l
 }
 

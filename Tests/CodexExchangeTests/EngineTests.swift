@@ -27,6 +27,7 @@ struct EngineTests {
       #expect(proof.verify(leaf: cid.multihash, root: ds.treeCid.multihash))
     }
     // A second read is local: no new deliveries.
+    #expect(await eventually { await seeder.engine.stats.blocksSent == 25 })
     let sent = await seeder.engine.stats.blocksSent
     _ = try await leecher.networkStore.getBlock(tree: ds.treeCid, index: 3)
     #expect(await seeder.engine.stats.blocksSent == sent)

@@ -47,7 +47,7 @@ struct LibP2PExchangeTests {
     }
     #expect(got == ds.blocks)
     #expect(await leecher.store.leafCount(ds.treeCid) == 12)
-    #expect(await seeder.exchange.engine.stats.blocksSent == 12)
+    #expect(await eventually { await seeder.exchange.engine.stats.blocksSent == 12 })
     await leecher.shutdown()
     await seeder.shutdown()
   }
@@ -62,6 +62,14 @@ struct LibP2PExchangeTests {
     let bad = try await client.host.newStream(to: seeder.host.peerID, protocols: [LibP2PExchangeNetwork.protocolID])
     try await bad.write([0x03, 0x0a, 0xff, 0xff])
     #expect(await eventually { await seeder.exchange.engine.stats.malformedMessages == 1 })
+    let raw = try await client.host.newStream(to: seeder.host.peerID, protocols: [LibP2PExchangeNetwork.protocolID])
+    let want = Message(
+      wantList: WantList(entries: [WantListEntry(address: .cid(ds.blocks[0].cid), wantType: .wantHave)]))
+    try await raw.write(MessageFraming.frame(want))
+    #expect(await eventually { await seeder.exchange.engine.stats.messagesReceived == 1 })
+    try await raw.write(MessageFraming.frame(want))
+    try await raw.write(MessageFraming.frame(want))
+    #expect(await eventually { await seeder.exchange.engine.stats.messagesReceived == 3 })
     let got = try #require(try await client.exchange.networkStore.getBlock(tree: ds.treeCid, index: 1))
     #expect(got.block == ds.blocks[1])
     await client.shutdown()

@@ -4,7 +4,7 @@ Dials a Swift node that holds the single-block dataset "some file contents" (for
 /codex/blockexc/1.0.0 (blockexc.md): sends a want-have for leaf 0 (bytes checked against the spec example), expects a
 Have presence, sends a want-block, expects a delivery whose block hashes to its CID and whose proof verifies against
 the tree CID (computed here independently). Also sends a want-have with sendDontHave for an unknown leaf and expects
-DontHave. Replies may arrive on the stream we opened or on one the Swift node opens, so both are read.
+DontHave. Replies arrive on the stream the Swift node opens to us (blockexc.md section 1.1).
 Prints JSON lines; exit status 0 when every check passed.
 """
 
@@ -196,7 +196,8 @@ async def main():
         await host.connect(info)
         emit({"event": "connected", "peer": info.peer_id.to_base58()})
         stream = await host.new_stream(info.peer_id, [BLOCKEXC])
-        nursery.start_soon(Reader(stream, send_ch.clone()).run)
+        # No reader on our own stream: py-libp2p's mplex stream has a read/write lock, so a pending read would
+        # block our next write. The Swift node answers on the stream it opens to us, as nim-codex does.
 
         async def send(msg):
             await stream.write(varint(len(msg)) + msg)

@@ -54,6 +54,7 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
 
   /// Counters for tests and metrics.
   public struct Stats: Sendable, Equatable {
+    public var messagesReceived = 0
     public var blocksReceived = 0
     public var blocksSent = 0
     public var rejectedDeliveries = 0
@@ -137,6 +138,7 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
     guard !stopped, peer != localPeer else { return }
     _ = context(for: peer)
     peers[peer]?.lastActivity = clock.now
+    stats.messagesReceived += 1
     if !message.blockPresences.isEmpty { handlePresences(message.blockPresences, from: peer) }
     if !message.payload.isEmpty { await handleDeliveries(message.payload, checks: checks, from: peer) }
     if !message.wantList.entries.isEmpty { await handleWants(message.wantList, from: peer) }

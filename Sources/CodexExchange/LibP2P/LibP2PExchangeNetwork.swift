@@ -115,6 +115,7 @@ public final class LibP2PExchangeNetwork: ExchangeNetwork {
           await handler.receivedMalformed(from: peer, error: error)
           return
         }
+        logger.trace("block-exchange message in", metadata: ["remote": "\(peer)", "bytes": "\(bytes.count)"])
         await handler.received(message, from: peer)
       }
       try? await stream.closeWrite()
@@ -147,7 +148,9 @@ public final class LibP2PExchangeNetwork: ExchangeNetwork {
 
   func openStream(to peer: PeerID) async throws -> P2PStream {
     guard host.connection(to: peer) != nil else { throw ExchangeError.notConnected(peer) }
+    logger.trace("opening block-exchange stream", metadata: ["remote": "\(peer)"])
     let stream = try await host.newStream(to: peer, protocols: [Self.protocolID])
+    logger.trace("opened block-exchange stream", metadata: ["remote": "\(peer)"])
     Task { await self.readLoop(stream) }
     return stream
   }
