@@ -123,7 +123,7 @@ struct QuotaAndRecoveryTests {
     }
     let full = packBytesOnDisk(dir)
     let store = try openStore(dir)
-    #expect(packBytesOnDisk(dir) + 8 * 65536 <= full)
+    if holePunchingWorks(dir) { #expect(packBytesOnDisk(dir) + 8 * 65536 <= full) }
     #expect(try await store.testingInt("SELECT COUNT(*) FROM free_ranges") == 0)
     #expect(try await store.verify().isEmpty)
     await store.close()

@@ -98,7 +98,7 @@ struct RepoStoreBlockTests {
     #expect(full >= 16 * 65536)
     for b in blocks.prefix(8) { try await store.deleteBlock(b.cid) }
     #expect(try await store.space().quotaUsedBytes == 8 * 65536)
-    #expect(packBytesOnDisk(dir) <= full - 8 * 65536)
+    if holePunchingWorks(dir) { #expect(packBytesOnDisk(dir) <= full - 8 * 65536) }
     for b in blocks.suffix(8) { #expect(try await store.getBlock(b.cid) == b) }
     for b in blocks.prefix(8) { #expect(try await store.getBlock(b.cid) == nil) }
     try await store.deleteBlock(blocks[0].cid)  // absent: fine

@@ -90,6 +90,22 @@ func openStore(_ dir: TempDir, clock: TestClock = TestClock(), quota: UInt64 = 1
     clock: clock, logger: testLogger)
 }
 
+/// True if the file system under `dir` frees space on hole punching (ext4, xfs, tmpfs, btrfs do), probed with the
+/// store's own pack code.
+func holePunchingWorks(_ dir: TempDir) -> Bool {
+  let probeDir = dir.path + "/probe"
+  try? FileManager.default.createDirectory(atPath: probeDir, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(atPath: probeDir) }
+  let packs = PackFiles(directory: probeDir)
+  defer { packs.closeAll() }
+  guard (try? packs.open(1)) != nil,
+    (try? packs.write(pack: 1, offset: 0, bytes: pseudoRandomBytes(262144, seed: 1))) != nil,
+    (try? packs.sync(pack: 1)) != nil, let before = try? packs.allocatedBytes(pack: 1)
+  else { return false }
+  guard packs.punch([(1, 0, 262144)]).isEmpty, let after = try? packs.allocatedBytes(pack: 1) else { return false }
+  return after < before
+}
+
 /// Bytes all pack files occupy on disk.
 func packBytesOnDisk(_ dir: TempDir) -> UInt64 {
   let packDir = dir.path + "/packs"
