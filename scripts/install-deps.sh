@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages swift-codex needs to build and test (idempotent; only apt-get when something is missing).
 set -euo pipefail
-packages=(libsecp256k1-dev libsqlite3-dev python3-venv curl openssl)
+packages=(libsecp256k1-dev libsqlite3-dev libssl-dev python3-venv curl openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
