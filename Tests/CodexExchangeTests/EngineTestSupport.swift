@@ -59,8 +59,11 @@ final class RawPeer: ExchangeNetworkHandler, Sendable {
   private let box = Mutex<[Message]>([])
   private let malformedCount = Mutex(0)
 
-  init(hub: InMemoryExchangeHub) async throws {
+  let log: ArrivalLog?
+
+  init(hub: InMemoryExchangeHub, log: ArrivalLog? = nil) async throws {
     network = hub.makeNetwork(peer: randomPeer())
+    self.log = log
     try await network.start(handler: self)
   }
 
@@ -69,7 +72,10 @@ final class RawPeer: ExchangeNetworkHandler, Sendable {
 
   func peerConnected(_ peer: PeerID) async {}
   func peerDisconnected(_ peer: PeerID) async {}
-  func received(_ message: Message, from peer: PeerID) async { box.withLock { $0.append(message) } }
+  func received(_ message: Message, from peer: PeerID) async {
+    box.withLock { $0.append(message) }
+    if !message.payload.isEmpty { log?.append(self.peer) }
+  }
   func receivedMalformed(from peer: PeerID, error: MessageError) async { malformedCount.withLock { $0 += 1 } }
 
   func send(_ m: Message, to peer: PeerID) async throws { try await network.send(m, to: peer) }
@@ -91,4 +97,11 @@ func eventually(timeout: Duration = .seconds(10), _ condition: @Sendable () asyn
     try? await Task.sleep(for: .milliseconds(10))
   }
   return await condition()
+}
+
+/// The order in which raw peers received block deliveries.
+final class ArrivalLog: Sendable {
+  private let entries = Mutex<[PeerID]>([])
+  func append(_ p: PeerID) { entries.withLock { $0.append(p) } }
+  var order: [PeerID] { entries.withLock { $0 } }
 }

@@ -12,6 +12,7 @@ public final class InMemoryExchangeHub: Sendable {
   private struct State {
     var endpoints: [PeerID: InMemoryExchangeNetwork] = [:]
     var links: [Key: AsyncStream<[UInt8]>.Continuation] = [:]
+    var sent: [(from: PeerID, to: PeerID, deliveries: Int)] = []
   }
   private let state = Mutex(State())
 
@@ -79,6 +80,16 @@ public final class InMemoryExchangeHub: Sendable {
     for o in others { await disconnect(peer, o) }
   }
 
+  /// The last 10 000 messages sent through the hub, in send order: sender, receiver, number of deliveries.
+  public var sendLog: [(from: PeerID, to: PeerID, deliveries: Int)] { state.withLock { $0.sent } }
+
+  func record(from: PeerID, to: PeerID, deliveries: Int) {
+    state.withLock { s in
+      if s.sent.count >= 10_000 { s.sent.removeFirst(s.sent.count - 9_999) }
+      s.sent.append((from, to, deliveries))
+    }
+  }
+
   /// Peers linked to `peer`.
   public func neighbours(of peer: PeerID) -> [PeerID] {
     state.withLock { s in s.links.keys.filter { $0.from == peer }.map(\.to) }
@@ -116,6 +127,7 @@ public final class InMemoryExchangeNetwork: ExchangeNetwork {
 
   public func send(_ message: Message, to peer: PeerID) async throws {
     try hub.deliver(message.encoded, from: localPeer, to: peer)
+    hub.record(from: localPeer, to: peer, deliveries: message.payload.count)
   }
 
   /// Sends raw bytes as one message body (tests use it to inject garbage).
