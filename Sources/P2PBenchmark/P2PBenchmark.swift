@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import LibP2P
 import Logging
@@ -40,6 +41,36 @@ struct P2PBenchmark {
       }
     }
     return nil
+  }
+
+  /// swift-crypto ChaChaPoly seal and open of 64 KiB frames through the Noise cipher state, MB/s.
+  static func noiseCipherSpeed() -> (seal: Double, open: Double) {
+    let key = SymmetricKey(size: .bits256)
+    let frame = [UInt8](repeating: 0x5A, count: 65519)
+    let iterations = 4096
+    var boxes: [ChaChaPoly.SealedBox] = []
+    boxes.reserveCapacity(iterations)
+    let clock = ContinuousClock()
+    var start = clock.now
+    for i in 0..<iterations {
+      var nonce = [UInt8](repeating: 0, count: 12)
+      nonce[4] = UInt8(truncatingIfNeeded: i)
+      nonce[5] = UInt8(truncatingIfNeeded: i >> 8)
+      let box = frame.withUnsafeBytes { raw in
+        try! ChaChaPoly.seal(raw, using: key, nonce: try! ChaChaPoly.Nonce(data: nonce), authenticating: Data())
+      }
+      boxes.append(box)
+    }
+    let sealTime = clock.now - start
+    start = clock.now
+    var total = 0
+    for box in boxes { total += try! ChaChaPoly.open(box, using: key, authenticating: Data()).count }
+    let openTime = clock.now - start
+    func mbps(_ d: Duration) -> Double {
+      Double(frame.count * iterations) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) / 1e6
+    }
+    precondition(total == frame.count * iterations)
+    return (mbps(sealTime), mbps(openTime))
   }
 
   static func rssKiB() -> Int {
@@ -148,11 +179,13 @@ struct P2PBenchmark {
   static func main() async throws {
     var total = 512 << 20
     var idle = 1000
+    var only: String?
     var args = CommandLine.arguments.dropFirst().makeIterator()
     while let a = args.next() {
       switch a {
       case "--bytes": total = Int(args.next() ?? "") ?? total
       case "--idle-connections": idle = Int(args.next() ?? "") ?? idle
+      case "--only": only = args.next()
       default: break
       }
     }
@@ -168,11 +201,15 @@ struct P2PBenchmark {
       "name": "openssl_chacha20_poly1305_16k", "value": baseline ?? -1, "unit": "MB/s",
       "note": "openssl speed -evp chacha20-poly1305, 16 KiB blocks, one core",
     ])
+    let cipher = noiseCipherSpeed()
+    emit(["name": "swift_crypto_chachapoly_seal_64k", "value": cipher.seal, "unit": "MB/s"])
+    emit(["name": "swift_crypto_chachapoly_open_64k", "value": cipher.open, "unit": "MB/s"])
     let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
     for muxer in [MplexFrame.protocolID, YamuxHeader.protocolID] {
       for streams in [1, 8] {
         let mbps = try await throughput(muxer: muxer, streams: streams, total: total, group: group)
         let name = "p2p_throughput_noise_\(muxer.contains("mplex") ? "mplex" : "yamux")_\(streams)stream"
+        if let only, !name.contains(only) { continue }
         var o: [String: Any] = ["name": name, "value": mbps, "unit": "MB/s", "bytes": total, "streams": streams]
         if let baseline {
           o["baseline"] = "openssl_chacha20_poly1305_16k"

@@ -48,6 +48,41 @@ struct NoiseTests {
     }
   }
 
+  @Test("OpenSSL transport cipher agrees with swift-crypto ChaChaPoly both ways; tampering fails")
+  func transportCipherCrossCheck() throws {
+    var rng = P2PRNG(seed: 99)
+    let keyBytes = rng.bytes(32)
+    let key = SymmetricKey(data: keyBytes)
+    let sealer = NoiseTransportCipher(key: keyBytes, encrypting: true)
+    let opener = NoiseTransportCipher(key: keyBytes, encrypting: false)
+    for (n, size) in [0, 1, 100, 65519].enumerated() {
+      let plain = rng.bytes(size)
+      var nonce = [UInt8](repeating: 0, count: 12)
+      nonce[4] = UInt8(n)
+      var sealed = [UInt8](repeating: 0, count: size + 16)
+      try plain.withUnsafeBytes { p in try sealed.withUnsafeMutableBytes { o in try sealer.seal(p, into: o) } }
+      let box = try ChaChaPoly.SealedBox(
+        nonce: ChaChaPoly.Nonce(data: nonce), ciphertext: sealed[..<size], tag: sealed[size...])
+      #expect(Array(try ChaChaPoly.open(box, using: key)) == plain)
+      let theirs = try ChaChaPoly.seal(plain, using: key, nonce: ChaChaPoly.Nonce(data: nonce))
+      var opened = [UInt8](repeating: 0, count: size)
+      let bytes = Array(theirs.ciphertext + theirs.tag)
+      let length = try bytes.withUnsafeBytes { i in
+        try opened.withUnsafeMutableBytes { o in try opener.open(i, into: o) }
+      }
+      #expect(length == size && opened == plain)
+    }
+    var bad = [UInt8](repeating: 0, count: 32)
+    let probe = NoiseTransportCipher(key: keyBytes, encrypting: false)
+    #expect(throws: NoiseError.decryptionFailed) {
+      var out = [UInt8](repeating: 0, count: 16)
+      _ = try bad.withUnsafeMutableBytes { i in
+        try out.withUnsafeMutableBytes { o in try probe.open(UnsafeRawBufferPointer(i), into: o) }
+      }
+    }
+    bad[0] = 1
+  }
+
   @Test("tampered and truncated handshake messages are rejected")
   func tampered() throws {
     var i = NoiseXXHandshake(role: .initiator, staticKey: .init())

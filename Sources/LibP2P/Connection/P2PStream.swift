@@ -7,8 +7,9 @@ import Synchronization
 /// * Reads are for a single consumer task at a time (``read()``, ``readExactly(_:)``,
 ///   ``readLengthPrefixed(maxLength:)`` or the ``chunks`` sequence). Inbound data is back-pressured: a
 ///   consumer that stops reading eventually stops the remote (yamux windows; mplex pauses the socket).
-/// * Writes may come from any task; each `write` returns once the bytes were handed to the socket, so a
-///   writer that awaits its writes is back-pressured by the network.
+/// * Writes may come from any task; each `write` returns once the bytes are queued on the connection and
+///   its outbound queue is below the high watermark (yamux: also once the stream's send window allowed
+///   them out), so a writer that awaits its writes is back-pressured by the network.
 /// * ``closeWrite()`` half-closes (the remote sees end-of-stream, reading continues); ``reset()`` aborts
 ///   both directions.
 public final class P2PStream: Sendable, CustomStringConvertible {
@@ -136,7 +137,7 @@ public final class P2PStream: Sendable, CustomStringConvertible {
 
   // MARK: writing
 
-  /// Writes `data`; returns when it was handed to the socket.
+  /// Writes `data`; returns when it is queued and the connection's outbound queue has room (see above).
   ///
   /// - Throws: ``StreamError/closed`` after a local close or reset, ``StreamError/reset`` after a remote
   ///   reset, ``StreamError/connectionClosed`` when the connection is gone.

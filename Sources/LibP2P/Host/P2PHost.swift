@@ -79,6 +79,12 @@ public final class P2PHost: Sendable {
     }
   }
 
+  /// Socket reads grow up to 1 MiB so bulk transfers take few reads and little re-assembly.
+  static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: 1 << 20)
+
+  /// Stream writers continue while less than 4 MiB is queued for the socket.
+  static let writeWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 1 << 20, high: 4 << 20)
+
   // MARK: lifecycle
 
   /// Binds every listen address.
@@ -93,6 +99,8 @@ public final class P2PHost: Sendable {
           .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
           .serverChannelOption(.backlog, value: 1024)
           .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+          .childChannelOption(.recvAllocator, value: Self.receiveAllocator)
+          .childChannelOption(.writeBufferWaterMark, value: Self.writeWaterMark)
           .childChannelInitializer { [self] channel in self.acceptInbound(channel) }
           .bind(to: socketAddress).get()
         bound.append(channel)
@@ -241,6 +249,8 @@ public final class P2PHost: Sendable {
     do {
       channel = try await ClientBootstrap(group: loop)
         .channelOption(.socketOption(.tcp_nodelay), value: 1)
+        .channelOption(.recvAllocator, value: Self.receiveAllocator)
+        .channelOption(.writeBufferWaterMark, value: Self.writeWaterMark)
         .connectTimeout(.seconds(10))
         .channelInitializer { [self] channel in
           ConnectionUpgrader.upgrade(

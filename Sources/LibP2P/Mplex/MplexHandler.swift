@@ -30,6 +30,8 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
   private var congested = Set<MuxedStreamID>()
   private var pendingRead = false
   private var closed = false
+  /// Writers waiting for the channel to become writable again.
+  private var writabilityWaiters: [EventLoopPromise<Void>] = []
 
   init(
     connectionInfo: ConnectionInfo, configuration: MuxerConfiguration, onInboundStream: @escaping InboundStreamHandler
@@ -130,6 +132,9 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
 
   private func shutdown(error: StreamError) {
     closed = true
+    let waiters = writabilityWaiters
+    writabilityWaiters = []
+    for w in waiters { w.fail(error) }
     let all = streams
     streams.removeAll()
     inboundCount = 0
@@ -209,7 +214,29 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
       let chunk = rest.readSlice(length: MplexFrame.writeChunkSize)!
       writeFrame(streamID: id.number, flag: f, data: chunk, promise: nil, flush: false)
     }
-    writeFrame(streamID: id.number, flag: f, data: rest, promise: promise, flush: true)
+    writeFrame(streamID: id.number, flag: f, data: rest, promise: nil, flush: true)
+    // Back-pressure by channel writability: the writer may continue while the socket queue is below
+    // its high watermark, and waits otherwise.
+    completeWhenWritable(promise)
+  }
+
+  private func completeWhenWritable(_ promise: EventLoopPromise<Void>) {
+    if closed {
+      promise.fail(StreamError.connectionClosed)
+    } else if context?.channel.isWritable ?? false {
+      promise.succeed(())
+    } else {
+      writabilityWaiters.append(promise)
+    }
+  }
+
+  func channelWritabilityChanged(context: ChannelHandlerContext) {
+    if context.channel.isWritable {
+      let waiters = writabilityWaiters
+      writabilityWaiters = []
+      for w in waiters { w.succeed(()) }
+    }
+    context.fireChannelWritabilityChanged()
   }
 
   func streamCloseWrite(_ id: MuxedStreamID, promise: EventLoopPromise<Void>) {

@@ -30,7 +30,7 @@ final class NoiseHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
   private enum State {
     case handshaking(NoiseXXHandshake)
-    case transport(send: NoiseCipherState, receive: NoiseCipherState)
+    case transport(send: NoiseTransportCipher, receive: NoiseTransportCipher)
     case failed
   }
 
@@ -148,18 +148,26 @@ final class NoiseHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         state = .handshaking(hs)
         if hs.isComplete {
-          let (send, receive) = try hs.split()
+          let (send, receive) = try hs.transportCiphers()
           state = .transport(send: send, receive: receive)
           guard let result else { throw NoiseError.invalidState("no remote identity after handshake") }
           try complete(context: context, result: result)
         }
-      case .transport(let send, var receive):
-        let plain = try frame.withUnsafeReadableBytes { raw throws(NoiseError) in try receive.open(raw) }
-        state = .transport(send: send, receive: receive)
-        if plaintextOut == nil {
-          plaintextOut = context.channel.allocator.buffer(capacity: max(plain.count, cumulation!.readableBytes))
+      case .transport(_, let receive):
+        let plainLength = frame.readableBytes - NoiseTransportCipher.tagLength
+        guard plainLength >= 0 else {
+          throw NoiseError.truncatedMessage(expected: NoiseTransportCipher.tagLength, got: frame.readableBytes)
         }
-        plaintextOut!.writeBytes(plain)
+        if plaintextOut == nil {
+          plaintextOut = context.channel.allocator.buffer(
+            capacity: max(plainLength, (cumulation?.readableBytes ?? 0) + plainLength))
+        }
+        try frame.withUnsafeReadableBytes { input throws(NoiseError) in
+          _ = try plaintextOut!.writeWithUnsafeMutableBytes(minimumWritableBytes: plainLength) {
+            output throws(NoiseError) in
+            try receive.open(input, into: output)
+          }
+        }
       case .failed:
         return
       }
@@ -244,7 +252,7 @@ final class NoiseHandler: ChannelDuplexHandler, RemovableChannelHandler {
   }
 
   private func encryptAndWrite(context: ChannelHandlerContext, _ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {
-    guard case .transport(var send, let receive) = state else {
+    guard case .transport(let send, _) = state else {
       promise?.fail(ChannelError.ioOnClosedChannel)
       return
     }
@@ -261,10 +269,12 @@ final class NoiseHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var offset = 0
         while offset < total {
           let len = min(maxPlain, total - offset)
-          let box = try send.sealBox(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + len)]))
-          out.writeInteger(UInt16(len + 16))
-          out.writeBytes(box.ciphertext)
-          out.writeBytes(box.tag)
+          out.writeInteger(UInt16(len + NoiseTransportCipher.tagLength))
+          try out.writeWithUnsafeMutableBytes(minimumWritableBytes: len + NoiseTransportCipher.tagLength) {
+            output throws(NoiseError) in
+            try send.seal(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + len)]), into: output)
+            return len + NoiseTransportCipher.tagLength
+          }
           offset += len
         }
       }
@@ -273,7 +283,6 @@ final class NoiseHandler: ChannelDuplexHandler, RemovableChannelHandler {
       fail(context: context, error)
       return
     }
-    state = .transport(send: send, receive: receive)
     context.write(wrapOutboundOut(out), promise: promise)
   }
 }

@@ -57,6 +57,12 @@ struct NoiseSymmetricState: Sendable {
     return plaintext
   }
 
+  /// The two transport keys: initiator→responder and responder→initiator.
+  func splitKeys() -> ([UInt8], [UInt8]) {
+    let out = Self.hkdf(chainingKey: chainingKey, input: [], outputs: 2)
+    return (out[0], out[1])
+  }
+
   /// The two transport cipher states: initiator→responder and responder→initiator.
   func split() -> (NoiseCipherState, NoiseCipherState) {
     let out = Self.hkdf(chainingKey: chainingKey, input: [], outputs: 2)

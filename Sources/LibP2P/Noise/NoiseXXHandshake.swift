@@ -122,6 +122,16 @@ struct NoiseXXHandshake: Sendable {
     return payload
   }
 
+  /// The transport ciphers (OpenSSL EVP) as (send, receive) for this role.
+  func transportCiphers() throws(NoiseError) -> (send: NoiseTransportCipher, receive: NoiseTransportCipher) {
+    guard isComplete else { throw .invalidState("handshake not complete") }
+    let (k1, k2) = symmetric.splitKeys()
+    let (sendKey, receiveKey) = role == .initiator ? (k1, k2) : (k2, k1)
+    return (
+      NoiseTransportCipher(key: sendKey, encrypting: true), NoiseTransportCipher(key: receiveKey, encrypting: false)
+    )
+  }
+
   /// The transport ciphers as (send, receive) for this role.
   func split() throws(NoiseError) -> (send: NoiseCipherState, receive: NoiseCipherState) {
     guard isComplete else { throw .invalidState("handshake not complete") }

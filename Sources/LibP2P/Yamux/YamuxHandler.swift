@@ -37,6 +37,8 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
   private var goAwayReceived = false
   private var goAwaySent = false
   private let receiveWindowTarget: UInt32
+  /// Writers waiting for the channel to become writable again.
+  private var writabilityWaiters: [EventLoopPromise<Void>] = []
   /// Largest data frame we write.
   static let maxWriteFrame = 256 * 1024
 
@@ -174,6 +176,9 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
 
   private func shutdown(error: StreamError) {
     closed = true
+    let waiters = writabilityWaiters
+    writabilityWaiters = []
+    for w in waiters { w.fail(error) }
     let all = streams
     streams.removeAll()
     inboundCount = 0
@@ -249,7 +254,8 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
       wrote = true
       if buffer.readableBytes == 0 {
         state.pendingWrites.removeFirst()
-        writeData(streamID: id, flags: flags, data: chunk, promise: promise)
+        writeData(streamID: id, flags: flags, data: chunk, promise: nil)
+        completeWhenWritable(promise)
       } else {
         state.pendingWrites[state.pendingWrites.startIndex] = (buffer, promise)
         writeData(streamID: id, flags: flags, data: chunk, promise: nil)
@@ -264,6 +270,25 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
     streams[id] = state
     if wrote { context.flush() }
     if state.localClosed, state.remoteClosed, state.pendingWrites.isEmpty, state.pendingClose == nil { remove(id) }
+  }
+
+  private func completeWhenWritable(_ promise: EventLoopPromise<Void>) {
+    if closed {
+      promise.fail(StreamError.connectionClosed)
+    } else if context?.channel.isWritable ?? false {
+      promise.succeed(())
+    } else {
+      writabilityWaiters.append(promise)
+    }
+  }
+
+  func channelWritabilityChanged(context: ChannelHandlerContext) {
+    if context.channel.isWritable {
+      let waiters = writabilityWaiters
+      writabilityWaiters = []
+      for w in waiters { w.succeed(()) }
+    }
+    context.fireChannelWritabilityChanged()
   }
 
   func streamWrite(_ id: MuxedStreamID, _ data: ByteBuffer, promise: EventLoopPromise<Void>) {
