@@ -1,4 +1,5 @@
 # pragma version 0.4.3
+# pragma evm-version paris
 """
 @title Groth16 verifier over BN254 (snarkjs-style verifying key)
 @notice verify(proof, pubSignals) checks

@@ -1,4 +1,5 @@
 # pragma version 0.4.3
+# pragma evm-version paris
 # pragma optimize gas
 """
 @title Codex storage marketplace (Vyper port)

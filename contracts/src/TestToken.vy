@@ -1,4 +1,5 @@
 # pragma version 0.4.3
+# pragma evm-version paris
 """
 @title TestToken ("TST"): ERC-20 for development networks
 @notice Anyone may mint (as the upstream TestToken does). Errors use

@@ -1,4 +1,5 @@
 # pragma version 0.4.3
+# pragma evm-version paris
 """
 @title TestVerifier: accepts every Groth16 proof except the all-zero one
 @notice For development networks and tests (simulated proofs). Same ABI as the

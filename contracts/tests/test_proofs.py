@@ -73,6 +73,7 @@ def test_proof_requirements(env):
     # proofProbability 1 -> slotProbability 0 -> required whenever outside downtime
     req, _ = env.request(proofProbability=1)
     sid = slot_id(req.id(), 0)
+    env.next_period()  # keep the fill and the checks below in one period
     env.fill(req, 0, env.hosts[0])
     # never in the filling period
     assert not env.market.call("isProofRequired", sid)
