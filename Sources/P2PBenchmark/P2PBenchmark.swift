@@ -14,7 +14,8 @@ import NIOPosix
 /// `openssl speed -evp chacha20-poly1305` baseline measured in the same run, plus the memory cost of idle
 /// connections. Prints one JSON object per line.
 ///
-/// Usage: `P2PBenchmark [--bytes N] [--idle-connections N]` (build with `-c release`).
+/// Usage: `P2PBenchmark [--bytes N] [--idle-connections N] [--only NAME-PART] [--split-groups]`
+/// (build with `-c release`).
 @main
 struct P2PBenchmark {
   static let sinkProtocol = "/bench/sink/1.0.0"
@@ -97,8 +98,10 @@ struct P2PBenchmark {
   }
 
   /// One-directional transfer of `total` bytes over `streams` streams; returns MB/s.
-  static func throughput(muxer: String, streams: Int, total: Int, group: any EventLoopGroup) async throws -> Double {
-    let server = try await makeHost(group, muxers: [muxer], listen: true)
+  static func throughput(
+    muxer: String, streams: Int, total: Int, serverGroup: any EventLoopGroup, clientGroup: any EventLoopGroup
+  ) async throws -> Double {
+    let server = try await makeHost(serverGroup, muxers: [muxer], listen: true)
     server.registry.register(sinkProtocol) { stream in
       var count: UInt64 = 0
       while let chunk = try await stream.read() { count += UInt64(chunk.readableBytes) }
@@ -107,7 +110,7 @@ struct P2PBenchmark {
       try await stream.write(reply)
       try await stream.closeWrite()
     }
-    let client = try await makeHost(group, muxers: [muxer], listen: false)
+    let client = try await makeHost(clientGroup, muxers: [muxer], listen: false)
     let conn = try await client.connect(to: server.listenAddresses[0])
     let chunk = ByteBuffer(bytes: [UInt8](repeating: 0xA5, count: 1 << 20))
     let perStream = total / streams
@@ -180,12 +183,14 @@ struct P2PBenchmark {
     var total = 512 << 20
     var idle = 1000
     var only: String?
+    var splitGroups = false
     var args = CommandLine.arguments.dropFirst().makeIterator()
     while let a = args.next() {
       switch a {
       case "--bytes": total = Int(args.next() ?? "") ?? total
       case "--idle-connections": idle = Int(args.next() ?? "") ?? idle
       case "--only": only = args.next()
+      case "--split-groups": splitGroups = true
       default: break
       }
     }
@@ -204,13 +209,21 @@ struct P2PBenchmark {
     let cipher = noiseCipherSpeed()
     emit(["name": "swift_crypto_chachapoly_seal_64k", "value": cipher.seal, "unit": "MB/s"])
     emit(["name": "swift_crypto_chachapoly_open_64k", "value": cipher.open, "unit": "MB/s"])
+    // Both nodes share one event loop group (one thread per core), like hosts in one process. With
+    // `--split-groups` each node gets its own single-thread group instead.
     let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+    let serverGroup: any EventLoopGroup = splitGroups ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : group
+    let clientGroup: any EventLoopGroup = splitGroups ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : group
     for muxer in [MplexFrame.protocolID, YamuxHeader.protocolID] {
       for streams in [1, 8] {
-        let mbps = try await throughput(muxer: muxer, streams: streams, total: total, group: group)
+        let mbps = try await throughput(
+          muxer: muxer, streams: streams, total: total, serverGroup: serverGroup, clientGroup: clientGroup)
         let name = "p2p_throughput_noise_\(muxer.contains("mplex") ? "mplex" : "yamux")_\(streams)stream"
         if let only, !name.contains(only) { continue }
-        var o: [String: Any] = ["name": name, "value": mbps, "unit": "MB/s", "bytes": total, "streams": streams]
+        var o: [String: Any] = [
+          "name": name, "value": mbps, "unit": "MB/s", "bytes": total, "streams": streams,
+          "event_loops": splitGroups ? "one thread per node" : "shared \(System.coreCount)-thread group",
+        ]
         if let baseline {
           o["baseline"] = "openssl_chacha20_poly1305_16k"
           o["baseline_value"] = baseline
@@ -221,5 +234,9 @@ struct P2PBenchmark {
     }
     if idle > 0 { emit(try await idleConnections(idle, group: group)) }
     try await group.shutdownGracefully()
+    if splitGroups {
+      try await serverGroup.shutdownGracefully()
+      try await clientGroup.shutdownGracefully()
+    }
   }
 }

@@ -79,8 +79,8 @@ public final class P2PHost: Sendable {
     }
   }
 
-  /// Socket reads grow up to 1 MiB so bulk transfers take few reads and little re-assembly.
-  static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: 1 << 20)
+  /// Socket reads start small (idle connections stay cheap) and grow up to 1 MiB for bulk transfers.
+  static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 4096, maximum: 1 << 20)
 
   /// Stream writers continue while less than 4 MiB is queued for the socket.
   static let writeWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 1 << 20, high: 4 << 20)
