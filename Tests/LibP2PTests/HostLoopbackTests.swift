@@ -76,4 +76,28 @@ struct HostLoopbackTests {
     await client.shutdown()
     await server.shutdown()
   }
+
+  @Test("connection manager: max connections rejects extra inbound; idle connections are closed")
+  func connectionManager() async throws {
+    let server = try await HostTestSupport.makeHost { $0.maxConnections = 1 }
+    let first = try await HostTestSupport.makeHost()
+    let second = try await HostTestSupport.makeHost()
+    let address = try #require(server.listenAddresses.first)
+    _ = try await first.connect(to: address)
+    await #expect(throws: (any Error).self) { _ = try await second.connect(to: address) }
+    #expect(server.connections.count == 1)
+    await first.shutdown()
+    await second.shutdown()
+    await server.shutdown()
+
+    let idleServer = try await HostTestSupport.makeHost { $0.idleTimeout = .milliseconds(200) }
+    let client = try await HostTestSupport.makeHost { $0.identifyOnConnect = false }
+    let conn = try await client.connect(to: try #require(idleServer.listenAddresses.first))
+    let closed = TimerFlag()
+    conn.closeFuture.whenComplete { _ in closed.set() }
+    for _ in 0..<100 where !closed.isSet { try await Task.sleep(for: .milliseconds(20)) }
+    #expect(closed.isSet)
+    await client.shutdown()
+    await idleServer.shutdown()
+  }
 }
