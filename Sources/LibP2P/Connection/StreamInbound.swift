@@ -37,11 +37,8 @@ final class StreamInbound: Sendable {
   /// Marks the end of the inbound data: clean EOF when `error` is nil, else a failure after queued data.
   func finish(error: StreamError? = nil) {
     let waiter: CheckedContinuation<ByteBuffer?, any Error>? = state.withLock { s in
-      if error != nil && s.error == nil && !s.finished {
-        s.error = error
-      } else if error != nil && s.error == nil {
-        // A reset after EOF still fails pending and future reads of unread data? Keep EOF semantics.
-      }
+      // An error after a clean end of stream is ignored: the data already read was complete.
+      if let error, s.error == nil, !s.finished { s.error = error }
       s.finished = true
       let w = s.waiter
       s.waiter = nil

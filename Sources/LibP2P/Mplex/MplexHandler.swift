@@ -138,7 +138,8 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
     let all = streams
     streams.removeAll()
     inboundCount = 0
-    for (_, s) in all { s.stream.inbound.fail(error) }
+    // Queued data stays readable; streams the remote had not closed then end with `error`.
+    for (_, s) in all { s.stream.inbound.finish(error: error) }
   }
 
   // MARK: read back-pressure

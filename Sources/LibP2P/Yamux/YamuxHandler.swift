@@ -183,7 +183,7 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
     streams.removeAll()
     inboundCount = 0
     for (_, s) in all {
-      s.stream.inbound.fail(error)
+      s.stream.inbound.finish(error: error)  // queued data stays readable
       for (_, p) in s.pendingWrites { p.fail(error) }
       s.pendingClose?.fail(error)
     }
