@@ -20,6 +20,7 @@ public enum CodexAPI {
     let api = router.group("api/codex/v1")
     DataRoutes(node: node, cors: corsOrigin != nil).register(on: api)
     NodeRoutes(node: node).register(on: api)
+    ErasureRoutes(node: node).register(on: api)
     return router
   }
 
