@@ -3,6 +3,7 @@ import CodexStore
 import LibP2P
 import Logging
 import Multiformats
+import Synchronization
 
 /// Block exchange wired for a node: the engine on a libp2p host, a `NetworkStore` over the local store, and
 /// discovery for providers and announcements. This is what `CodexNode` starts.
@@ -25,6 +26,7 @@ public final class Exchange: Sendable {
   public let networkStore: NetworkStore
   public let discovery: any Discovery
   let logger: Logger
+  private let advertiser = Mutex<Task<Void, Never>?>(nil)
 
   /// - Parameters:
   ///   - host: a started or not-yet-started libp2p host; `start()` mounts the protocol on it.
@@ -46,7 +48,43 @@ public final class Exchange: Sendable {
   public func start() async throws { try await engine.start() }
 
   /// Unmounts the protocol and stops the engine; pending reads fail with `ExchangeError.stopped`.
-  public func stop() async { await engine.stop() }
+  public func stop() async {
+    advertiser.withLock { t in
+      t?.cancel()
+      t = nil
+    }
+    await engine.stop()
+  }
+
+  /// Re-announces every stored dataset (manifest CID and tree CID) now and then every `interval`
+  /// (`DefaultAdvertiseLoopSleep`, 30 minutes), at most 10 announcements at a time. `datasets` lists the local
+  /// manifests as (manifest CID, manifest). Replaces an earlier loop; `stop()` ends it.
+  public func startAdvertising(
+    interval: Duration = .seconds(1800), datasets: @escaping @Sendable () async -> [(Cid, Manifest)]
+  ) {
+    let task = Task { [weak self] in
+      while !Task.isCancelled {
+        guard let self else { return }
+        let list = await datasets()
+        await withTaskGroup(of: Void.self) { group in
+          var running = 0
+          for (cid, manifest) in list {
+            if running >= 10 {
+              await group.next()
+              running -= 1
+            }
+            group.addTask { await self.announce(manifestCid: cid, manifest: manifest) }
+            running += 1
+          }
+        }
+        try? await Task.sleep(for: interval)
+      }
+    }
+    advertiser.withLock { t in
+      t?.cancel()
+      t = task
+    }
+  }
 
   /// Dials `peer` at `addresses` (if not connected); the engine then exchanges want-lists with it.
   /// If `discovery` is a `StaticDiscovery`, the peer is remembered as a provider.

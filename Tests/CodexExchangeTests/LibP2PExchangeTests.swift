@@ -76,6 +76,17 @@ struct LibP2PExchangeTests {
     await seeder.shutdown()
   }
 
+  @Test("the advertise loop announces manifest and tree CIDs")
+  func advertising() async throws {
+    let node = try await LiveNode.start()
+    let ds = try TestDataset(count: 2, seed: 23)
+    let m = manifest(ds)
+    node.exchange.startAdvertising(interval: .seconds(3600)) { [(m.cid, m)] }
+    let discovery = try #require(node.exchange.discovery as? StaticDiscovery)
+    #expect(await eventually { discovery.provided == [m.cid, ds.treeCid] })
+    await node.shutdown()
+  }
+
   /// Runs tests/blockexc-interop/py_blockexc_peer.py (py-libp2p 0.8.1) against a Swift seeder when
   /// BLOCKEXC_INTEROP_PYTHON points at that virtualenv's python (scripts/ci.d/25-blockexc.sh sets it).
   @Test(

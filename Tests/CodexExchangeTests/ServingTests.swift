@@ -115,4 +115,24 @@ struct ServingTests {
     #expect(order == [a.peer, b.peer, a.peer, b.peer, a.peer, b.peer])
     await seeder.engine.stop()
   }
+
+  @Test("an unanswered want-have gets a Have once the block arrives")
+  func lateHave() async throws {
+    let hub = InMemoryExchangeHub()
+    let node = try await hub.node()
+    let raw = try await RawPeer(hub: hub)
+    let ds = try TestDataset(count: 1, seed: 35)
+    try await hub.connect(raw.peer, node.peer)
+    let leaf = BlockAddress.leaf(treeCid: ds.treeCid, index: 0)
+    try await raw.send(
+      Message(wantList: WantList(entries: [WantListEntry(address: leaf, wantType: .wantHave)])), to: node.peer)
+    #expect(await eventually { await node.engine.stats.messagesReceived == 1 })
+    #expect(raw.messages.allSatisfy { $0.blockPresences.isEmpty })
+    try await node.networkStore.putBlock(ds.blocks[0], ttl: nil)
+    try await node.networkStore.putLeaf(
+      tree: ds.treeCid, index: 0, blockCid: ds.blocks[0].cid, proof: try ds.tree.proof(for: 0))
+    #expect(
+      await raw.waitFor { ms in ms.contains { $0.blockPresences == [BlockPresence(address: leaf, type: .have)] } })
+    await node.engine.stop()
+  }
 }

@@ -23,6 +23,8 @@ public struct FetchedBlock: Sendable, Hashable {
 ///   verifies against the tree CID; accepted blocks (and leaf proofs) are stored in `store` before waiters resume.
 /// * Peers that send bad or unrequested blocks or undecodable messages are penalised and, after
 ///   `maxPeerFailures`, evicted. Peers that stay silent for `peerActivityTimeout` while we wait on them are evicted.
+/// * A want-have that cannot be answered is remembered (bounded) and answered with Have once the block is stored
+///   here (fetched, or written through `NetworkStore`/`blocksStored`), so downloaders can serve each other.
 /// * Memory per peer is bounded (`maxWantsPerPeer`, `maxKnownPerPeer`); serving is round-robin across peers.
 public actor BlockExchangeEngine: ExchangeNetworkHandler {
   public let network: any ExchangeNetwork

@@ -11,6 +11,11 @@ extension BlockExchangeEngine {
   }
 
   func blocksAvailable(_ addresses: [BlockAddress]) {
+    for (id, ctx) in peers where !ctx.pendingHaves.isEmpty {
+      for a in addresses where peers[id]!.pendingHaves.remove(a) != nil {
+        queuePresence(BlockPresence(address: a, type: .have), to: id)
+      }
+    }
     for (id, ctx) in peers where !ctx.wanted.isEmpty {
       if addresses.contains(where: { ctx.wanted[$0] != nil }) {
         peers[id]!.unavailableStreak = 0
@@ -30,6 +35,7 @@ extension BlockExchangeEngine {
       guard peers[peer] != nil else { return }
       if e.cancel {
         peers[peer]!.removeWant(e.address)
+        peers[peer]!.pendingHaves.remove(e.address)
         continue
       }
       switch e.wantType {
@@ -47,8 +53,11 @@ extension BlockExchangeEngine {
       let has = await hasLocally(e.address)
       if has {
         queuePresence(BlockPresence(address: e.address, type: .have), to: peer)
-      } else if e.sendDontHave {
-        queuePresence(BlockPresence(address: e.address, type: .dontHave), to: peer)
+      } else {
+        if e.sendDontHave { queuePresence(BlockPresence(address: e.address, type: .dontHave), to: peer) }
+        if peers[peer] != nil, peers[peer]!.pendingHaves.count < config.maxWantsPerPeer {
+          peers[peer]!.pendingHaves.insert(e.address)
+        }
       }
     }
   }

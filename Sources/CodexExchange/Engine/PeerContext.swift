@@ -24,6 +24,8 @@ struct PeerContext: Sendable {
   var wanted: [BlockAddress: WantListEntry] = [:]
   var wantOrder: [BlockAddress] = []
   var wantOrderStart = 0
+  /// Its want-haves we could not answer yet: a Have presence goes out when the block arrives here.
+  var pendingHaves: Set<BlockAddress> = []
   /// Consecutive lookups that found nothing; stop rescheduling when it covers every want.
   var unavailableStreak = 0
 
