@@ -190,9 +190,9 @@ let package = Package(
     .testTarget(
       name: "LibP2PTests",
       dependencies: [
-        "LibP2P", "Multiformats", .product(name: "NIOCore", package: "swift-nio"),
-        .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
-        .product(name: "Logging", package: "swift-log"),
+        "LibP2P", "Multiformats", .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swift6),
     .testTarget(
