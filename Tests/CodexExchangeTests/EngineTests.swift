@@ -36,6 +36,25 @@ struct EngineTests {
     await leecher.engine.stop()
   }
 
+  @Test("bytes(of:) streams the dataset cut to datasetSize; manifest(_:) fetches and decodes a manifest")
+  func streamBytes() async throws {
+    let hub = InMemoryExchangeHub()
+    let seeder = try await hub.node()
+    let leecher = try await hub.node()
+    let ds = try TestDataset(count: 5, seed: 19)
+    try await seeder.store.add(ds)
+    let m = Manifest(treeCid: ds.treeCid, datasetSize: 5 * 1024 - 100, blockSize: 1024)
+    try await seeder.store.putBlock(m.block, ttl: nil)
+    try await hub.connect(seeder.peer, leecher.peer)
+    let fetched = try await leecher.networkStore.manifest(m.cid)
+    #expect(fetched == m)
+    var bytes: [UInt8] = []
+    for try await chunk in leecher.networkStore.bytes(of: fetched, window: 2) { bytes += chunk }
+    #expect(bytes == Array(ds.blocks.flatMap(\.data).prefix(5 * 1024 - 100)))
+    await seeder.engine.stop()
+    await leecher.engine.stop()
+  }
+
   @Test("blocks by CID (manifest-style) and the empty block")
   func fetchByCid() async throws {
     let hub = InMemoryExchangeHub()
