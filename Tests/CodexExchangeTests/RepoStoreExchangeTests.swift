@@ -1,0 +1,48 @@
+import CodexFormats
+import CodexStore
+import Foundation
+import Testing
+
+@testable import CodexExchange
+
+@Suite("Block exchange over RepoStore")
+struct RepoStoreExchangeTests {
+  @Test("a dataset fetched through NetworkStore lands in the leecher's RepoStore with its proofs")
+  func fetchIntoRepo() async throws {
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("bx-repo-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: base) }
+    let seederRepo = try RepoStore(
+      config: RepoConfig(directory: base.appendingPathComponent("s").path), logger: testLogger())
+    let leecherRepo = try RepoStore(
+      config: RepoConfig(directory: base.appendingPathComponent("l").path), logger: testLogger())
+    let ds = try TestDataset(count: 10, blockSize: 4096, seed: 41)
+    for (i, b) in ds.blocks.enumerated() {
+      try await seederRepo.putBlock(b, ttl: nil)
+      try await seederRepo.putLeaf(tree: ds.treeCid, index: i, blockCid: b.cid, proof: try ds.tree.proof(for: i))
+    }
+    let hub = InMemoryExchangeHub()
+    func engine(_ store: RepoStore) async throws -> (BlockExchangeEngine, InMemoryExchangeNetwork) {
+      let net = hub.makeNetwork(peer: randomPeer())
+      let e = BlockExchangeEngine(
+        network: net, store: store, discovery: StaticDiscovery(), config: fastConfig(), logger: testLogger())
+      try await e.start()
+      return (e, net)
+    }
+    let (se, sn) = try await engine(seederRepo)
+    let (le, ln) = try await engine(leecherRepo)
+    try await hub.connect(sn.localPeer, ln.localPeer)
+    let store = NetworkStore(local: leecherRepo, engine: le, blockTimeout: .seconds(20))
+    let n = try await store.fetchDataset(manifest(ds), window: 4)
+    #expect(n == 10)
+    for i in 0..<10 {
+      let got = try #require(try await leecherRepo.getBlock(tree: ds.treeCid, index: i))
+      #expect(got.block == ds.blocks[i])
+      #expect(got.proof.verify(leaf: got.block.cid.multihash, root: ds.treeCid.multihash))
+    }
+    #expect(try await store.fetchDataset(manifest(ds)) == 0)
+    await se.stop()
+    await le.stop()
+    await seederRepo.close()
+    await leecherRepo.close()
+  }
+}
