@@ -32,7 +32,8 @@ extension RepoStore {
     for leaf in leaves where leaf.index < 0 {
       throw StoreError.invalidArgument("leaf index \(leaf.index) of \(treeCid) is negative")
     }
-    try await withWriter("recording leaves of \(treeCid)") { db, _ in
+    try await withWriter("recording leaves of \(treeCid)") { db, state in
+      try self.syncDirty(&state)  // a new reference must not point at bytes a power loss could drop
       try db.inTransaction {
         try self.insertLeaves(db, tree: treeCid, leaves)
         return .commit

@@ -22,10 +22,17 @@ extension RepoStore {
     var newBytes: UInt64 = 0
   }
 
-  /// Validates `blocks` against the store, checks the quota and writes (and syncs) the pack bytes of the new ones.
-  /// Nothing is written when this throws. The caller then applies the plan in a transaction, or calls
-  /// `rollback(_:state:)` if that fails.
-  func prepare(_ db: Database, _ blocks: [Block], state: inout WriterState) throws -> StorePlan {
+  /// Validates `blocks` against the store, checks the quota and writes the pack bytes of the new ones. Nothing is
+  /// written when this throws. The caller then applies the plan in a transaction, or calls `rollback(_:state:)`
+  /// if that fails.
+  ///
+  /// Durability: the bytes are fdatasync'd here (with every pack left dirty by earlier deferred writes) unless
+  /// `deferSync`, which upload sessions use for `add`: their rows are pending, which recovery rolls back, so they
+  /// may reference bytes a power loss would lose; the session's `commit` syncs before anything becomes visible.
+  /// SIGKILL cannot lose written bytes (they are in the page cache), so this only matters for power loss.
+  func prepare(_ db: Database, _ blocks: [Block], state: inout WriterState, deferSync: Bool = false) throws
+    -> StorePlan
+  {
     var plan = StorePlan()
     var seen = Set<Cid>()
     let lookup = try db.cachedStatement(sql: "SELECT size, pack, pos, data IS NULL FROM blocks WHERE cid = ?")
@@ -55,6 +62,7 @@ extension RepoStore {
     let big = toWrite.filter { $0.block.data.count >= RepoSchema.inlineLimit }
     if big.isEmpty {
       for w in toWrite where !w.isNew { plan.existing[w.index].restoredTo = .inline }
+      if !deferSync { try syncDirty(&state) }
       return plan
     }
     let total = big.reduce(UInt64(0)) { $0 + PackFiles.align(UInt64($1.block.data.count)) }
@@ -82,14 +90,31 @@ extension RepoStore {
         if w.isNew { plan.new[w.index].placement = placement } else { plan.existing[w.index].restoredTo = placement }
       }
       config.faultHook?("pack-written")
-      try packs.sync(pack: pack)
-      config.faultHook?("pack-synced")
+      // Restored bytes belong to a block that is already visible: never defer those.
+      if deferSync && toWrite.allSatisfy(\.isNew) {
+        state.dirty.insert(pack)
+      } else {
+        try packs.sync(pack: pack)
+        state.dirty.remove(pack)
+        try syncDirty(&state)
+        config.faultHook?("pack-synced")
+      }
     } catch {
       try? packs.truncate(pack: pack, to: pack == state.pack ? state.committed : 0)
       throw error
     }
     plan.packEnd = (pack, end)
     return plan
+  }
+
+  /// Syncs every pack holding bytes written with `deferSync`. Called before any transaction that could make such
+  /// bytes visible.
+  func syncDirty(_ state: inout WriterState) throws {
+    for id in state.dirty.sorted() {
+      // A pack emptied and deleted since (its session aborted) has nothing left to sync.
+      if packs.descriptor(id) != nil { try packs.sync(pack: id) }
+      state.dirty.remove(id)
+    }
   }
 
   /// True if a stored block's bytes are gone (pack file shorter than the block, or no bytes at all).
@@ -161,7 +186,10 @@ extension RepoStore {
   /// Marks a plan's pack bytes committed in the writer state (after its transaction committed).
   func committed(_ plan: StorePlan, state: inout WriterState) {
     config.faultHook?("rows-committed")
-    if let (id, length) = plan.packEnd { state = WriterState(pack: id, committed: length) }
+    if let (id, length) = plan.packEnd {
+      state.pack = id
+      state.committed = length
+    }
   }
 
   /// Stores `blocks` (new ones written and synced, then one transaction). Used by `putBlock` and upload sessions.
@@ -170,7 +198,7 @@ extension RepoStore {
     guard !real.isEmpty else { return }
     let expiry = clock.now() + Self.seconds(ttl ?? config.blockTTL)
     try await withWriter("storing \(real.count) blocks") { db, state in
-      let plan = try self.prepare(db, real, state: &state)
+      let plan = try self.prepare(db, real, state: &state, deferSync: session != nil)
       do {
         try db.inTransaction {
           try self.apply(db, plan, expiry: expiry, session: session)

@@ -65,6 +65,8 @@ public final class RepoStore: BlockStore, Sendable {
     var pack: Int64
     /// Its committed length: new bytes start at the next aligned offset.
     var committed: UInt64
+    /// Packs with bytes written by upload-session adds and not yet synced (see `prepare(deferSync:)`).
+    var dirty: Set<Int64> = []
   }
 
   /// Opens the repo at `config.directory`, creating it if needed, and recovers from any earlier crash.

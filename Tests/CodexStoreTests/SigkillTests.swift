@@ -21,6 +21,21 @@ struct SigkillTests {
     return nil
   }
 
+  /// Starts `args[0]` with `args`, its stdout in a new file at `stdout` and stderr beside it (`.err`).
+  static func spawn(_ args: [String], stdout: String) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_addopen(&actions, 2, stdout + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+    defer { for p in argv { free(p) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, args[0], &actions, nil, &argv, environ)
+    guard rc == 0 else { throw StoreError.io("posix_spawn \(args[0]) failed: \(rc)") }
+    return pid
+  }
+
   @Test func repoIsConsistentAfterRandomKills() async throws {
     guard let tool = Self.crashTool() else {
       Issue.record("StoreCrashTool is not built next to the tests; build all products (swift build --build-tests)")
@@ -35,37 +50,51 @@ struct SigkillTests {
     // of the write path (a random number of passes in).
     let points = ["", "pack-written", "pack-synced", "rows-committed", "", "delete-committed", "punched", ""]
     for (round, point) in points.enumerated() {
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: tool)
-      process.arguments = [dir.path, String(UInt64.random(in: 1...UInt64.max, using: &rng))]
-      if !point.isEmpty { process.arguments! += [point, String(Int.random(in: 1...12, using: &rng))] }
-      let out = Pipe()
-      process.standardOutput = out
-      process.standardError = FileHandle.nullDevice
-      try process.run()
-      // Wait until it is working, then let it run a random while.
-      let reader = out.fileHandleForReading
-      var buffer = Data()
-      let deadline = Date().addingTimeInterval(30)
-      while !String(decoding: buffer, as: UTF8.self).contains("ready\n"), Date() < deadline {
-        let chunk = reader.availableData
-        if chunk.isEmpty { break }
-        buffer.append(chunk)
+      // posix_spawn + waitpid rather than Foundation.Process, whose waitUntilExit can hang on Linux when the
+      // child dies of a signal. The tool's stdout goes to a file read after it is dead.
+      let outPath = dir.path + "-out-\(round).txt"
+      defer {
+        unlink(outPath)
+        unlink(outPath + ".err")
+      }
+      var args = [tool, dir.path, String(UInt64.random(in: 1...UInt64.max, using: &rng))]
+      if !point.isEmpty {
+        args += [point, String(Int.random(in: 1...(point.hasPrefix("pack") ? 12 : 4), using: &rng))]
+      }
+      let pid = try Self.spawn(args, stdout: outPath)
+      var status: Int32 = 0
+      func reaped() -> Bool { waitpid(pid, &status, WNOHANG) == pid }
+      var dead = false
+      // Wait until it is working.
+      for _ in 0..<1500 {
+        if let text = try? String(contentsOfFile: outPath, encoding: .utf8), text.contains("ready\n") { break }
+        if reaped() { dead = true; break }
+        try await Task.sleep(for: .milliseconds(20))
       }
       if point.isEmpty {
         try await Task.sleep(for: .milliseconds(Int.random(in: 150...900, using: &rng)))
-        kill(process.processIdentifier, SIGKILL)
       } else {
         // It kills itself; a stuck tool is killed after a while (and the round still checks the repo).
-        for _ in 0..<300 where process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(!process.isRunning, "round \(round): never reached \(point)")
-        kill(process.processIdentifier, SIGKILL)
+        for _ in 0..<1000 where !dead {
+          if reaped() { dead = true } else { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(dead, "round \(round): never reached \(point)")
       }
-      process.waitUntilExit()
-      #expect(process.terminationReason == .uncaughtSignal, "round \(round): the tool stopped by itself")
-      buffer.append(reader.readDataToEndOfFile())
-      for line in String(decoding: buffer, as: UTF8.self).split(separator: "\n") {
-        if line.hasPrefix("C ") { mustExist.insert(String(line.dropFirst(2))); totalCommits += 1 }
+      if !dead {
+        kill(pid, SIGKILL)
+        _ = waitpid(pid, &status, 0)
+      }
+      let signalled = (status & 0x7f) != 0 && (status & 0x7f) != 0x7f
+      let errors = (try? String(contentsOfFile: outPath + ".err", encoding: .utf8)) ?? ""
+      #expect(
+        signalled && (status & 0x7f) == SIGKILL,
+        "round \(round) (\(point)): the tool stopped by itself (wait status \(status)): \(errors.suffix(2000))")
+      let output = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+      for line in output.split(separator: "\n") {
+        if line.hasPrefix("C ") {
+          mustExist.insert(String(line.dropFirst(2)))
+          totalCommits += 1
+        }
         if line.hasPrefix("D ") { mustExist.remove(String(line.dropFirst(2))) }
       }
 
