@@ -22,8 +22,8 @@ fi
 rc=$?
 set -e
 grep -E '"event": "result"|"event": "done"|✘|error:' "$LOG" | head -40 || true
-passed=$(grep -c '"ok": true' "$LOG" || true)
-failed=$(grep -c '"ok": false' "$LOG" || true)
+passed=$(grep -c '"event": "result", "ok": true' "$LOG" || true)
+failed=$(grep -c '"event": "result", "ok": false' "$LOG" || true)
 if [ "$rc" -ne 0 ] || ! grep -q '"event": "done", "ok": true' "$LOG"; then
   tail -30 "$LOG"
   echo "$passed passed, $((failed + 1)) failed"
