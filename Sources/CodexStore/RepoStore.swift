@@ -1,13 +1,14 @@
 // RepoStore: the on-disk block repository (`formats.md` §6).
 //
-// Why this layout. StoreBenchmark (release, 2-core VM shared with other builds, so absolute numbers are noisy;
-// each line is measured next to a baseline in the same run):
-//   write 256 MiB of 64 KiB blocks, batches of 64:   pack files 108-204 MB/s   vs 64 KiB BLOBs inline in SQLite
+// Why this layout. StoreBenchmark (release, on a 2-core VM shared with other builds at load ~14, so absolute
+// numbers are noisy; each line is measured next to a baseline in the same run):
+//   write 256 MiB of 64 KiB blocks, batches of 64:   pack files 108-212 MB/s   vs 64 KiB BLOBs inline in SQLite
 //                                                    (WAL, synchronous=FULL per batch) 42-70 MB/s
-//   read them back (warm):                           pack files 0.76-1.6 GB/s  vs inline BLOBs 0.31-0.49 GB/s
-//   upload through UploadSession (256 MiB / 1 GiB runs): 70-170 MB/s (pwrite+fdatasync-per-64-blocks loop 240-420 MB/s,
-//   dd conv=fdatasync 110-180 MB/s); downloads via blockData 1.3-1.6 GB/s (pread alone 2-3 GB/s); dataset delete
-//   of 1 GiB 0.4-2.4 s (68 s before hole punches were coalesced: each punch is a synchronous discard here).
+//   read them back (warm):                           pack files 0.76-1.6 GB/s  vs inline BLOBs 0.31-0.53 GB/s
+//   1 GiB upload through UploadSession: 70-90 MB/s with dd conv=fdatasync at 110-140 MB/s on the same disk
+//   (commit of 16384 leaves 0.9 s); downloads via blockData 1.4-1.6 GB/s with one task, 2.5 GB/s with 4
+//   (pread alone 2.7-3.6 GB/s); dataset delete of 1 GiB 0.4-2.4 s (68 s before hole punches were coalesced:
+//   each punch is a synchronous discard on this disk).
 // * Metadata lives in SQLite (GRDB DatabasePool, WAL, synchronous=NORMAL): block rows, leaf rows, quota, packs,
 //   pending uploads. One transaction makes an upload, a delete or a quota change visible at once, so every
 //   multi-step change is atomic, and a million blocks cost a million B-tree rows instead of a million files.
@@ -23,8 +24,10 @@
 //   punched hole can only ever be read by a reader racing the delete; readers hold a shared lock from the
 //   metadata lookup to the end of `pread`, and punching takes it exclusively.
 // * Crash safety (SIGKILL at any instant): new bytes go beyond the pack's `committed_length`, are fdatasync'd,
-//   and only then does the transaction that makes them visible commit (also raising `committed_length` and
-//   `quota.used`). At open, bytes beyond `committed_length` are cut off, leftover free ranges are punched, and
+//   and only then does the transaction that makes them visible commit, also raising `committed_length` and
+//   `quota.used`. (Upload-session `add`s defer the sync to the session's `commit`: their rows are pending, which
+//   recovery rolls back, so after a power loss nothing visible can point at lost bytes; SIGKILL never loses
+//   written bytes.) At open, bytes beyond `committed_length` are cut off, leftover free ranges are punched, and
 //   blocks created by uploads that never committed (`pending.created = 1`, refcount 0) are deleted with their
 //   quota given back. Accounting is therefore exact after any crash.
 // * Writers are serialized on GRDB's writer queue (bytes, sync and transaction under one exclusive access), which
