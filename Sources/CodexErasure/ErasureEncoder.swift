@@ -7,9 +7,11 @@ import Multiformats
 /// group, a new tree over the coded layout with leaf metadata for every leaf, and the protected manifest.
 ///
 /// Works one EC group at a time (reading the next group while the current one is encoded), so memory stays at
-/// about two groups of `K + M` blocks whatever the dataset size. Parity and hashing run on detached tasks, off the
+/// about two groups of `K + M` blocks plus a 4 MiB parity write batch, whatever the dataset size. Parity and hashing run on detached tasks, off the
 /// caller's task.
 public struct ErasureEncoder: Sendable {
+  /// Parity bytes collected before one (durable) batch write.
+  static let writeBatchBytes = 4 << 20
   public let store: any BlockStore
   let logger: Logger
   /// Threads the codec may use per group (1 = the codec runs single-threaded on a detached task).
@@ -80,6 +82,7 @@ public struct ErasureEncoder: Sendable {
     guard blockSize > 0, blockSize % 64 == 0 else { throw ErasureCodingError.codec(.invalidShardSize(blockSize)) }
     var leaves = [Cid](repeating: Codex.emptyBlockCid, count: layout.total)
     var stored: [Cid] = []
+    var unwritten: [Block] = []
     let store = self.store
     let concurrency = self.concurrency
     var next: Task<[Block?], any Error>? = Task {
@@ -101,12 +104,19 @@ public struct ErasureEncoder: Sendable {
         let parity = try await Task.detached(priority: .userInitiated) { () throws(ErasureError) -> [Block] in
           try codec.encode(shards, concurrency: concurrency).map { Block(data: $0) }
         }.value
-        try await ErasureStoreAccess.putBlocks(parity, in: store, ttl: blockTTL)
         for (j, block) in parity.enumerated() {
           leaves[try layout.parityIndex(step: step, parity: j)] = block.cid
-          stored.append(block.cid)
+        }
+        // Parity is written in batches: one durable write per ~4 MiB instead of one per group.
+        unwritten += parity
+        if unwritten.count * blockSize >= Self.writeBatchBytes {
+          stored += unwritten.map(\.cid)
+          try await ErasureStoreAccess.putBlocks(unwritten, in: store, ttl: blockTTL)
+          unwritten.removeAll(keepingCapacity: true)
         }
       }
+      stored += unwritten.map(\.cid)
+      try await ErasureStoreAccess.putBlocks(unwritten, in: store, ttl: blockTTL)
     } catch {
       next?.cancel()
       for cid in Set(stored) { try? await store.deleteBlock(cid) }
