@@ -93,9 +93,13 @@ let package = Package(
       ],
       swiftSettings: swift6),
     .executableTarget(name: "ErasureBenchmark", dependencies: ["CodexErasure"], swiftSettings: swift6),
+    // Poseidon2 permutation kernel (BMI2/ADX when available) and the compute pool's thread priority.
+    .target(name: "CProofsKernels", cSettings: [.unsafeFlags(["-O3"])]),
     .target(
       name: "CodexProofs",
-      dependencies: ["Multiformats", "CodexFormats", "CodexStore", .product(name: "Logging", package: "swift-log")],
+      dependencies: [
+        "CProofsKernels", "Multiformats", "CodexFormats", "CodexStore", .product(name: "Logging", package: "swift-log"),
+      ],
       // Poseidon2 is ~300x slower unoptimised; -O keeps the debug test run of the golden vectors to seconds.
       swiftSettings: swift6 + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
     .executableTarget(
@@ -134,7 +138,7 @@ let package = Package(
     .target(
       name: "CodexAPI",
       dependencies: [
-        "CodexNode", "CodexFormats", "CodexStore", "LibP2P", "CodexErasure",
+        "CodexNode", "CodexFormats", "CodexStore", "LibP2P", "CodexErasure", "CodexProofs",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "Logging", package: "swift-log"),
@@ -214,7 +218,12 @@ let package = Package(
       ],
       swiftSettings: swift6),
     .testTarget(
-      name: "CodexProofsTests", dependencies: ["CodexProofs", "CodexFormats", "Multiformats"], swiftSettings: swift6),
+      name: "CodexProofsTests",
+      dependencies: [
+        "CodexProofs", "CodexFormats", "Multiformats", "CodexStore", "CodexErasure",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swift6),
     .testTarget(name: "CodexMarketTests", dependencies: ["CodexMarket"], swiftSettings: swift6),
     .testTarget(
       name: "CodexAPITests",

@@ -21,6 +21,7 @@ public enum CodexAPI {
     DataRoutes(node: node, cors: corsOrigin != nil).register(on: api)
     NodeRoutes(node: node).register(on: api)
     ErasureRoutes(node: node).register(on: api)
+    ProofRoutes(node: node).register(on: api)
     return router
   }
 

@@ -12,6 +12,10 @@ struct ManifestItem: Codable, Sendable {
   var mimetype: String?
   var protected: Bool
   var verifiable: Bool?
+  /// Verifiable manifests only: the slot-root CIDs, the verify-root CID and the cell size.
+  var slotRoots: [String]?
+  var verifyRoot: String?
+  var cellSize: Int?
 
   init(_ m: Manifest) {
     treeCid = m.treeCid.string
@@ -21,6 +25,11 @@ struct ManifestItem: Codable, Sendable {
     mimetype = m.mimetype
     protected = m.isProtected
     verifiable = m.isProtected ? m.isVerifiable : nil
+    if let v = m.erasure?.verification {
+      slotRoots = v.slotRoots.map(\.string)
+      verifyRoot = v.verifyRoot.string
+      cellSize = v.cellSize
+    }
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -32,6 +41,9 @@ struct ManifestItem: Codable, Sendable {
     try c.encode(mimetype, forKey: .mimetype)
     try c.encode(protected, forKey: .protected)
     try c.encodeIfPresent(verifiable, forKey: .verifiable)
+    try c.encodeIfPresent(slotRoots, forKey: .slotRoots)
+    try c.encodeIfPresent(verifyRoot, forKey: .verifyRoot)
+    try c.encodeIfPresent(cellSize, forKey: .cellSize)
   }
 }
 

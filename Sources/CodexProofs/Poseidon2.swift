@@ -1,8 +1,32 @@
+import CProofsKernels
+
 /// The Poseidon2 permutation over BN254 `Fr` with state width 3, S-box x⁵, 8 full and 56 partial rounds, as used
 /// by nim-poseidon2 and the Codex storage-proof circuit. Pure and allocation-free.
 public enum Poseidon2 {
-  /// Permutes the state `(x, y, z)` in place.
+  /// Permutes the state `(x, y, z)` in place. Runs the C kernel (`CProofsKernels`, BMI2/ADX when the CPU has them);
+  /// `permuteSwift` is the same permutation in Swift.
   public static func permute(_ x: inout Fr, _ y: inout Fr, _ z: inout Fr) {
+    var state: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
+      x.l0, x.l1, x.l2, x.l3, y.l0, y.l1, y.l2, y.l3, z.l0, z.l1, z.l2, z.l3
+    )
+    withUnsafeMutableBytes(of: &state) { buf in
+      let words = buf.baseAddress!.assumingMemoryBound(to: UInt64.self)
+      Poseidon2Constants.externalLimbs.withUnsafeBufferPointer { ext in
+        Poseidon2Constants.internalLimbs.withUnsafeBufferPointer { int in
+          codex_poseidon2_permute(words, ext.baseAddress!, int.baseAddress!)
+        }
+      }
+    }
+    x = Fr(montgomery: state.0, state.1, state.2, state.3)
+    y = Fr(montgomery: state.4, state.5, state.6, state.7)
+    z = Fr(montgomery: state.8, state.9, state.10, state.11)
+  }
+
+  /// `true` when `permute` runs the BMI2/ADX variant of the C kernel on this CPU.
+  public static var usesBMI2: Bool { codex_poseidon2_uses_bmi2() != 0 }
+
+  /// The permutation in pure Swift (reference for the C kernel, and its fallback).
+  public static func permuteSwift(_ x: inout Fr, _ y: inout Fr, _ z: inout Fr) {
     var a = x
     var b = y
     var c = z

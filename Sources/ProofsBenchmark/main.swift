@@ -72,6 +72,24 @@ JSONLine.emit(
     "baseline_naive_reference_us": JSONLine.fixed(naiveUs, 1),
     "speedup_vs_baseline": JSONLine.fixed(naiveUs / permUs, 1),
     "loadavg": load,
+    "kernel": Poseidon2.usesBMI2 ? "\"c-bmi2-adx\"" : "\"c-generic\"",
+  ])
+
+// The same permutation in pure Swift (the fallback of the C kernel).
+func chainSwiftPermutations(_ count: Int, from start: (Fr, Fr, Fr)) -> (Fr, Fr, Fr) {
+  var (x, y, z) = start
+  for _ in 0..<count { Poseidon2.permuteSwift(&x, &y, &z) }
+  return (x, y, z)
+}
+var swiftState: (Fr, Fr, Fr) = (0, 1, 2)
+let swiftPerm = measure(seconds: duration) { swiftState = chainSwiftPermutations(1000, from: swiftState) }
+let swiftPermUs = swiftPerm.cpu / Double(swiftPerm.iterations * 1000) * 1e6
+JSONLine.emit(
+  "poseidon2_permutation_swift_1core", swiftPermUs, "us/perm",
+  [
+    "perms_per_sec": JSONLine.fixed(1e6 / swiftPermUs, 0), "baseline_c_kernel_us": JSONLine.fixed(permUs, 3),
+    "same_result": chainSwiftPermutations(10, from: (0, 1, 2)) == chainPermutations(10, from: (0, 1, 2))
+      ? "true" : "false",
   ])
 
 // Field multiplication alone (a dependent chain, so this is latency), for reading the permutation figure.
