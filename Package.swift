@@ -130,7 +130,7 @@ let package = Package(
     .target(
       name: "CodexNode",
       dependencies: [
-        "CodexFormats", "CodexStore", "LibP2P",
+        "CodexFormats", "CodexStore", "LibP2P", "CodexExchange", "CodexErasure",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
       ],

@@ -41,6 +41,6 @@ if [ "$swift_rc" -ne 0 ]; then
   grep -E '✘|error:' /tmp/swift-codex-swift-test.log | head -n 40
 fi
 [ ${#failed_steps[@]} -gt 0 ] && echo "failed steps: ${failed_steps[*]}"
-grep -E '^(✔|✘) Test run with|Executed [0-9]+ tests' /tmp/swift-codex-swift-test.log | tail -n 3
+grep -E '^(✔|✘) Test run with' /tmp/swift-codex-swift-test.log | tail -n 1
 echo "steps: $passed passed, $failed failed"
 [ "$swift_rc" -eq 0 ] && [ "$failed" -eq 0 ]

@@ -19,6 +19,22 @@ struct DataRoutes {
       try await node.delete(try CodexAPI.cid(context))
       return Response(status: .noContent)
     }
+    api.post("data/:cid/network") { _, context in
+      let cid = try CodexAPI.cid(context)
+      let manifest = try await node.startNetworkDownload(cid)
+      return try CodexAPI.json(DataItem(cid: cid.string, manifest: ManifestItem(manifest)))
+    }
+    api.get("data/:cid/network/manifest") { _, context in
+      let cid = try CodexAPI.cid(context)
+      let manifest = try await node.networkManifest(cid)
+      return try CodexAPI.json(DataItem(cid: cid.string, manifest: ManifestItem(manifest)))
+    }
+    api.get("data/:cid/network/stream") { request, context in
+      let manifest = try await node.networkManifest(try CodexAPI.cid(context))
+      var response = try await stream(manifest, request, checkFirstBlock: false)
+      response.headers[.accessControlExposeHeaders] = "Content-Disposition"
+      return response
+    }
     api.get("data/:cid/exists") { _, context in
       let cid = try CodexAPI.cid(context)
       return try CodexAPI.json([cid.string: try await node.exists(cid)])
@@ -60,6 +76,7 @@ struct DataRoutes {
         try await upload.write(buffer.readableBytesView)
       }
       let cid = try await upload.finish()
+      if let manifest = try? await node.manifest(cid) { await node.announce(cid, manifest) }
       return CodexAPI.text(cid.string)
     } catch {
       await upload.abort()
@@ -68,7 +85,12 @@ struct DataRoutes {
   }
 
   func download(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-    let manifest = try await node.manifest(try CodexAPI.cid(context))
+    try await stream(try await node.manifest(try CodexAPI.cid(context)), request, checkFirstBlock: true)
+  }
+
+  /// Streams a dataset (or the asked range) with nim-codex's headers. With `checkFirstBlock`, answers 404 before
+  /// any header is sent when the first needed block is neither local nor fetchable.
+  func stream(_ manifest: Manifest, _ request: Request, checkFirstBlock: Bool) async throws -> Response {
     let size = CodexNode.contentLength(of: manifest)
     var range: Range<UInt64> = 0..<size
     var status = HTTPResponse.Status.ok
@@ -84,7 +106,7 @@ struct DataRoutes {
     }
     // Fail with a clear 404 before the headers go out when the first needed block is missing.
     let firstIndex = Int(range.lowerBound / UInt64(manifest.blockSize))
-    guard try await node.repo.hasBlock(tree: manifest.treeCid, index: firstIndex) else {
+    if checkFirstBlock, !manifest.isProtected, await !node.canRead(tree: manifest.treeCid, index: firstIndex) {
       throw NodeError.missingBlock(tree: manifest.treeCid, index: firstIndex)
     }
     let node = self.node

@@ -28,7 +28,7 @@ struct NodeRoutes {
         guard let m = try? Multiaddr(string: a) else { throw APIError(.badRequest, "Invalid multiaddr '\(a)'") }
         parsed.append(m)
       }
-      do { try await node.network.connect(peer: peer, addresses: parsed) } catch {
+      do { try await node.connect(peer: peer, addresses: parsed) } catch {
         throw APIError(.badRequest, "Unable to dial peer: \(error)")
       }
       return CodexAPI.text("Successfully connected to peer")

@@ -1,5 +1,8 @@
+import CodexErasure
+import CodexExchange
 import CodexFormats
 import CodexStore
+import Synchronization
 import Foundation
 import LibP2P
 import Logging
@@ -14,7 +17,11 @@ public final class CodexNode: Sendable {
   public let repo: RepoStore
   /// The libp2p identity and host.
   public let network: NodeNetwork
+  /// Block exchange over the host; its `networkStore` reads locally and fetches what is missing.
+  public let exchange: Exchange
   let logger: Logger
+  /// Background dataset downloads (`POST /data/{cid}/network`), cancelled by `close()`.
+  let downloads = Mutex<[Cid: Task<Void, Never>]>([:])
 
   /// Opens (or creates) the data directory and the repo in it, recovering from any earlier crash.
   public init(config: NodeConfig, logger: Logger, clock: any CodexClock = SystemClock()) throws {
@@ -28,11 +35,16 @@ public final class CodexNode: Sendable {
         maintenanceInterval: config.blockMaintenanceInterval, maintenanceBatch: config.blockMaintenanceBatch),
       clock: clock, logger: logger)
     self.network = try NodeNetwork(config: config, logger: logger)
+    self.exchange = Exchange(
+      host: network.host, store: repo, discovery: StaticDiscovery(), blockTimeout: .seconds(60), logger: logger)
   }
 
   /// Starts the network side (listening for peers).
   public func start() async throws {
+    // Mount block exchange before listening, so identify lists the protocol from the first connection.
+    try await exchange.start()
     try await network.start()
+    await connectBootstrapNodes()
     logger.notice(
       "node started",
       metadata: [
@@ -95,16 +107,27 @@ public final class CodexNode: Sendable {
     _ manifest: Manifest, range: Range<UInt64>, sink: (ArraySlice<UInt8>) async throws -> Void
   ) async throws {
     guard !range.isEmpty else { return }
+    if manifest.isProtected {
+      // Original blocks first; missing ones are rebuilt from any K of their group (local or fetched).
+      let reader = try ProtectedDatasetReader(manifest: manifest, store: exchange.networkStore, logger: logger)
+      try await reader.read(range: range, sink: sink)
+      Counter(label: "codex_downloads_total").increment()
+      return
+    }
     let bs = UInt64(manifest.blockSize)
     let first = Int(range.lowerBound / bs)
     let last = Int((range.upperBound - 1) / bs)
     let tree = manifest.treeCid
     let repo = self.repo
+    let remote = exchange.networkStore
+    let hasPeers = !network.host.connections.isEmpty
     func load(_ i: Int) async throws -> [UInt8] {
-      guard let data = try await repo.blockData(tree: tree, index: i) else {
+      if let data = try await repo.blockData(tree: tree, index: i) { return data }
+      // Not local: fetch it from peers (as nim-codex does for GET /data/{cid}).
+      guard hasPeers, let (block, _) = try await remote.getBlock(tree: tree, index: i) else {
         throw NodeError.missingBlock(tree: tree, index: i)
       }
-      return data
+      return block.data.isEmpty ? [UInt8](repeating: 0, count: manifest.blockSize) : block.data
     }
     var next: Task<[UInt8], any Error>? = Task { try await load(first) }
     for i in first...last {
@@ -119,13 +142,28 @@ public final class CodexNode: Sendable {
     Counter(label: "codex_downloads_total").increment()
   }
 
+  /// True if leaf `index` of `tree` is local, or some connected peer delivers it within the exchange's timeout.
+  public func canRead(tree: Cid, index: Int) async -> Bool {
+    if (try? await repo.hasBlock(tree: tree, index: index)) == true { return true }
+    guard !network.host.connections.isEmpty else { return false }
+    return (try? await exchange.networkStore.getBlock(tree: tree, index: index)) != nil
+  }
+
   /// Runs the block maintenance loop until the task is cancelled.
   public func runMaintenance() async {
     await repo.runMaintenance()
   }
 
-  /// Stops the network and closes the repo.
+  /// Stops background downloads, block exchange and the network, then closes the repo.
   public func close() async {
+    let tasks = downloads.withLock { d in
+      let all = Array(d.values)
+      d.removeAll()
+      return all
+    }
+    for t in tasks { t.cancel() }
+    for t in tasks { await t.value }
+    await exchange.stop()
     await network.stop()
     await repo.close()
   }

@@ -6,6 +6,9 @@ struct Codex: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "codex",
     abstract: "Codex: a decentralized durability engine (Swift implementation, compatible with nim-codex).",
-    subcommands: [DaemonCommand.self],
+    subcommands: [
+      DaemonCommand.self, UploadCommand.self, DownloadCommand.self, ListCommand.self, DeleteCommand.self,
+      SpaceCommand.self, ProtectCommand.self, VerifiableCommand.self,
+    ],
     defaultSubcommand: DaemonCommand.self)
 }

@@ -110,7 +110,7 @@ struct SettingSources {
       }
       rest = rest.dropFirst(digits.count)
       guard let (unit, secs) = units.first(where: { rest.hasPrefix($0.0) }) else {
-        throw ConfigError(description: "--\(option): '\(text)' has an unknown unit (use w, d, h, m, s or ms)")
+        throw ConfigError(description: "--\(option): '\(text)' is not a duration: unknown unit (use w, d, h, m, s or ms)")
       }
       rest = rest.dropFirst(unit.count)
       total += secs < 0 ? .milliseconds(n) : .seconds(n * secs)

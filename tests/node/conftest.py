@@ -40,9 +40,10 @@ class Node:
         return f"http://127.0.0.1:{self.port}/api/codex/v1"
 
     def start(self, timeout=60):
+        listen = [] if "--listen-addrs" in self.extra else ["--listen-addrs", "/ip4/127.0.0.1/tcp/0"]
         self.proc = subprocess.Popen(
             [codex_binary(), "--data-dir", self.data_dir, "--api-port", str(self.port), "--log-level", "warn",
-             "--listen-addrs", "/ip4/127.0.0.1/tcp/0", "--disc-port", str(free_port()), *self.extra],
+             *listen, "--disc-port", str(free_port()), *self.extra],
             stdout=self.log, stderr=self.log)
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -81,7 +82,10 @@ class Node:
 def workdir():
     d = tempfile.mkdtemp(prefix="codex-node-test-")
     yield d
-    shutil.rmtree(d, ignore_errors=True)
+    if not os.environ.get("CODEX_KEEP_TEST_DIR"):
+        shutil.rmtree(d, ignore_errors=True)
+    else:
+        print("kept", d)
 
 
 @pytest.fixture

@@ -1,0 +1,65 @@
+import CodexExchange
+import CodexFormats
+import CodexStore
+import LibP2P
+import Logging
+import Multiformats
+
+extension CodexNode {
+  /// Dials a peer and remembers it as a provider for block exchange.
+  public func connect(peer: PeerID, addresses: [Multiaddr]) async throws {
+    try await exchange.connect(peer: peer, addresses: addresses)
+  }
+
+  /// The manifest with this CID, from the repo or fetched from peers (and then stored locally).
+  /// - Throws: `NodeError.notAManifest`, or `.notFound` when no peer delivers it in time.
+  public func networkManifest(_ cid: Cid) async throws -> Manifest {
+    guard cid.codec == .codexManifest else { throw NodeError.notAManifest(cid) }
+    do {
+      return try await exchange.networkStore.manifest(cid)
+    } catch let e as FormatError {
+      throw NodeError.format(e)
+    } catch {
+      logger.info("manifest not found on the network", metadata: ["cid": "\(cid)", "error": "\(error)"])
+      throw NodeError.notFound(cid)
+    }
+  }
+
+  /// Starts downloading every block of a dataset into the repo in the background; returns its manifest at once.
+  /// A second call for a dataset already downloading does not start another.
+  public func startNetworkDownload(_ cid: Cid) async throws -> Manifest {
+    let manifest = try await networkManifest(cid)
+    let store = exchange.networkStore
+    let logger = self.logger
+    downloads.withLock { d in
+      guard d[cid] == nil else { return }
+      d[cid] = Task { [weak self] in
+        do {
+          let fetched = try await store.fetchDataset(manifest)
+          logger.info("dataset downloaded", metadata: ["cid": "\(cid)", "fetchedBlocks": "\(fetched)"])
+        } catch {
+          logger.warning("dataset download failed", metadata: ["cid": "\(cid)", "error": "\(error)"])
+        }
+        _ = self?.downloads.withLock { $0.removeValue(forKey: cid) }
+      }
+    }
+    return manifest
+  }
+
+  /// Announces a stored dataset to the discovery layer.
+  public func announce(_ cid: Cid, _ manifest: Manifest) async {
+    await exchange.announce(manifestCid: cid, manifest: manifest)
+  }
+
+  /// Dials the peers of the `--bootstrap-node` records (best effort; failures are logged).
+  func connectBootstrapNodes() async {
+    for text in config.bootstrapNodes {
+      do {
+        let record = try SignedPeerRecord.open(text: text)
+        try await exchange.connect(peer: record.peerID, addresses: record.record.addresses)
+      } catch {
+        logger.warning("bootstrap node unreachable", metadata: ["record": "\(text.prefix(24))…", "error": "\(error)"])
+      }
+    }
+  }
+}

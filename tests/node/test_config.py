@@ -1,0 +1,96 @@
+"""Configuration precedence (CLI > CODEX_* env > TOML file), sizes/durations, metrics, expiry and start-up checks,
+each through a real node process."""
+import os
+import subprocess
+import time
+
+import pytest
+import requests
+
+from conftest import Node, codex_binary, free_port
+
+
+def run_node(workdir, name, *args, env=None):
+    n = Node(os.path.join(workdir, name), *args)
+    if env:
+        old = dict(os.environ)
+        os.environ.update(env)
+        try:
+            n.start()
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+    else:
+        n.start()
+    return n
+
+
+def test_precedence_cli_over_env_over_file(workdir):
+    cfg = os.path.join(workdir, "codex.toml")
+    with open(cfg, "w") as f:
+        f.write('storage-quota = "1GiB"\nblock-mn = 7\n')
+    nodes = []
+    try:
+        a = run_node(workdir, "a", "--config-file", cfg)
+        nodes.append(a)
+        assert a.space()["quotaMaxBytes"] == 1 << 30
+        b = run_node(workdir, "b", "--config-file", cfg, env={"CODEX_STORAGE_QUOTA": "2GiB"})
+        nodes.append(b)
+        assert b.space()["quotaMaxBytes"] == 2 << 30
+        c = run_node(workdir, "c", "--config-file", cfg, "--storage-quota", "3g", env={"CODEX_STORAGE_QUOTA": "2GiB"})
+        nodes.append(c)
+        assert c.space()["quotaMaxBytes"] == 3 << 30
+    finally:
+        for n in nodes:
+            n.kill()
+
+
+def test_bad_options_fail_with_a_clear_message(workdir):
+    for args, needle in [
+        (["--storage-quota", "lots"], "not a size"),
+        (["--block-ttl", "3 fortnights"], "duration"),
+        (["--log-level", "chatty"], "log-level"),
+        (["--nat", "sometimes"], "nat"),
+    ]:
+        r = subprocess.run([codex_binary(), "--data-dir", os.path.join(workdir, "bad"), *args],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0, args
+        assert needle in (r.stderr + r.stdout), (args, r.stderr)
+
+
+def test_insecure_key_file_is_refused(workdir):
+    d = os.path.join(workdir, "keyed")
+    n = run_node(workdir, "keyed")
+    n.stop()
+    os.chmod(os.path.join(d, "key"), 0o644)
+    r = subprocess.run([codex_binary(), "--data-dir", d, "--api-port", str(free_port()),
+                        "--listen-addrs", "/ip4/127.0.0.1/tcp/0"], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert "chmod 600" in r.stderr + r.stdout
+
+
+def test_expiry_removes_what_expired_and_nothing_else(workdir):
+    n = run_node(workdir, "ttl", "--block-ttl", "2s", "--block-mi", "1s")
+    try:
+        cid = requests.post(n.url + "/data", data=b"short lived" * 1000, timeout=30).text
+        assert requests.get(n.url + f"/data/{cid}", timeout=30).status_code == 200
+        deadline = time.time() + 30
+        while time.time() < deadline and n.space()["totalBlocks"] > 0:
+            time.sleep(0.5)
+        space = n.space()
+        assert space["totalBlocks"] == 0
+        assert space["quotaUsedBytes"] == 0
+        assert requests.get(n.url + f"/data/{cid}", timeout=30).status_code == 404
+    finally:
+        n.kill()
+
+
+def test_metrics_endpoint(workdir):
+    port = free_port()
+    n = run_node(workdir, "metrics", "--metrics", "--metrics-port", str(port))
+    try:
+        requests.post(n.url + "/data", data=b"x" * 100, timeout=30)
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        assert "codex_uploads_total" in text
+    finally:
+        n.kill()

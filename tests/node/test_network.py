@@ -1,0 +1,123 @@
+"""Block exchange between real node processes on 127.0.0.1: /connect, /data/{cid}/network/stream,
+POST /data/{cid}/network, seeders that die, and a download with no peer left."""
+import hashlib
+import threading
+import time
+
+import requests
+
+from test_roundtrip import stream, digest_of
+
+
+def peer_info(node):
+    info = requests.get(node.url + "/debug/info", timeout=10).json()
+    return info["id"], info["addrs"]
+
+
+def connect(a, b):
+    pid, addrs = peer_info(b)
+    r = requests.get(a.url + f"/connect/{pid}", params=[("addrs", x) for x in addrs], timeout=30)
+    assert r.status_code == 200, r.text
+
+
+def download_digest(node, cid, path="network/stream", timeout=600):
+    h = hashlib.sha256()
+    n = 0
+    with requests.get(node.url + f"/data/{cid}/{path}", stream=True, timeout=timeout) as r:
+        assert r.status_code == 200, r.text
+        for piece in r.iter_content(1 << 20):
+            h.update(piece)
+            n += len(piece)
+    return h.hexdigest(), n
+
+
+def test_download_100mib_from_one_seeder(make_node):
+    a = make_node("a").start()
+    b = make_node("b").start()
+    size = 100 << 20
+    cid = requests.post(a.url + "/data", data=stream(size, 5), timeout=600).text
+    connect(b, a)
+    m = requests.get(b.url + f"/data/{cid}/network/manifest", timeout=60)
+    assert m.status_code == 200, m.text
+    assert m.json()["manifest"]["datasetSize"] == size
+    digest, n = download_digest(b, cid)
+    assert n == size
+    assert digest == digest_of(size, 5)
+    # The stream stored the blocks: the local download now works with A gone.
+    a.kill()
+    digest, n = download_digest(b, cid, path="")
+    assert digest == digest_of(size, 5)
+
+
+def test_background_download_and_a_seeder_killed_midway(make_node):
+    seeders = [make_node(f"s{i}").start() for i in range(3)]
+    leech = make_node("leech").start()
+    size = 40 << 20
+    cids = {requests.post(s.url + "/data", data=stream(size, 9), timeout=600).text for s in seeders}
+    assert len(cids) == 1
+    cid = cids.pop()
+    for s in seeders:
+        connect(leech, s)
+    r = requests.post(leech.url + f"/data/{cid}/network", timeout=60)
+    assert r.status_code == 200, r.text
+    assert r.json()["cid"] == cid
+    time.sleep(0.3)
+    seeders[0].kill()
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        space = leech.space()
+        if space["totalBlocks"] >= size // 65536 + 1:
+            break
+        time.sleep(0.5)
+    digest, n = download_digest(leech, cid, path="")
+    assert digest == digest_of(size, 9)
+
+
+def test_no_peer_left_fails_clearly(make_node):
+    a = make_node("a").start()
+    b = make_node("b").start()
+    cid = requests.post(a.url + "/data", data=stream(3 << 20, 11), timeout=120).text
+    connect(b, a)
+    assert requests.get(b.url + f"/data/{cid}/network/manifest", timeout=60).status_code == 200
+    a.kill()
+    time.sleep(0.5)
+    t0 = time.time()
+    r = requests.get(b.url + f"/data/{cid}", timeout=300)
+    assert r.status_code == 404, r.text
+    assert time.time() - t0 < 120
+    # The node is still healthy.
+    assert b.space()["totalBlocks"] >= 1
+
+
+def test_peerid_and_debug_info(make_node):
+    a = make_node("a").start()
+    text = requests.get(a.url + "/peerid", headers={"Accept": "text/plain"}, timeout=10)
+    assert text.status_code == 200
+    assert text.text.startswith("16Uiu2HA")
+    assert requests.get(a.url + "/peerid", timeout=10).json() == {"id": text.text}
+    info = requests.get(a.url + "/debug/info", timeout=10).json()
+    assert info["id"] == text.text
+    assert info["addrs"] and all(x.startswith("/ip4/127.0.0.1/tcp/") for x in info["addrs"])
+    # The identity survives a restart (key file in the data dir).
+    a.stop()
+    a.start()
+    assert requests.get(a.url + "/peerid", headers={"Accept": "text/plain"}, timeout=10).text == text.text
+
+
+def test_nat_extip_is_announced(make_node):
+    from conftest import free_port
+    port = free_port()
+    a = make_node("a", "--nat", "extip:203.0.113.7")
+    a.extra += ["--listen-addrs", f"/ip4/127.0.0.1/tcp/{port}"]
+    a.start()
+    info = requests.get(a.url + "/debug/info", timeout=10).json()
+    assert info["announceAddresses"] == [f"/ip4/203.0.113.7/tcp/{port}"]
+
+
+def test_connect_errors_are_4xx(make_node):
+    a = make_node("a").start()
+    assert requests.get(a.url + "/connect/notapeer", params={"addrs": "/ip4/127.0.0.1/tcp/1"}, timeout=10).status_code == 400
+    pid = "16Uiu2HAkwmgB1e1yAeKsEU8zVhg9JxiM7cuLRsS2W732HS3LZNa1"
+    assert requests.get(a.url + f"/connect/{pid}", params={"addrs": "garbage"}, timeout=10).status_code == 400
+    r = requests.get(a.url + f"/connect/{pid}", params={"addrs": "/ip4/127.0.0.1/tcp/1"}, timeout=60)
+    assert r.status_code == 400 and "Unable to dial" in r.text
