@@ -139,6 +139,35 @@ struct EngineTests {
     for n in [a, b, leecher] { await n.engine.stop() }
   }
 
+  @Test("a want-block to a connected but silent peer is re-issued to another seeder after requestTimeout")
+  func silentPeerRequestTimeout() async throws {
+    let hub = InMemoryExchangeHub()
+    var cfg = fastConfig(seed: 7)
+    cfg.peerActivityTimeout = .seconds(600)  // never evicts within the test: only requestTimeout can help
+    cfg.requestTimeout = .milliseconds(200)
+    let b = try await hub.node()
+    let leecher = try await hub.node(config: cfg, blockTimeout: .seconds(8))
+    let ds = try TestDataset(count: 8, seed: 21)
+    try await b.store.add(ds)
+    // A peer that claims every block, then goes silent without closing its connection (a hung or killed process
+    // whose connection close was never noticed).
+    let silent = try await RawPeer(hub: hub)
+    try await hub.connect(silent.peer, leecher.peer)
+    let haves = (0..<ds.blocks.count).map {
+      BlockPresence(address: .leaf(treeCid: ds.treeCid, index: $0), type: .have)
+    }
+    try await silent.send(Message(blockPresences: haves), to: leecher.peer)
+    #expect(await eventually { await leecher.engine.stats.messagesReceived >= 1 })
+    try await hub.connect(b.peer, leecher.peer)
+    let fetched = try await leecher.networkStore.fetchDataset(manifest(ds), window: 8)
+    #expect(fetched == 8)
+    let wantBlocks = silent.messages.flatMap(\.wantList.entries).filter { $0.wantType == .wantBlock && !$0.cancel }
+    #expect(!wantBlocks.isEmpty, "the silent peer was asked first")
+    #expect(await leecher.engine.connectedPeers.contains(silent.peer), "not evicted: re-issued, not dropped")
+    #expect(await leecher.engine.exchangedByPeer[b.peer] == 8)
+    for n in [b, leecher] { await n.engine.stop() }
+  }
+
   @Test("a seeder with a corrupted block fails proof verification; the block is fetched elsewhere")
   func corruptedSeeder() async throws {
     let hub = InMemoryExchangeHub()

@@ -177,9 +177,17 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
             try await network.send(m, to: peer)
           } catch {
             logger.debug("block-exchange send failed", metadata: ["to": "\(peer)", "error": "\(error)"])
+            self.sendFailed(to: peer)
           }
         }
       })
+  }
+
+  /// A send to `peer` failed: the link is gone, so drop the peer at once (its want-blocks go to others).
+  /// A later message or connection from the peer adds it again.
+  private func sendFailed(to peer: PeerID) {
+    guard peers[peer] != nil else { return }
+    removePeer(peer)
   }
 
   /// Queues a control message (wants, cancels, presences) to `peer`; per-peer order is kept.

@@ -14,6 +14,10 @@ struct PendingBlock: Sendable {
   /// Every peer a want-block went to (they get a cancel once the block arrived).
   var askedPeers: Set<PeerID> = []
   var retriesLeft: Int
+  /// Peers whose want-block for this address timed out (`requestTimeout`); others are preferred.
+  var timedOut: Set<PeerID> = []
+  /// Want-haves went out since every known holder timed out.
+  var refreshedAfterTimeout = false
   /// A delivery was accepted and is being stored.
   var storing = false
   /// The download loop waits for a free in-flight slot.
@@ -138,16 +142,43 @@ extension BlockExchangeEngine {
         if let ctx = peers[peer], ctx.requested.contains(address) {
           let since = max(p.requestedAt, ctx.lastActivity)
           let deadline = since.advanced(by: config.peerActivityTimeout)
-          if clock.now >= deadline {
+          let now = clock.now
+          if now >= deadline {
             evict(peer, reason: "no answer within \(config.peerActivityTimeout)")
             continue
           }
-          await sleepOrWake(address, for: clock.now.duration(to: deadline))
+          let requestDeadline = p.requestedAt.advanced(by: config.requestTimeout)
+          if now >= requestDeadline {
+            // Re-issue elsewhere; the slow peer keeps the want (a late delivery is still accepted) but no slot.
+            logger.debug(
+              "want-block timed out, asking another peer", metadata: ["remote": "\(peer)", "address": "\(address)"])
+            peers[peer]!.requested.remove(address)
+            pending[address]?.requestedFrom = nil
+            pending[address]?.timedOut.insert(peer)
+            wakeSlotWaiters()
+            continue
+          }
+          await sleepOrWake(address, for: now.duration(to: min(deadline, requestDeadline)))
           continue
         }
         pending[address]?.requestedFrom = nil
       }
-      let holders = peers.values.filter { $0.haves.contains(address) && $0.failures < config.maxPeerFailures }
+      var holders = peers.values.filter { $0.haves.contains(address) && $0.failures < config.maxPeerFailures }
+      if !p.timedOut.isEmpty {
+        let fresh = holders.filter { !p.timedOut.contains($0.id) }
+        if !fresh.isEmpty {
+          holders = fresh
+        } else if !p.refreshedAfterTimeout {
+          // Only slow peers are known to have it: ask everyone else first (a Have requests at once).
+          pending[address]?.refreshedAfterTimeout = true
+          refreshKnowledge(address)
+          await sleepOrWake(address, for: config.retryInterval)
+          continue
+        } else {
+          pending[address]?.timedOut = []
+          pending[address]?.refreshedAfterTimeout = false
+        }
+      }
       let free = holders.filter { $0.requested.count < config.maxInflightPerPeer }
       if let pick = selectPeer(free) {
         request(address, from: pick)
@@ -390,7 +421,8 @@ extension BlockExchangeEngine {
   func handleDeliveries(_ deliveries: [BlockDelivery], checks: [DeliveryCheck], from peer: PeerID) async {
     for (d, check) in zip(deliveries, checks) {
       let address = d.address
-      guard peers[peer]?.requested.contains(address) == true, let pend = pending[address] else {
+      let asked = peers[peer] != nil && pending[address]?.askedPeers.contains(peer) == true
+      guard peers[peer]?.requested.contains(address) == true || asked, let pend = pending[address] else {
         stats.rejectedDeliveries += 1
         logger.debug("dropping unrequested block", metadata: ["from": "\(peer)", "address": "\(address)"])
         penalise(peer, reason: "unrequested blocks")

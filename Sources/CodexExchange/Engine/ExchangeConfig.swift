@@ -18,6 +18,9 @@ public struct ExchangeConfig: Sendable {
   public var maxInflightPerPeer = 32
   /// A peer that sent nothing for this long while we wait on it is dropped.
   public var peerActivityTimeout: Duration = .seconds(60)
+  /// A want-block unanswered for this long is re-issued to another peer that has the block (Swift addition). The
+  /// slow peer stays connected and a late delivery from it is still accepted.
+  public var requestTimeout: Duration = .seconds(5)
   /// Passes of the download loop without any provider before a request fails (`--block-retries`).
   public var blockRetries = 3000
   /// Upper bound of the random sleep between passes.
