@@ -114,6 +114,8 @@ extension BlockExchangeEngine {
       guard peers[peer] != nil else { continue }
       if peers[peer]!.requested.remove(address) != nil { freed = true }
       if peer != deliverer {
+        if peers[peer]!.cancelled.count >= PeerContext.maxCancelledRemembered { peers[peer]!.cancelled = [] }
+        peers[peer]!.cancelled.insert(address)
         queueWant(WantListEntry(address: address, cancel: true, wantType: .wantBlock), to: peer)
       }
     }
@@ -423,6 +425,10 @@ extension BlockExchangeEngine {
       let address = d.address
       let asked = peers[peer] != nil && pending[address]?.askedPeers.contains(peer) == true
       guard peers[peer]?.requested.contains(address) == true || asked, let pend = pending[address] else {
+        if peers[peer]?.cancelled.remove(address) != nil {
+          logger.debug("dropping block delivered after cancel", metadata: ["from": "\(peer)", "address": "\(address)"])
+          continue
+        }
         stats.rejectedDeliveries += 1
         logger.debug("dropping unrequested block", metadata: ["from": "\(peer)", "address": "\(address)"])
         penalise(peer, reason: "unrequested blocks")

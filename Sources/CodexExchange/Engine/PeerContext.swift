@@ -12,6 +12,10 @@ struct PeerContext: Sendable {
   var askedHave: Set<BlockAddress> = []
   var lastRefresh: ContinuousClock.Instant
   var refreshBackoff = 1
+  /// Want-blocks we cancelled at it (got the block elsewhere, or stopped wanting it): a delivery racing the cancel
+  /// is dropped without penalty. Bounded: cleared when it grows past `maxCancelledRemembered`.
+  var cancelled: Set<BlockAddress> = []
+  static let maxCancelledRemembered = 4096
   /// Blocks accepted from it.
   var exchanged = 0
   /// Bad deliveries and undecodable messages.
