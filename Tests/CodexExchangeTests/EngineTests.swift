@@ -112,6 +112,10 @@ struct EngineTests {
     #expect(got == ds.blocks)
     let peersLeft = await leecher.engine.connectedPeers
     #expect(peersLeft == [b.peer], "a=\(a.peer) b=\(b.peer) left=\(peersLeft)")
+    // Counts survive the peer leaving: a's first blocks are still attributed to it.
+    let byPeer = await leecher.engine.receivedBlocksByPeer
+    #expect(byPeer.values.reduce(0, +) == 30)
+    #expect((byPeer[a.peer] ?? 0) >= 5)
     await b.engine.stop()
     await leecher.engine.stop()
   }
@@ -165,6 +169,19 @@ struct EngineTests {
     #expect(!wantBlocks.isEmpty, "the silent peer was asked first")
     #expect(await leecher.engine.connectedPeers.contains(silent.peer), "not evicted: re-issued, not dropped")
     #expect(await leecher.engine.exchangedByPeer[b.peer] == 8)
+    #expect(await leecher.engine.receivedBlocksByPeer == [b.peer: 8])
+    // The slow peer finally delivers what it was asked for: those deliveries raced our cancels, so they are
+    // dropped without counting against it (three would have evicted it).
+    let asked = Set(wantBlocks.map(\.address))
+    let late = try (0..<ds.blocks.count).filter { asked.contains(.leaf(treeCid: ds.treeCid, index: $0)) }.map {
+      BlockDelivery(
+        block: ds.blocks[$0], address: .leaf(treeCid: ds.treeCid, index: $0), proof: try ds.tree.proof(for: $0))
+    }
+    let before = await leecher.engine.stats.messagesReceived
+    try await silent.send(Message(payload: late), to: leecher.peer)
+    #expect(await eventually { await leecher.engine.stats.messagesReceived > before })
+    #expect(await leecher.engine.stats.rejectedDeliveries == 0)
+    #expect(await leecher.engine.stats.peersEvicted == 0)
     for n in [b, leecher] { await n.engine.stop() }
   }
 

@@ -119,6 +119,11 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
   /// How many blocks each peer delivered to us (accepted).
   public var exchangedByPeer: [PeerID: Int] { peers.mapValues(\.exchanged) }
 
+  /// Blocks accepted from each peer since start, kept after the peer disconnects (at most
+  /// `maxReceivedByPeerRemembered` peers; the counts are cleared when a new peer would go past it).
+  public internal(set) var receivedBlocksByPeer: [PeerID: Int] = [:]
+  static let maxReceivedByPeerRemembered = 10_000
+
   // MARK: ExchangeNetworkHandler
 
   public func peerConnected(_ peer: PeerID) async {

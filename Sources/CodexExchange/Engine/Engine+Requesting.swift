@@ -460,6 +460,10 @@ extension BlockExchangeEngine {
         continue
       }
       stats.blocksReceived += 1
+      if receivedBlocksByPeer[peer] == nil, receivedBlocksByPeer.count >= Self.maxReceivedByPeerRemembered {
+        receivedBlocksByPeer = [:]
+      }
+      receivedBlocksByPeer[peer, default: 0] += 1
       finish(address, result: FetchedBlock(block: d.block, proof: d.proof), except: peer)
       wakeSlotWaiters()
       blocksAvailable([address])
