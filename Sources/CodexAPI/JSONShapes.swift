@@ -76,4 +76,11 @@ struct DebugInfo: Codable, Sendable {
   var announceAddresses: [String]
   var table: Table
   var codex: Version
+  /// Blocks accepted from each peer since start (an extension of nim-codex's shape).
+  var blockExchange: BlockExchangeInfo?
+}
+
+/// Block-exchange counters in `/debug/info`.
+struct BlockExchangeInfo: Codable, Sendable {
+  var receivedBlocksByPeer: [String: Int]
 }

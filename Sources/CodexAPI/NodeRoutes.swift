@@ -39,7 +39,10 @@ struct NodeRoutes {
         repo: node.config.repoDir, spr: "",
         announceAddresses: node.network.announceAddresses.map(\.description),
         table: .init(localNode: nil, nodes: []),
-        codex: .init(version: CodexAPI.version, revision: "", contracts: ""))
+        codex: .init(version: CodexAPI.version, revision: "", contracts: ""),
+        blockExchange: BlockExchangeInfo(
+          receivedBlocksByPeer: Dictionary(
+            uniqueKeysWithValues: await node.exchange.engine.receivedBlocksByPeer.map { ($0.key.description, $0.value) })))
       return try CodexAPI.json(info, pretty: true)
     }
     api.get("openapi.yaml") { _, _ in

@@ -14,6 +14,7 @@ import Multiformats
 /// Use from one task at a time.
 public final class DatasetUpload {
   static let batchBlocks = 64
+  static let maxInflight = 3
 
   private let session: UploadSession
   private let logger: Logger
@@ -21,7 +22,7 @@ public final class DatasetUpload {
   private let mimetype: String?
   private var chunker = Chunker()
   private var batch: [[UInt8]] = []
-  private var inflight: Task<[Block], any Error>?
+  private var inflight: [Task<[Block], any Error>] = []
   private var blockCids: [Cid] = []
   private var finished = false
 
@@ -79,34 +80,44 @@ public final class DatasetUpload {
   public func abort() async {
     guard !finished else { return }
     finished = true
-    _ = try? await inflight?.value
-    inflight = nil
+    for task in inflight { _ = try? await task.value }
+    inflight.removeAll()
     await session.abort()
   }
 
+  /// Hands the current batch to a task that hashes it (in parallel) and then writes it, in upload order, after
+  /// the previous batch's write. Up to `maxInflight` batches are in flight, so reading the body, SHA-256 on
+  /// every core and the disk all overlap; memory stays bounded at about `maxInflight` × 4 MiB.
   private func flush() async throws {
     guard !batch.isEmpty else { return }
-    try await drain()
     let work = batch
     batch.removeAll(keepingCapacity: true)
     let session = self.session
+    let previous = inflight.last
     let task = Task<[Block], any Error>.detached { () async throws -> [Block] in
-      try await DatasetUpload.store(work, in: session)
+      try await DatasetUpload.store(work, in: session, after: previous)
     }
-    inflight = task
+    inflight.append(task)
+    while inflight.count > Self.maxInflight { try await drainOne() }
   }
 
-  private static func store(_ work: [[UInt8]], in session: UploadSession) async throws -> [Block] {
+  private static func store(
+    _ work: [[UInt8]], in session: UploadSession, after previous: Task<[Block], any Error>?
+  ) async throws -> [Block] {
     let blocks = await hash(work)
+    if let previous { _ = try await previous.value }
     do { try await session.add(blocks) } catch { throw NodeError.wrap(error) }
     return blocks
   }
 
-  private func drain() async throws {
-    guard let task = inflight else { return }
-    inflight = nil
+  private func drainOne() async throws {
+    let task = inflight.removeFirst()
     let blocks = try await task.value
     blockCids.append(contentsOf: blocks.lazy.map(\.cid))
+  }
+
+  private func drain() async throws {
+    while !inflight.isEmpty { try await drainOne() }
   }
 
   /// Hashes blocks in parallel across the cores.
