@@ -1,3 +1,4 @@
+import Foundation
 import AsyncHTTPClient
 import Logging
 import NIOCore
@@ -140,7 +141,37 @@ public struct CodexAPIClient: Sendable {
     return try ResponseParser.dataItem(body)
   }
 
+  /// `POST /data/{cid}/protect`: erasure-codes a stored dataset; returns the protected manifest CID.
+  public func protect(cid: String, nodes: Int, tolerance: Int) async throws(CodexClientError) -> String {
+    try await postForCid(
+      api.url(.dataItem(cid: cid)) + "/protect", json: "{\"nodes\": \(nodes), \"tolerance\": \(tolerance)}")
+  }
+
+  /// `POST /data/{cid}/verifiable`: builds the slot trees of a protected dataset; returns the verifiable manifest CID.
+  public func makeVerifiable(cid: String) async throws(CodexClientError) -> String {
+    try await postForCid(api.url(.dataItem(cid: cid)) + "/verifiable", json: nil)
+  }
+
   // MARK: plumbing
+
+  /// POSTs (optionally with a JSON body) to a route that answers 200 with a CID as text, and returns the CID.
+  /// No deadline: protecting or hashing a large dataset takes a while.
+  private func postForCid(_ url: String, json: String?) async throws(CodexClientError) -> String {
+    var request = HTTPClientRequest(url: url)
+    request.method = .POST
+    if let json {
+      request.headers.add(name: "Content-Type", value: "application/json")
+      request.body = .bytes(ByteBuffer(string: json))
+    }
+    let response = try await send(request, url: url)
+    let body = try await collect(response, url: url)
+    guard response.status == .ok else { throw httpError(response, body: body, url: url) }
+    let text = String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+      throw .invalidResponse("expected a CID from \(url), got '\(text.prefix(200))'")
+    }
+    return text
+  }
 
   private func getJSON(_ endpoint: CodexEndpoint) async throws(CodexClientError) -> [UInt8] {
     let url = api.url(endpoint)
