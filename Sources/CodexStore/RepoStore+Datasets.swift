@@ -136,6 +136,15 @@ extension RepoStore {
     var doomed: [Data] = []
     for cid in candidates where try Row.fetchOne(check, arguments: [cid, now]) != nil { doomed.append(cid) }
     try deleteBlockRows(db, cids: doomed)
+    // An unreferenced block kept only because an upload in progress holds it now belongs to that upload: if the
+    // upload aborts (or never commits before a crash) it is deleted with the upload's own new blocks, instead of
+    // staying behind unreferenced.
+    let adopt = try db.cachedStatement(
+      sql: """
+        UPDATE pending SET created = 1 WHERE cid = ?
+        AND EXISTS (SELECT 1 FROM blocks WHERE blocks.cid = pending.cid AND blocks.refcount = 0)
+        """)
+    for cid in candidates where !doomed.contains(cid) { try adopt.execute(arguments: [cid]) }
   }
 
   /// Every stored manifest (blocks with codec `codex-manifest`) that decodes; undecodable ones are logged and
