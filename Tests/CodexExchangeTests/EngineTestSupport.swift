@@ -82,14 +82,14 @@ final class RawPeer: ExchangeNetworkHandler, Sendable {
 
   /// Waits until `condition` holds on the received messages (bounded).
   func waitFor(
-    _ what: String = "", timeout: Duration = .seconds(10), _ condition: @escaping @Sendable ([Message]) -> Bool
+    _ what: String = "", timeout: Duration = .seconds(60), _ condition: @escaping @Sendable ([Message]) -> Bool
   ) async -> Bool {
     await eventually(timeout: timeout) { condition(self.messages) }
   }
 }
 
 /// Polls `condition` until true or timeout; returns its final value.
-func eventually(timeout: Duration = .seconds(10), _ condition: @Sendable () async -> Bool) async -> Bool {
+func eventually(timeout: Duration = .seconds(60), _ condition: @Sendable () async -> Bool) async -> Bool {
   let clock = ContinuousClock()
   let deadline = clock.now.advanced(by: timeout)
   while clock.now < deadline {

@@ -111,6 +111,8 @@ struct ServingTests {
     #expect(await eventually { await seeder.engine.stats.messagesReceived == 2 })
     await seeder.store.setHang(false)
     #expect(await eventually { log.order.count == 6 })
+    // The hub records a send after handing the message over: wait for the sixth record too.
+    #expect(await eventually { hub.sendLog.filter { $0.deliveries > 0 }.count == 6 })
     let order = hub.sendLog.filter { $0.deliveries > 0 }.map(\.to)
     #expect(order == [a.peer, b.peer, a.peer, b.peer, a.peer, b.peer])
     await seeder.engine.stop()
