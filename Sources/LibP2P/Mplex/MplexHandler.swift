@@ -31,7 +31,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
   private var pendingRead = false
   private var closed = false
   /// Writers waiting for the channel to become writable again.
-  private var writabilityWaiters: [EventLoopPromise<Void>] = []
+  private var writabilityWaiters = WritabilityWaiters()
 
   init(
     connectionInfo: ConnectionInfo, configuration: MuxerConfiguration, onInboundStream: @escaping InboundStreamHandler
@@ -132,9 +132,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
 
   private func shutdown(error: StreamError) {
     closed = true
-    let waiters = writabilityWaiters
-    writabilityWaiters = []
-    for w in waiters { w.fail(error) }
+    writabilityWaiters.failAll(error)
     let all = streams
     streams.removeAll()
     inboundCount = 0
@@ -222,21 +220,11 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
   }
 
   private func completeWhenWritable(_ promise: EventLoopPromise<Void>) {
-    if closed {
-      promise.fail(StreamError.connectionClosed)
-    } else if context?.channel.isWritable ?? false {
-      promise.succeed(())
-    } else {
-      writabilityWaiters.append(promise)
-    }
+    writabilityWaiters.complete(promise, channel: context?.channel, closed: closed)
   }
 
   func channelWritabilityChanged(context: ChannelHandlerContext) {
-    if context.channel.isWritable {
-      let waiters = writabilityWaiters
-      writabilityWaiters = []
-      for w in waiters { w.succeed(()) }
-    }
+    if context.channel.isWritable { writabilityWaiters.channelBecameWritable() }
     context.fireChannelWritabilityChanged()
   }
 

@@ -38,7 +38,7 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
   private var goAwaySent = false
   private let receiveWindowTarget: UInt32
   /// Writers waiting for the channel to become writable again.
-  private var writabilityWaiters: [EventLoopPromise<Void>] = []
+  private var writabilityWaiters = WritabilityWaiters()
   /// Largest data frame we write.
   static let maxWriteFrame = 256 * 1024
 
@@ -176,9 +176,7 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
 
   private func shutdown(error: StreamError) {
     closed = true
-    let waiters = writabilityWaiters
-    writabilityWaiters = []
-    for w in waiters { w.fail(error) }
+    writabilityWaiters.failAll(error)
     let all = streams
     streams.removeAll()
     inboundCount = 0
@@ -273,21 +271,11 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
   }
 
   private func completeWhenWritable(_ promise: EventLoopPromise<Void>) {
-    if closed {
-      promise.fail(StreamError.connectionClosed)
-    } else if context?.channel.isWritable ?? false {
-      promise.succeed(())
-    } else {
-      writabilityWaiters.append(promise)
-    }
+    writabilityWaiters.complete(promise, channel: context?.channel, closed: closed)
   }
 
   func channelWritabilityChanged(context: ChannelHandlerContext) {
-    if context.channel.isWritable {
-      let waiters = writabilityWaiters
-      writabilityWaiters = []
-      for w in waiters { w.succeed(()) }
-    }
+    if context.channel.isWritable { writabilityWaiters.channelBecameWritable() }
     context.fireChannelWritabilityChanged()
   }
 
