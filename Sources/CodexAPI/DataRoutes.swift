@@ -76,7 +76,7 @@ struct DataRoutes {
         try await upload.write(buffer.readableBytesView)
       }
       let cid = try await upload.finish()
-      if let manifest = try? await node.manifest(cid) { await node.announce(cid, manifest) }
+      if let manifest = upload.manifest { await node.announce(cid, manifest) }
       return CodexAPI.text(cid.string)
     } catch {
       await upload.abort()

@@ -25,6 +25,8 @@ public final class DatasetUpload {
   private var inflight: [Task<[Block], any Error>] = []
   private var blockCids: [Cid] = []
   private var finished = false
+  /// The stored manifest, once `finish()` succeeded.
+  public private(set) var manifest: Manifest?
 
   init(session: UploadSession, filename: String?, mimetype: String?, logger: Logger) {
     self.session = session
@@ -69,6 +71,7 @@ public final class DatasetUpload {
       try await session.commit(treeCid: manifest.treeCid, leaves: leaves, manifest: manifest.block)
     } catch { throw NodeError.wrap(error) }
     finished = true
+    self.manifest = manifest
     let cid = manifest.cid
     Counter(label: "codex_uploads_total").increment()
     Counter(label: "codex_upload_bytes_total").increment(by: Int64(size))
