@@ -22,10 +22,15 @@ public final class UploadSession: Sendable {
   /// The session id in the `pending` table.
   public let id: Int64
   private let state = Mutex(State.open)
+  /// Leaf digests of blocks added with `addLeaves`, spilled to a temporary file.
+  let leaves: LeafSpillBox
+  /// Set when an `addLeaves` failed part-way: the leaf list may no longer match the blocks, so only abort is left.
+  private let broken = Mutex(false)
 
   init(store: RepoStore, id: Int64) {
     self.store = store
     self.id = id
+    leaves = LeafSpillBox(directory: store.config.directory)
   }
 
   deinit {
@@ -44,6 +49,50 @@ public final class UploadSession: Sendable {
   public func add(_ blocks: [Block]) async throws {
     try checkOpen()
     try await store.storeBlocks(blocks, ttl: nil, session: id)
+  }
+
+  /// Stores a batch of hashed blocks (see `BlockBatch.hashAll`) as the next leaves of the dataset, in order: one
+  /// `pwritev` of the bytes new to the store and one transaction for their (pending) rows; the leaf digests go to
+  /// a temporary file, so memory does not grow with the upload. Call it from one task at a time, in leaf order.
+  /// The batch may be reused when this returns.
+  /// - Throws: `StoreError.quotaExceeded` (nothing of this batch written), `.sizeMismatch`, `.invalidArgument`
+  ///   after commit/abort. After an error, only `abort` is left.
+  public func addLeaves(_ batch: BlockBatch) async throws {
+    try checkOpen()
+    do {
+      try await store.storeLeafBatch(batch, session: id, leaves: leaves)
+    } catch {
+      broken.withLock { $0 = true }
+      throw error
+    }
+  }
+
+  /// The number of leaves added with `addLeaves`.
+  public var leafCount: Int { leaves.count }
+
+  /// Builds the dataset tree over the leaves added with `addLeaves` (streaming over the temporary file; CPU work,
+  /// run it off I/O event loops) and returns its `codex-root` CID.
+  /// - Throws: `StoreError.invalidArgument` without leaves or after a failed `addLeaves`, `.io`.
+  public func buildTree() throws -> Cid {
+    try checkOpen()
+    if broken.withLock({ $0 }) { throw StoreError.invalidArgument("upload session \(id) failed; abort it") }
+    return Codex.treeCid(root: try leaves.buildTree())
+  }
+
+  /// Makes the dataset of the leaves added with `addLeaves` visible in ONE durable transaction: the manifest
+  /// block (whose tree must be `buildTree()`'s), every leaf row with its proof (computed in a streaming pass, the
+  /// rows inserted as they come) and its block's reference, and the end of this session's pending marks.
+  /// - Throws: `StoreError.invalidArgument` when the manifest names another tree or the tree is not built,
+  ///   `.quotaExceeded` for the manifest; the session stays open then (abort it).
+  public func commit(manifest: Block) async throws {
+    try checkOpen()
+    let treeCid = try buildTree()
+    guard let m = try? Manifest(encoded: manifest.data), m.treeCid == treeCid else {
+      throw StoreError.invalidArgument("the manifest of upload session \(id) does not name its tree \(treeCid)")
+    }
+    try await store.commitLeaves(session: id, treeCid: treeCid, leaves: leaves, manifest: manifest)
+    state.withLock { $0 = .committed }
+    leaves.close()
   }
 
   /// Makes the dataset visible in ONE transaction: leaf `i` of `treeCid` is `leaves[i]` (rows created if absent,
@@ -82,6 +131,7 @@ public final class UploadSession: Sendable {
     }
     guard wasOpen else { return }
     await store.abortSession(id)
+    leaves.close()
   }
 
   private func checkOpen() throws(StoreError) {

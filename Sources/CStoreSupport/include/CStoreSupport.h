@@ -12,4 +12,13 @@ int cstore_punch_hole(int fd, int64_t offset, int64_t length);
 /// Bytes the file actually occupies on disk (st_blocks * 512), or -1 with errno set.
 int64_t cstore_allocated_bytes(int fd);
 
+/// Opens an existing file for writing with O_DIRECT (page-cache bypass), close-on-exec. Returns the descriptor, or -1
+/// with errno set (EINVAL when the file system has no direct I/O, e.g. tmpfs).
+int cstore_open_direct(const char *path);
+
+/// Writes all `count` buffers at `offset` with pwritev, retrying short writes and EINTR. Returns 0, or -1 with errno
+/// set. With a direct-I/O descriptor every buffer address, length and the offset must be aligned to the device's
+/// logical block size (EINVAL otherwise).
+int cstore_pwritev_all(int fd, const void *const *bases, const int64_t *lengths, int count, int64_t offset);
+
 #endif

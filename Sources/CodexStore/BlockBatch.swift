@@ -1,0 +1,112 @@
+import CodexFormats
+import Foundation
+import Multiformats
+
+/// Consecutive blocks of one size laid back to back in one page-aligned buffer, with their SHA-256 digests: the
+/// unit an upload hands to `UploadSession.addLeaves`.
+///
+/// Bytes are copied in once (`append`), hashed in place (`hash(blocks:)`, callable for disjoint ranges from
+/// several threads at once) and written to a pack with one `pwritev` that can bypass the page cache because the
+/// buffer is aligned. A batch is reused after `reset()`, so an upload allocates its buffers once.
+///
+/// Concurrency contract (hence `@unchecked Sendable`): one owner fills it; while it is being hashed or stored
+/// nobody appends to it; `hash(blocks:)` calls from several threads must use disjoint ranges.
+public final class BlockBatch: @unchecked Sendable {
+  /// Bytes per block.
+  public let blockSize: Int
+  /// Blocks the buffer holds.
+  public let capacity: Int
+  private let bytes: UnsafeMutableRawPointer
+  private let digestBytes: UnsafeMutableRawPointer
+  /// Bytes filled so far (blocks are complete up to `filled / blockSize`).
+  public private(set) var filled = 0
+
+  /// Makes an empty batch for `capacity` blocks of `blockSize` bytes (a multiple of 4096).
+  public init(blockSize: Int = Codex.defaultBlockSize, capacity: Int) {
+    precondition(blockSize > 0 && blockSize % 4096 == 0 && capacity > 0, "block size must be a multiple of 4096")
+    self.blockSize = blockSize
+    self.capacity = capacity
+    var p: UnsafeMutableRawPointer?
+    guard posix_memalign(&p, 4096, blockSize * capacity) == 0, let p else {
+      fatalError("out of memory allocating a \(blockSize * capacity)-byte block batch")
+    }
+    bytes = p
+    digestBytes = .allocate(byteCount: 32 * capacity, alignment: 16)
+  }
+
+  deinit {
+    free(bytes)
+    digestBytes.deallocate()
+  }
+
+  /// Complete blocks (after `padLastBlock()`, every block).
+  public var count: Int { filled / blockSize }
+  /// True when no more bytes fit.
+  public var isFull: Bool { filled == blockSize * capacity }
+  /// True when nothing was appended since the last reset.
+  public var isEmpty: Bool { filled == 0 }
+
+  /// Copies as many bytes of `source` as fit; returns how many were taken.
+  public func append(_ source: UnsafeRawBufferPointer) -> Int {
+    let n = min(source.count, blockSize * capacity - filled)
+    if n > 0, let base = source.baseAddress { (bytes + filled).copyMemory(from: base, byteCount: n) }
+    filled += n
+    return n
+  }
+
+  /// Zero-pads a partly filled last block to a whole block (`formats.md` §3: the last block is zero-padded).
+  public func padLastBlock() {
+    let rest = filled % blockSize
+    guard rest != 0 else { return }
+    (bytes + filled).initializeMemory(as: UInt8.self, repeating: 0, count: blockSize - rest)
+    filled += blockSize - rest
+  }
+
+  /// Empties the batch for reuse.
+  public func reset() { filled = 0 }
+
+  /// Computes the SHA-256 of blocks `range` (all complete). Disjoint ranges may be hashed concurrently.
+  public func hash(blocks range: Range<Int>) {
+    precondition(range.lowerBound >= 0 && range.upperBound <= count, "hashing blocks that are not complete")
+    for i in range {
+      let digest = SHA256Hashing.digest(UnsafeRawBufferPointer(start: bytes + i * blockSize, count: blockSize))
+      digest.withUnsafeBytes { (digestBytes + 32 * i).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+    }
+  }
+
+  /// Hashes every complete block, split over the cores (runs on the cooperative pool, not the caller's thread).
+  public func hashAll() async {
+    let n = count
+    let parts = min(n, max(1, ProcessInfo.processInfo.activeProcessorCount))
+    if parts <= 1 {
+      hash(blocks: 0..<n)
+      return
+    }
+    await withTaskGroup(of: Void.self) { group in
+      for p in 0..<parts {
+        let range = (n * p / parts)..<(n * (p + 1) / parts)
+        group.addTask { self.hash(blocks: range) }
+      }
+    }
+  }
+
+  /// The bytes of block `i`.
+  public func block(_ i: Int) -> UnsafeRawBufferPointer {
+    precondition(i >= 0 && i < count, "block index out of range")
+    return UnsafeRawBufferPointer(start: bytes + i * blockSize, count: blockSize)
+  }
+
+  /// The SHA-256 digest of block `i` (valid after it was hashed).
+  public func digest(_ i: Int) -> UnsafeRawBufferPointer {
+    precondition(i >= 0 && i < count, "block index out of range")
+    return UnsafeRawBufferPointer(start: digestBytes + 32 * i, count: 32)
+  }
+
+  /// The `codex-block` CID of block `i` (valid after it was hashed).
+  public func cid(_ i: Int) -> Cid {
+    Cid(codec: .codexBlock, multihash: Multihash(code: .sha2_256, digest: Array(digest(i))))
+  }
+
+  /// All digests of the complete blocks, back to back.
+  var digests: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: digestBytes, count: 32 * count) }
+}

@@ -1,0 +1,229 @@
+import CodexFormats
+import Foundation
+import GRDB
+import Multiformats
+
+/// The upload fast path: a `BlockBatch` stored with one `pwritev` and one transaction.
+extension RepoStore {
+  /// Where each block of a batch went: new blocks, blocks already stored (and whether their lost bytes were
+  /// rewritten), duplicates within the batch.
+  struct BatchPlan {
+    var new: [(index: Int, key: Data, placement: Placement)] = []
+    var existing: [(key: Data, restoredTo: Placement?)] = []
+    var packEnd: (id: Int64, length: UInt64)?
+    var newBytes: UInt64 = 0
+
+    var storePlan: StorePlan {
+      var p = StorePlan()
+      p.packEnd = packEnd
+      return p
+    }
+  }
+
+  /// Stores the (hashed) blocks of `batch` for upload session `session` and appends their digests to `leaves`:
+  /// quota check, one `pwritev` of the bytes new to the store (not synced: the session's commit syncs), one
+  /// transaction for the rows. Nothing is written when it throws.
+  func storeLeafBatch(_ batch: BlockBatch, session: Int64, leaves: LeafSpillBox) async throws {
+    let n = batch.count
+    guard n > 0 else { return }
+    let expiry = clock.now() + Self.seconds(config.blockTTL)
+    try await withWriter("storing \(n) blocks") { db, state in
+      let plan = try self.prepareBatch(db, batch, state: &state)
+      do {
+        try db.inTransaction {
+          try self.applyBatch(db, plan, size: batch.blockSize, expiry: expiry, session: session)
+          return .commit
+        }
+      } catch {
+        self.rollback(plan.storePlan, state: state)
+        throw error
+      }
+      self.committed(plan.storePlan, state: &state)
+      try leaves.append(batch.digests)
+    }
+  }
+
+  private func prepareBatch(_ db: Database, _ batch: BlockBatch, state: inout WriterState) throws -> BatchPlan {
+    var plan = BatchPlan()
+    var seen = Set<Data>()
+    let size = batch.blockSize
+    let lookup = try db.cachedStatement(sql: "SELECT size, pack, pos, data IS NULL FROM blocks WHERE cid = ?")
+    // Blocks whose bytes are to be written, in pack order: (batch index, index into new or existing).
+    var toWrite: [(index: Int, isNew: Bool, slot: Int)] = []
+    for i in 0..<batch.count {
+      let key = Data(batch.cid(i).bytes)
+      guard seen.insert(key).inserted else { continue }
+      if let row = try Row.fetchOne(lookup, arguments: [key]) {
+        let stored: Int64 = row[0]
+        guard stored == Int64(size) else {
+          throw StoreError.sizeMismatch(batch.cid(i), stored: Int(stored), given: size)
+        }
+        let pack: Int64? = row[1]
+        let pos: Int64? = row[2]
+        let noInline: Bool = row[3]
+        var lost = noInline && pack == nil
+        if let pack, let pos {
+          lost = try packs.descriptor(pack) == nil || packs.size(pack: pack) < UInt64(pos) + UInt64(size)
+        }
+        plan.existing.append((key, nil))
+        if lost {
+          logger.warning("repo: restoring lost bytes of a stored block", metadata: ["cid": "\(batch.cid(i))"])
+          toWrite.append((i, false, plan.existing.count - 1))
+        }
+      } else {
+        plan.new.append((i, key, .inline))
+        plan.newBytes += UInt64(size)
+        toWrite.append((i, true, plan.new.count - 1))
+      }
+    }
+    try checkQuota(db, adding: plan.newBytes)
+    guard !toWrite.isEmpty else { return plan }
+
+    // Every block is a multiple of the alignment, so the blocks go back to back: one contiguous range.
+    let total = UInt64(toWrite.count * size)
+    var pack = state.pack
+    var pos = PackFiles.align(state.committed)
+    if pack == 0 || (pos > 0 && pos + total > config.packFileLimit) {
+      pack += 1
+      pos = 0
+      try packs.open(pack)
+      try packs.truncate(pack: pack, to: 0)  // a leftover from a failed rotation holds nothing committed
+      packs.syncDirectory()
+    }
+    let start = pos
+    do {
+      var segments: [UnsafeRawBufferPointer] = []
+      segments.reserveCapacity(toWrite.count)
+      for w in toWrite {
+        segments.append(batch.block(w.index))
+        if w.isNew {
+          plan.new[w.slot].placement = .pack(id: pack, pos: pos)
+        } else {
+          plan.existing[w.slot].restoredTo = .pack(id: pack, pos: pos)
+        }
+        pos += UInt64(size)
+      }
+      try packs.write(pack: pack, offset: start, segments: segments)
+      config.faultHook?("pack-written")
+      if toWrite.allSatisfy(\.isNew) {
+        state.dirty.insert(pack)
+      } else {
+        // Restored bytes belong to a block that is already visible: never defer those.
+        try packs.sync(pack: pack)
+        state.dirty.remove(pack)
+        try syncDirty(&state)
+        config.faultHook?("pack-synced")
+      }
+    } catch {
+      try? packs.truncate(pack: pack, to: pack == state.pack ? state.committed : 0)
+      throw error
+    }
+    plan.packEnd = (pack, pos)
+    return plan
+  }
+
+  private func applyBatch(_ db: Database, _ plan: BatchPlan, size: Int, expiry: Int64, session: Int64) throws {
+    let insert = try db.cachedStatement(
+      sql: """
+        INSERT INTO blocks (cid, codec, size, expiry, refcount, pack, pos, data, tree)
+        VALUES (?, ?, ?, ?, 0, ?, ?, NULL, NULL)
+        """)
+    let pend = try db.cachedStatement(
+      sql: "INSERT INTO pending (session, cid, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+    let codec = Int64(bitPattern: Multicodec.codexBlock.rawValue)
+    for (_, key, placement) in plan.new {
+      guard case .pack(let pack, let pos) = placement else { continue }
+      try insert.execute(arguments: [key, codec, Int64(size), expiry, pack, Int64(pos)])
+      try pend.execute(arguments: [session, key, 1])
+    }
+    let touch = try db.cachedStatement(sql: "UPDATE blocks SET expiry = MAX(expiry, ?) WHERE cid = ?")
+    let relocate = try db.cachedStatement(sql: "UPDATE blocks SET pack = ?, pos = ?, data = NULL WHERE cid = ?")
+    for (key, restoredTo) in plan.existing {
+      try touch.execute(arguments: [expiry, key])
+      if case .pack(let pack, let pos) = restoredTo { try relocate.execute(arguments: [pack, Int64(pos), key]) }
+      try pend.execute(arguments: [session, key, 0])
+    }
+    if let (id, length) = plan.packEnd {
+      try db.execute(
+        sql: """
+          INSERT INTO packs (id, committed_length) VALUES (?, ?)
+          ON CONFLICT(id) DO UPDATE SET committed_length = excluded.committed_length
+          """,
+        arguments: [id, Int64(length)])
+    }
+    try adjustQuota(db, used: Int64(plan.newBytes), blocks: Int64(plan.new.count))
+  }
+
+  /// Commits an upload session whose blocks came through `storeLeafBatch`: in ONE durable transaction, the
+  /// manifest block is stored, every leaf row `(tree, i) → (block, proof)` is inserted (proofs computed from
+  /// `leaves` in a streaming pass, so memory does not grow with the dataset) with its reference counted, and the
+  /// session's pending marks are cleared.
+  func commitLeaves(session: Int64, treeCid: Cid, leaves: LeafSpillBox, manifest: Block) async throws {
+    let expiry = clock.now() + Self.seconds(config.blockTTL)
+    try await withWriter("committing upload of \(treeCid)") { db, writer in
+      let plan = try self.prepare(db, [manifest], state: &writer)
+      do {
+        try self.durableTransaction(db) {
+          try self.apply(db, plan, expiry: expiry, session: nil)
+          let treeKey = Data(treeCid.bytes)
+          let insert = try db.cachedStatement(
+            sql: "INSERT INTO leaves (tree, idx, block, proof) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+          let ref = try db.cachedStatement(sql: "UPDATE blocks SET refcount = refcount + 1 WHERE cid = ?")
+          try leaves.forEachLeaf { index, digest, proof in
+            let cid = Cid(codec: .codexBlock, multihash: Multihash(code: .sha2_256, digest: digest))
+            let key = Data(cid.bytes)
+            try insert.execute(arguments: [treeKey, Int64(index), key, Data(proof.encoded)])
+            guard db.changesCount == 1 else { return }
+            try ref.execute(arguments: [key])
+            if db.changesCount == 0 {
+              throw StoreError.notFound("block \(cid) of leaf \(index) of tree \(treeCid) is not stored")
+            }
+          }
+          try db.execute(sql: "DELETE FROM pending WHERE session = ?", arguments: [session])
+        }
+      } catch {
+        self.rollback(plan, state: writer)
+        throw error
+      }
+      self.committed(plan, state: &writer)
+    }
+  }
+}
+
+/// A `LeafSpill` shared between an upload session and the store's writer, behind a lock (hence
+/// `@unchecked Sendable`: every access to `spill` holds `lock`).
+final class LeafSpillBox: @unchecked Sendable {
+  private let lock = NSLock()
+  private var spill: LeafSpill?
+  private let directory: String
+
+  init(directory: String) {
+    self.directory = directory
+  }
+
+  func append(_ digests: UnsafeRawBufferPointer) throws {
+    try lock.withLock {
+      if spill == nil { spill = try LeafSpill(directory: directory) }
+      try spill!.append(digests)
+    }
+  }
+
+  var count: Int { lock.withLock { spill?.count ?? 0 } }
+
+  func buildTree() throws -> [UInt8] {
+    try lock.withLock {
+      guard let spill else { throw StoreError.invalidArgument("the upload has no blocks") }
+      return try spill.buildTree()
+    }
+  }
+
+  func forEachLeaf(_ body: (Int, [UInt8], CodexProof) throws -> Void) throws {
+    try lock.withLock {
+      guard let spill else { throw StoreError.invalidArgument("the upload has no blocks") }
+      try spill.forEachLeaf(body)
+    }
+  }
+
+  /// Drops the file.
+  func close() { lock.withLock { spill = nil } }
+}

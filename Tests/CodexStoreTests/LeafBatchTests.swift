@@ -1,0 +1,182 @@
+import CodexFormats
+import Foundation
+import Multiformats
+import Testing
+
+@testable import CodexStore
+
+/// The upload fast path: `BlockBatch`, `UploadSession.addLeaves` / `buildTree` / `commit(manifest:)`, and the
+/// spilled streaming tree.
+@Suite("RepoStore leaf batches")
+struct LeafBatchTests {
+  /// The streaming tree over a spill file equals `CodexTree`: root and every proof, for sizes around the odd-node
+  /// rule and around the spill's 2048-digest chunk and window.
+  @Test(arguments: [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 100, 2047, 2048, 2049, 4097, 6145])
+  func spilledTreeMatchesCodexTree(leafCount: Int) throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let flat = pseudoRandomBytes(32 * leafCount, seed: UInt64(leafCount))
+    let spill = try LeafSpill(directory: dir.path)
+    // Append in uneven pieces to cross the 64 KiB write buffer at odd places.
+    var at = 0
+    var piece = 1
+    while at < leafCount {
+      let n = min(piece, leafCount - at)
+      flat[32 * at..<32 * (at + n)].withUnsafeBytes { try? spill.append($0) }
+      at += n
+      piece = piece * 3 + 1
+    }
+    #expect(spill.count == leafCount)
+    let tree = try CodexTree(flatLeaves: flat)
+    #expect(try spill.buildTree() == tree.root)
+    var seen = 0
+    try spill.forEachLeaf { i, leaf, proof in
+      #expect(i == seen)
+      #expect(leaf == tree.leaf(i))
+      let expected = try tree.proof(for: i)
+      #expect(proof.encoded == expected.encoded)
+      seen += 1
+    }
+    #expect(seen == leafCount)
+    // Nothing is left in the directory: the file was unlinked when created.
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+  }
+
+  @Test func spillWithoutLeavesRefusesToBuildATree() throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let spill = try LeafSpill(directory: dir.path)
+    #expect(throws: StoreError.self) { try spill.buildTree() }
+  }
+
+  /// A batch hashes and pads like the chunker and `Block`.
+  @Test func batchHashesAndPadsLikeBlocks() async throws {
+    let data = pseudoRandomBytes(3 * 4096 + 100, seed: 5)
+    let batch = BlockBatch(blockSize: 4096, capacity: 8)
+    let taken = data.withUnsafeBytes { batch.append($0) }
+    #expect(taken == data.count)
+    #expect(batch.count == 3)
+    batch.padLastBlock()
+    #expect(batch.count == 4)
+    await batch.hashAll()
+    var chunker = Chunker(blockSize: 4096)
+    var expected = chunker.feed(data)
+    expected.append(chunker.finish()!)
+    for i in 0..<4 {
+      #expect(Array(batch.block(i)) == expected[i])
+      #expect(batch.cid(i) == Block(data: expected[i]).cid)
+    }
+    // A full batch takes no more bytes.
+    let big = pseudoRandomBytes(10 * 4096, seed: 6)
+    batch.reset()
+    #expect(big.withUnsafeBytes { batch.append($0) } == 8 * 4096)
+    #expect(batch.isFull)
+  }
+
+  /// Fills batches of `capacity` blocks from `blocks` (whole blocks) and adds them to `session`.
+  func addInBatches(_ blocks: [Block], capacity: Int, to session: UploadSession) async throws {
+    var i = 0
+    while i < blocks.count {
+      let batch = BlockBatch(blockSize: blocks[0].data.count, capacity: capacity)
+      for b in blocks[i..<min(i + capacity, blocks.count)] { _ = b.data.withUnsafeBytes { batch.append($0) } }
+      i += batch.count
+      await batch.hashAll()
+      try await session.addLeaves(batch)
+    }
+  }
+
+  /// Batches with duplicate blocks (inside one batch and across batches) and a block another dataset already
+  /// stores commit to the same leaves, proofs and quota as the per-block path.
+  @Test func leafBatchesCommitLikeTheBlockPath() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir)
+    let other = try TestDataset(count: 3, seed: 70)
+    try await other.upload(to: store)
+    let zero = Block(data: [UInt8](repeating: 0, count: 65536))
+    let ds = try TestDataset(count: 11, seed: 71, override: [2: zero, 3: zero, 7: zero, 9: other.blocks[1]])
+    let session = try await store.beginUpload()
+    try await addInBatches(ds.blocks, capacity: 4, to: session)
+    #expect(session.leafCount == 11)
+    #expect(try await store.manifests().count == 1)
+    #expect(try session.buildTree() == ds.treeCid)
+    try await session.commit(manifest: ds.manifestBlock)
+    #expect(Set(try await store.manifests().map(\.cid)) == [other.manifestCid, ds.manifestCid])
+    for i in 0..<11 {
+      let got = try #require(try await store.getBlock(tree: ds.treeCid, index: i))
+      #expect(got.block == ds.blocks[i])
+      let expected = try ds.tree.proof(for: i)
+      #expect(got.proof == expected)
+    }
+    // 3 + 11 blocks, of which zero is stored once and other.blocks[1] is shared: 3 + 8 distinct.
+    let space = try await store.space()
+    #expect(space.totalBlocks == 3 + 8 + 2)  // + both manifests
+    #expect(try await store.testingInt("SELECT refcount FROM blocks WHERE cid = ?", zero) == 3)
+    #expect(try await store.testingInt("SELECT refcount FROM blocks WHERE cid = ?", other.blocks[1]) == 2)
+    #expect(try await store.testingInt("SELECT COUNT(*) FROM pending") == 0)
+    #expect(try await store.verify().isEmpty)
+    // Deleting the other dataset keeps this one whole.
+    try await store.deleteDataset(manifestCid: other.manifestCid)
+    for i in 0..<11 { #expect(try await store.getBlock(tree: ds.treeCid, index: i)?.block == ds.blocks[i]) }
+    #expect(try await store.verify().isEmpty)
+    await store.close()
+    // And it is all there after reopening.
+    let again = try openStore(dir)
+    #expect(try await again.getBlock(tree: ds.treeCid, index: 10)?.block == ds.blocks[10])
+    #expect(try await again.verify().isEmpty)
+    await again.close()
+  }
+
+  @Test func abortAfterLeafBatchesLeavesNoTrace() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir)
+    let before = try await store.space()
+    let ds = try TestDataset(count: 9, seed: 72)
+    let session = try await store.beginUpload()
+    try await addInBatches(ds.blocks, capacity: 4, to: session)
+    #expect(try await store.space().quotaUsedBytes == before.quotaUsedBytes + 9 * 65536)
+    await session.abort()
+    #expect(try await store.space() == before)
+    #expect(try await store.hasBlock(ds.blocks[0].cid) == false)
+    await #expect(throws: StoreError.self) { try await session.commit(manifest: ds.manifestBlock) }
+    #expect(try await store.verify().isEmpty)
+    await store.close()
+  }
+
+  @Test func commitRefusesAManifestOfAnotherTree() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir)
+    let ds = try TestDataset(count: 3, seed: 73)
+    let wrong = try TestDataset(count: 2, seed: 74)
+    let session = try await store.beginUpload()
+    try await addInBatches(ds.blocks, capacity: 2, to: session)
+    await #expect(throws: StoreError.self) { try await session.commit(manifest: wrong.manifestBlock) }
+    #expect(try await store.manifests().isEmpty)
+    // The session is still open and can commit the right manifest.
+    try await session.commit(manifest: ds.manifestBlock)
+    #expect(try await store.manifests().map(\.cid) == [ds.manifestCid])
+    await store.close()
+  }
+
+  @Test func leafBatchOverQuotaWritesNothing() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir, quota: 5 * 65536)
+    let ds = try TestDataset(count: 8, seed: 75)
+    let session = try await store.beginUpload()
+    try await addInBatches(Array(ds.blocks.prefix(4)), capacity: 4, to: session)
+    let sizes = packSizes(dir)
+    await #expect(throws: StoreError.self) {
+      try await addInBatches(Array(ds.blocks.suffix(4)), capacity: 4, to: session)
+    }
+    #expect(packSizes(dir) == sizes)
+    #expect(try await store.space().quotaUsedBytes == 4 * 65536)
+    // A failed add leaves only abort.
+    #expect(throws: StoreError.self) { try session.buildTree() }
+    await session.abort()
+    #expect(try await store.space().quotaUsedBytes == 0)
+    await store.close()
+  }
+}
