@@ -100,3 +100,24 @@ def make_node(workdir):
     yield factory
     for n in nodes:
         n.kill()
+
+
+# --- Repo surgery helpers for fault tests (the node must be stopped while its repo is edited). ---
+
+B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def cid_bytes(text):
+    """The binary form of a base58btc CIDv1 string ('z...'), as the repo stores it."""
+    assert text.startswith("z"), text
+    n = 0
+    for ch in text[1:]:
+        n = n * 58 + B58.index(ch)
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    zeros = len(text[1:]) - len(text[1:].lstrip("1"))
+    return b"\0" * zeros + raw
+
+
+def repo_path(node):
+    """The repo directory of a running node (from /debug/info)."""
+    return requests.get(node.url + "/debug/info", timeout=10).json()["repo"]
