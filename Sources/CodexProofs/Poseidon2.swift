@@ -3,23 +3,38 @@ import CProofsKernels
 /// The Poseidon2 permutation over BN254 `Fr` with state width 3, S-box x⁵, 8 full and 56 partial rounds, as used
 /// by nim-poseidon2 and the Codex storage-proof circuit. Pure and allocation-free.
 public enum Poseidon2 {
-  /// Permutes the state `(x, y, z)` in place. Runs the C kernel (`CProofsKernels`, BMI2/ADX when the CPU has them);
-  /// `permuteSwift` is the same permutation in Swift.
+  /// Permutes the state `(x, y, z)` in place. Runs the C kernel (`CProofsKernels`): hand-written mulx/adcx/adox
+  /// Montgomery arithmetic when the CPU has BMI2 and ADX, else its portable build; `permuteSwift` is the same
+  /// permutation in Swift. Allocation-free.
   public static func permute(_ x: inout Fr, _ y: inout Fr, _ z: inout Fr) {
+    withKernelState(&x, &y, &z) { codex_poseidon2_permute($0) }
+  }
+
+  /// Copies `(x, y, z)` into the kernel's 12-limb state, runs `body` on it and copies the result back.
+  @inline(__always)
+  static func withKernelState(
+    _ x: inout Fr, _ y: inout Fr, _ z: inout Fr, _ body: (UnsafeMutablePointer<UInt64>) -> Void
+  ) {
     var state: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
       x.l0, x.l1, x.l2, x.l3, y.l0, y.l1, y.l2, y.l3, z.l0, z.l1, z.l2, z.l3
     )
-    withUnsafeMutableBytes(of: &state) { buf in
-      let words = buf.baseAddress!.assumingMemoryBound(to: UInt64.self)
-      Poseidon2Constants.externalLimbs.withUnsafeBufferPointer { ext in
-        Poseidon2Constants.internalLimbs.withUnsafeBufferPointer { int in
-          codex_poseidon2_permute(words, ext.baseAddress!, int.baseAddress!)
-        }
-      }
-    }
+    withUnsafeMutableBytes(of: &state) { buf in body(buf.baseAddress!.assumingMemoryBound(to: UInt64.self)) }
     x = Fr(montgomery: state.0, state.1, state.2, state.3)
     y = Fr(montgomery: state.4, state.5, state.6, state.7)
     z = Fr(montgomery: state.8, state.9, state.10, state.11)
+  }
+
+  /// The C kernel's portable build (no BMI2/ADX), whatever the CPU. For tests and benchmarks.
+  public static func permutePortableKernel(_ x: inout Fr, _ y: inout Fr, _ z: inout Fr) {
+    withKernelState(&x, &y, &z) { codex_poseidon2_permute_portable($0) }
+  }
+
+  /// The C kernel's mulx/adcx/adox build. Returns `false` (state untouched) when this CPU or build has none.
+  @discardableResult
+  public static func permuteADXKernel(_ x: inout Fr, _ y: inout Fr, _ z: inout Fr) -> Bool {
+    var ran = false
+    withKernelState(&x, &y, &z) { ran = codex_poseidon2_permute_adx($0) != 0 }
+    return ran
   }
 
   /// `true` when `permute` runs the BMI2/ADX variant of the C kernel on this CPU.

@@ -10,8 +10,4 @@ public enum Poseidon2Constants {
   /// Internal round constants: `internal[j]` is added to `x` in partial round `j`.
   public static let `internal`: [Fr] = internalCanonical.map { Fr(reducedLimbs: $0.0, $0.1, $0.2, $0.3) }
 
-  /// `external` as Montgomery limbs, four per constant (for the C kernel).
-  static let externalLimbs: [UInt64] = external.flatMap { [$0.l0, $0.l1, $0.l2, $0.l3] }
-  /// `internal` as Montgomery limbs, four per constant (for the C kernel).
-  static let internalLimbs: [UInt64] = `internal`.flatMap { [$0.l0, $0.l1, $0.l2, $0.l3] }
 }

@@ -1,5 +1,5 @@
 // ProofsBenchmark: Poseidon2 and block-digest-tree throughput, one JSON object per line.
-// Run: swift run -c release ProofsBenchmark [--quick]
+// Run: swift run -c release ProofsBenchmark [--quick]   (build: swift build -c release --product ProofsBenchmark)
 //
 // Single-core figures use the calling thread's CPU time (the build machines are shared, so wall time would mostly
 // measure other processes); the wall-clock figure is printed beside it. The all-cores figure is wall-clock.
@@ -92,6 +92,44 @@ JSONLine.emit(
       ? "true" : "false",
   ])
 
+// The C kernel's portable build (no BMI2/ADX), the fallback on other CPUs.
+func chainPortablePermutations(_ count: Int, from start: (Fr, Fr, Fr)) -> (Fr, Fr, Fr) {
+  var (x, y, z) = start
+  for _ in 0..<count { Poseidon2.permutePortableKernel(&x, &y, &z) }
+  return (x, y, z)
+}
+var portableState: (Fr, Fr, Fr) = (0, 1, 2)
+let portablePerm = measure(seconds: duration) {
+  portableState = chainPortablePermutations(1000, from: portableState)
+}
+let portablePermUs = portablePerm.cpu / Double(portablePerm.iterations * 1000) * 1e6
+JSONLine.emit(
+  "poseidon2_permutation_portable_c_1core", portablePermUs, "us/perm",
+  [
+    "perms_per_sec": JSONLine.fixed(1e6 / portablePermUs, 0),
+    "baseline_dispatched_kernel_us": JSONLine.fixed(permUs, 3),
+    "same_result": chainPortablePermutations(10, from: (0, 1, 2)) == chainPermutations(10, from: (0, 1, 2))
+      ? "true" : "false",
+  ])
+
+// The C kernel's Montgomery multiplication (dependent chain = latency), both builds.
+var kernelAcc: Fr = 3
+let kernelMul = measure(seconds: duration / 2) {
+  kernelAcc = kernelAcc.kernelMultiplyChain(by: kernelAcc + 7, count: 100_000)
+}
+let kernelMulNs = kernelMul.cpu / Double(kernelMul.iterations * 100_000) * 1e9
+let portableMul = measure(seconds: duration / 2) {
+  kernelAcc = kernelAcc.kernelMultiplyChain(by: kernelAcc + 7, count: 100_000, portable: true)
+}
+let portableMulNs = portableMul.cpu / Double(portableMul.iterations * 100_000) * 1e9
+JSONLine.emit(
+  "fr_mul_c_kernel_1core", kernelMulNs, "ns/mul",
+  [
+    "kernel": Poseidon2.usesBMI2 ? "\"c-bmi2-adx\"" : "\"c-generic\"",
+    "baseline_portable_c_ns": JSONLine.fixed(portableMulNs, 2), "loadavg": load,
+  ])
+JSONLine.emit("fr_mul_c_portable_1core", portableMulNs, "ns/mul", ["loadavg": load])
+
 // Field multiplication alone (a dependent chain, so this is latency), for reading the permutation figure.
 func chainMultiplications(_ count: Int, _ start: Fr) -> Fr {
   var x = start
@@ -103,7 +141,10 @@ var acc: Fr = 3
 let mul = measure(seconds: duration / 2) { acc = chainMultiplications(100_000, acc) }
 JSONLine.emit(
   "fr_mul_1core", mul.cpu / Double(mul.iterations * 100_000) * 1e9, "ns/mul",
-  ["loadavg": load, "muls_per_permutation": "240"])
+  [
+    "impl": "\"swift\"", "baseline_c_kernel_ns": JSONLine.fixed(kernelMulNs, 2), "loadavg": load,
+    "muls_per_permutation": "240",
+  ])
 
 func chainMultiplications2(_ count: Int, _ start: Fr) -> Fr {
   var x = start
