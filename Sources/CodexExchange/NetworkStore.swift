@@ -17,6 +17,10 @@ public final class NetworkStore: BlockStore {
   /// retry budget bounds it).
   public let blockTimeout: Duration?
 
+  /// Default prefetch window (blocks requested ahead of the reader): 256 × 64 KiB keeps 16 MiB in flight, enough
+  /// to hide round trips and spread requests over several peers, while bounding memory.
+  public static let defaultWindow = 256
+
   public init(local: any BlockStore, engine: BlockExchangeEngine, blockTimeout: Duration? = .seconds(300)) {
     self.local = local
     self.engine = engine
@@ -58,13 +62,13 @@ public final class NetworkStore: BlockStore {
   /// The blocks `indices` of the tree `treeCid`, in order, fetched with up to `window` requests in flight
   /// (spread over every peer that has the dataset). Local blocks are read locally. Memory is bounded by `window`
   /// blocks; fetching stops when the sequence is dropped.
-  public func blocks(tree treeCid: Cid, indices: Range<Int>, window: Int = 32) -> OrderedBlockSequence {
+  public func blocks(tree treeCid: Cid, indices: Range<Int>, window: Int = defaultWindow) -> OrderedBlockSequence {
     OrderedBlockSequence(store: self, tree: treeCid, indices: indices, window: max(1, window))
   }
 
   /// The bytes of a dataset, block by block in order, the last block cut to `datasetSize` (plain manifests;
   /// for a protected manifest this yields the whole encoded dataset).
-  public func bytes(of manifest: Manifest, window: Int = 32) -> AsyncThrowingStream<[UInt8], any Error> {
+  public func bytes(of manifest: Manifest, window: Int = defaultWindow) -> AsyncThrowingStream<[UInt8], any Error> {
     let seq = blocks(tree: manifest.treeCid, indices: 0..<manifest.blocksCount, window: window)
     let total = manifest.datasetSize
     let blockSize = UInt64(manifest.blockSize)
@@ -90,30 +94,34 @@ public final class NetworkStore: BlockStore {
     }
   }
 
-  /// Downloads every block of `manifest`'s tree into the local store (`POST /data/{cid}/network`).
+  /// Downloads every block of `manifest`'s tree into the local store (`POST /data/{cid}/network`), with up to
+  /// `window` blocks checked or fetched at a time (the local check and the fetches overlap).
   /// - Returns: the number of blocks that were not local before.
   @discardableResult
-  public func fetchDataset(_ manifest: Manifest, window: Int = 32) async throws -> Int {
-    var fetched = 0
+  public func fetchDataset(_ manifest: Manifest, window: Int = defaultWindow) async throws -> Int {
     let tree = manifest.treeCid
     let n = manifest.blocksCount
-    var missing: [Int] = []
-    for i in 0..<n {
-      if try await !local.hasBlock(tree: tree, index: i) { missing.append(i) }
-    }
-    try await withThrowingTaskGroup(of: Void.self) { group in
+    let local = self.local
+    return try await withThrowingTaskGroup(of: Bool.self) { group in
+      var fetched = 0
       var next = 0
-      while next < missing.count || fetched < missing.count {
-        while next < missing.count && next - fetched < window {
-          let i = missing[next]
-          group.addTask { _ = try await self.getBlock(tree: tree, index: i) }
+      var running = 0
+      while next < n || running > 0 {
+        while next < n && running < max(1, window) {
+          let i = next
+          group.addTask {
+            if try await local.hasBlock(tree: tree, index: i) { return false }
+            _ = try await self.getBlock(tree: tree, index: i)
+            return true
+          }
           next += 1
+          running += 1
         }
-        try await group.next()
-        fetched += 1
+        if try await group.next() == true { fetched += 1 }
+        running -= 1
       }
+      return fetched
     }
-    return missing.count
   }
 
   /// Fetches and decodes a manifest by its CID (local first).

@@ -83,6 +83,30 @@ struct MessageTests {
     #expect(back.payload[0].proof?.verify(leaf: ds.blocks[0].cid.multihash, root: ds.treeCid.multihash) == true)
   }
 
+  @Test("frameBuffer (one copy of the block bytes) is byte-identical to frame for mixed messages")
+  func frameBufferMatchesFrame() throws {
+    let ds = try TestDataset(count: 4, blockSize: 3000, seed: 41)
+    let deliveries = try (0..<3).map { i in
+      BlockDelivery(
+        block: ds.blocks[i], address: .leaf(treeCid: ds.treeCid, index: i), proof: try ds.tree.proof(for: i))
+    }
+    let messages = [
+      Message(),
+      Message(payload: deliveries),
+      Message(payload: [BlockDelivery(block: ds.blocks[1], address: .cid(ds.blocks[1].cid))] + deliveries),
+      Message(
+        wantList: WantList(entries: [WantListEntry(address: .cid(ds.blocks[0].cid), wantType: .wantHave)], full: true),
+        payload: [deliveries[2]],
+        blockPresences: [BlockPresence(address: .leaf(treeCid: ds.treeCid, index: 7), type: .have)],
+        account: AccountMessage(address: [UInt8](repeating: 7, count: 20)),
+        payment: StateChannelUpdate(update: Array("{}".utf8))),
+    ]
+    for m in messages {
+      let buffer = MessageFraming.frameBuffer(m)
+      #expect(Array(buffer.readableBytesView) == MessageFraming.frame(m))
+    }
+  }
+
   @Test("a delivery whose bytes do not hash to its CID fails the whole message")
   func hashMismatch() throws {
     let ds = try TestDataset.someFileContents()

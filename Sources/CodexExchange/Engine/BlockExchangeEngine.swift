@@ -53,6 +53,10 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
   var rescheduleAfterServing: Set<PeerID> = []
   var runnerWaiters: [CheckedContinuation<PeerID?, Never>] = []
   var tasks: [Task<Void, Never>] = []
+  /// Download loops waiting for a free in-flight slot at some holder.
+  var slotWaiters: Set<BlockAddress> = []
+  /// Writes accepted deliveries to `store` in batches.
+  let writer: DeliveryWriter
 
   /// Counters for tests and metrics.
   public struct Stats: Sendable, Equatable {
@@ -83,6 +87,8 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
     logger[metadataKey: "peer"] = "\(network.localPeer)"
     self.logger = logger
     rng = SplitMix64(seed: config.seed ?? UInt64.random(in: 1...UInt64.max))
+    writer = DeliveryWriter(
+      store: store, maxQueuedBytes: config.maxStoreQueueBytes, maxBatchBytes: config.maxStoreBatchBytes)
   }
 
   /// This node's peer id.
@@ -135,20 +141,25 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
     removePeer(peer)
   }
 
-  /// Handles one message. Deliveries are re-hashed and their proofs checked here, before the actor is entered.
+  /// Handles one message. `message` must come from `Message(encoded:)`, which already checked that every delivered
+  /// block hashes to its CID; leaf proofs are checked here, before the actor is entered. Accepted deliveries are
+  /// queued for the store writer; this waits while its queue is full (back-pressure on the sending peer).
   public nonisolated func received(_ message: Message, from peer: PeerID) async {
     let checks = message.payload.map { Self.check($0) }
-    await process(message, checks: checks, from: peer)
+    let accepted = await process(message, checks: checks, from: peer)
+    await writer.submit(accepted, for: self)
   }
 
-  private func process(_ message: Message, checks: [DeliveryCheck], from peer: PeerID) async {
-    guard !stopped, peer != localPeer else { return }
+  private func process(_ message: Message, checks: [DeliveryCheck], from peer: PeerID) async -> [BlockDelivery] {
+    guard !stopped, peer != localPeer else { return [] }
     _ = context(for: peer)
     peers[peer]?.lastActivity = clock.now
     stats.messagesReceived += 1
     if !message.blockPresences.isEmpty { handlePresences(message.blockPresences, from: peer) }
-    if !message.payload.isEmpty { await handleDeliveries(message.payload, checks: checks, from: peer) }
+    var accepted: [BlockDelivery] = []
+    if !message.payload.isEmpty { accepted = handleDeliveries(message.payload, checks: checks, from: peer) }
     if !message.wantList.entries.isEmpty { await handleWants(message.wantList, from: peer) }
+    return accepted
   }
 
   public func receivedMalformed(from peer: PeerID, error: MessageError) async {

@@ -20,6 +20,8 @@ struct PendingBlock: Sendable {
   var refreshedAfterTimeout = false
   /// A delivery was accepted and is being stored.
   var storing = false
+  /// The peer whose delivery is being stored.
+  var deliverer: PeerID?
   /// The download loop waits for a free in-flight slot.
   var waitingForSlot = false
 }
@@ -188,6 +190,7 @@ extension BlockExchangeEngine {
       }
       if !holders.isEmpty {
         pending[address]?.waitingForSlot = true
+        slotWaiters.insert(address)
         await sleepOrWake(address, for: config.retryInterval)
         continue
       }
@@ -238,7 +241,10 @@ extension BlockExchangeEngine {
   }
 
   func wakeSlotWaiters() {
-    for (address, p) in pending where p.waitingForSlot {
+    guard !slotWaiters.isEmpty else { return }
+    let waiting = slotWaiters
+    slotWaiters = []
+    for address in waiting where pending[address] != nil {
       pending[address]!.waitingForSlot = false
       wake(address)
     }
@@ -401,12 +407,11 @@ extension BlockExchangeEngine {
     }
   }
 
-  /// Checks a delivery on its own terms (hash, proof against the tree), off the actor: pure CPU.
+  /// Checks a delivery on its own terms (address, proof against the tree), off the actor: pure CPU. The block's
+  /// bytes were hashed against its CID when the message was decoded (`BlockDelivery(encoded:)`).
   nonisolated static func check(_ d: BlockDelivery) -> DeliveryCheck {
     let block = d.block
-    guard block.cid.multihash.code == .sha2_256,
-      SHA256Hashing.digest(block.data) == block.cid.multihash.digest
-    else { return .bad("block bytes do not hash to \(block.cid)") }
+    guard block.cid.multihash.code == .sha2_256 else { return .bad("block CID \(block.cid) is not SHA-256") }
     switch d.address {
     case .cid(let cid):
       return cid == block.cid ? .ok : .bad("delivered \(block.cid) for \(cid)")
@@ -420,7 +425,11 @@ extension BlockExchangeEngine {
     }
   }
 
-  func handleDeliveries(_ deliveries: [BlockDelivery], checks: [DeliveryCheck], from peer: PeerID) async {
+  /// Accepts the deliveries that were asked of `peer` and check out; returns them for the store writer (their
+  /// waiters resume in `stored(_:error:)`). Rejected ones are dropped and penalised.
+  func handleDeliveries(_ deliveries: [BlockDelivery], checks: [DeliveryCheck], from peer: PeerID) -> [BlockDelivery] {
+    var accepted: [BlockDelivery] = []
+    var freed = false
     for (d, check) in zip(deliveries, checks) {
       let address = d.address
       let asked = peers[peer] != nil && pending[address]?.askedPeers.contains(peer) == true
@@ -441,32 +450,44 @@ extension BlockExchangeEngine {
         peers[peer]!.haves.remove(address)
         if pend.requestedFrom == peer { pending[address]!.requestedFrom = nil }
         wake(address)
-        wakeSlotWaiters()
+        freed = true
         penalise(peer, reason: why)
         continue
       }
       if pend.storing { continue }
-      peers[peer]!.requested.remove(address)
+      if peers[peer]!.requested.remove(address) != nil { freed = true }
       peers[peer]!.exchanged += 1
       pending[address]!.storing = true
-      do {
-        try await store.putBlock(d.block, ttl: nil)
-        if case .leaf(let tree, let index) = address, let proof = d.proof {
-          try await store.putLeaf(tree: tree, index: index, blockCid: d.block.cid, proof: proof)
-        }
-      } catch {
+      pending[address]!.deliverer = peer
+      accepted.append(d)
+    }
+    if freed { wakeSlotWaiters() }
+    return accepted
+  }
+
+  /// The store writer finished a batch: resume the waiters (or fail them), cancel the want at other peers, and
+  /// tell peers waiting for these blocks.
+  func stored(_ batch: [BlockDelivery], error: (any Error)?) {
+    var available: [BlockAddress] = []
+    for d in batch {
+      let address = d.address
+      guard let pend = pending[address] else { continue }
+      if let error {
         logger.warning("cannot store fetched block", metadata: ["address": "\(address)", "error": "\(error)"])
         fail(address, ExchangeError.storeFailed(address, "\(error)"))
         continue
       }
       stats.blocksReceived += 1
-      if receivedBlocksByPeer[peer] == nil, receivedBlocksByPeer.count >= Self.maxReceivedByPeerRemembered {
-        receivedBlocksByPeer = [:]
+      if let peer = pend.deliverer {
+        if receivedBlocksByPeer[peer] == nil, receivedBlocksByPeer.count >= Self.maxReceivedByPeerRemembered {
+          receivedBlocksByPeer = [:]
+        }
+        receivedBlocksByPeer[peer, default: 0] += 1
       }
-      receivedBlocksByPeer[peer, default: 0] += 1
-      finish(address, result: FetchedBlock(block: d.block, proof: d.proof), except: peer)
-      wakeSlotWaiters()
-      blocksAvailable([address])
+      finish(address, result: FetchedBlock(block: d.block, proof: d.proof), except: pend.deliverer)
+      available.append(address)
     }
+    wakeSlotWaiters()
+    if !available.isEmpty { blocksAvailable(available) }
   }
 }

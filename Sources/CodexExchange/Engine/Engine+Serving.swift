@@ -137,29 +137,50 @@ extension BlockExchangeEngine {
 
   // MARK: task runners
 
-  /// One provider task runner: pops a scheduled peer, sends it up to `maxBlocksPerMessage` of its wanted blocks
-  /// in one message, puts it back in the queue if more remain. Store reads and hashing happen off the actor.
+  /// One provider task runner: pops a scheduled peer, looks up to `maxBlocksPerMessage` of its wanted blocks
+  /// (concurrently), hands the peer back to the schedule and then sends the blocks in one message, so another
+  /// runner can prepare the peer's next message while this one is on the wire (at most `concurrentTasks` messages
+  /// in preparation or in flight in all). Store reads and hashing happen off the actor.
   nonisolated func runnerLoop() async {
     while !Task.isCancelled {
       guard let peer = await nextScheduledPeer() else { return }
       guard let addresses = await beginServing(peer) else { continue }
       var deliveries: [BlockDelivery] = []
       var missing: [BlockAddress] = []
-      for a in addresses {
-        if deliveries.count >= config.maxBlocksPerMessage { break }
-        if let d = await lookup(a) { deliveries.append(d) } else { missing.append(a) }
-      }
-      var failed = false
-      if !deliveries.isEmpty {
-        do {
-          try await network.send(Message(payload: deliveries), to: peer)
-        } catch {
-          failed = true
-          logger.debug("sending blocks failed", metadata: ["to": "\(peer)", "error": "\(error)"])
+      var next = 0
+      while deliveries.count < config.maxBlocksPerMessage && next < addresses.count {
+        let chunk = Array(addresses[next..<min(addresses.count, next + config.maxBlocksPerMessage - deliveries.count)])
+        next += chunk.count
+        for (a, d) in zip(chunk, await lookupAll(chunk)) {
+          if let d { deliveries.append(d) } else { missing.append(a) }
         }
       }
-      await endServing(peer, sent: failed ? [] : deliveries.map(\.address), missing: missing, sendFailed: failed)
+      await endServing(peer, sent: deliveries.map(\.address), missing: missing, sendFailed: false)
+      guard !deliveries.isEmpty else { continue }
+      do {
+        try await network.send(Message(payload: deliveries), to: peer)
+      } catch {
+        logger.debug("sending blocks failed", metadata: ["to": "\(peer)", "error": "\(error)"])
+        await servingSendFailed(to: peer)
+      }
     }
+  }
+
+  /// Looks `addresses` up concurrently; results in the same order.
+  nonisolated func lookupAll(_ addresses: [BlockAddress]) async -> [BlockDelivery?] {
+    if addresses.count == 1 { return [await lookup(addresses[0])] }
+    return await withTaskGroup(of: (Int, BlockDelivery?).self) { group in
+      for (i, a) in addresses.enumerated() { group.addTask { (i, await self.lookup(a)) } }
+      var out = [BlockDelivery?](repeating: nil, count: addresses.count)
+      for await (i, d) in group { out[i] = d }
+      return out
+    }
+  }
+
+  /// Sending a message of blocks to `peer` failed: the link is gone, drop the peer (its wants with it).
+  func servingSendFailed(to peer: PeerID) {
+    guard peers[peer] != nil else { return }
+    removePeer(peer)
   }
 
   /// The block (and proof) for `address` from the local store, checked against its CID; nil when absent or corrupt.

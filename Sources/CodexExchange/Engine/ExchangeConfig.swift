@@ -14,8 +14,13 @@ public struct ExchangeConfig: Sendable {
   public var maxKnownPerPeer = 1 << 20
   /// Store lookups per serving pass of one peer (Swift bound, keeps the runners fair).
   public var maxLookupsPerPass = 64
-  /// Want-blocks outstanding at one peer at a time (Swift addition; nim has no limit).
-  public var maxInflightPerPeer = 32
+  /// Want-blocks outstanding at one peer at a time (Swift addition; nim has no limit). High enough that one peer
+  /// can keep a whole prefetch window in flight (many blocks per round trip).
+  public var maxInflightPerPeer = 512
+  /// Fetched blocks queued for the store before reading more from the peers that sent them (Swift bound).
+  public var maxStoreQueueBytes = 32 << 20
+  /// Most bytes written to the store in one batch (one sync).
+  public var maxStoreBatchBytes = 16 << 20
   /// A peer that sent nothing for this long while we wait on it is dropped.
   public var peerActivityTimeout: Duration = .seconds(60)
   /// A want-block unanswered for this long is re-issued to another peer that has the block (Swift addition). The

@@ -146,7 +146,7 @@ public final class LibP2PExchangeNetwork: ExchangeNetwork {
 
   public func send(_ message: Message, to peer: PeerID) async throws {
     guard let out = outbound(for: peer) else { throw ExchangeError.stopped }
-    try await out.send(MessageFraming.frame(message))
+    try await out.send(MessageFraming.frameBuffer(message))
   }
 
   func openStream(to peer: PeerID) async throws -> P2PStream {
@@ -191,7 +191,7 @@ actor PeerOutbound {
     self.network = network
   }
 
-  func send(_ frame: [UInt8]) async throws {
+  func send(_ frame: ByteBuffer) async throws {
     for attempt in 0..<2 {
       guard !closed else { throw ExchangeError.stopped }
       let s: P2PStream
