@@ -130,7 +130,8 @@ let package = Package(
     .target(
       name: "CodexNode",
       dependencies: [
-        "CodexFormats", "CodexStore", "LibP2P", "CodexExchange", "CodexErasure",
+        "CodexFormats", "CodexStore", "LibP2P", "CodexExchange", "CodexErasure", "CodexMarket",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
       ],
@@ -225,6 +226,15 @@ let package = Package(
       ],
       swiftSettings: swift6),
     .testTarget(name: "CodexMarketTests", dependencies: ["CodexMarket"], swiftSettings: swift6),
+    .testTarget(
+      name: "MarketNodeTests",
+      dependencies: [
+        "codex", "CodexNode", "CodexAPI", "CodexMarket",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swift6),
     .testTarget(
       name: "CodexAPITests",
       dependencies: [

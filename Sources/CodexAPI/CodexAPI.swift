@@ -22,6 +22,7 @@ public enum CodexAPI {
     NodeRoutes(node: node).register(on: api)
     ErasureRoutes(node: node).register(on: api)
     ProofRoutes(node: node).register(on: api)
+    MarketRoutes(node: node).register(on: api)
     SlotCheckRoutes(node: node).register(on: api)
     ExchangeDebugRoutes(node: node).register(on: api)
     return router

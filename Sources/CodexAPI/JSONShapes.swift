@@ -78,6 +78,8 @@ struct DebugInfo: Codable, Sendable {
   var codex: Version
   /// Blocks accepted from each peer since start (an extension of nim-codex's shape).
   var blockExchange: BlockExchangeInfo?
+  /// Chain, account, balances and contracts with the `persistence` subcommand; absent without it (an extension).
+  var marketplace: MarketplaceStatus? = nil
 }
 
 /// Block-exchange counters in `/debug/info`.

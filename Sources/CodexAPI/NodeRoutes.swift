@@ -42,7 +42,8 @@ struct NodeRoutes {
         codex: .init(version: CodexAPI.version, revision: "", contracts: ""),
         blockExchange: BlockExchangeInfo(
           receivedBlocksByPeer: Dictionary(
-            uniqueKeysWithValues: await node.exchange.engine.receivedBlocksByPeer.map { ($0.key.description, $0.value) })))
+            uniqueKeysWithValues: await node.exchange.engine.receivedBlocksByPeer.map { ($0.key.description, $0.value) })),
+        marketplace: await node.marketplace?.status())
       return try CodexAPI.json(info, pretty: true)
     }
     api.get("openapi.yaml") { _, _ in

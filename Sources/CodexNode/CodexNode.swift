@@ -22,12 +22,17 @@ public final class CodexNode: Sendable {
   let logger: Logger
   /// Background dataset downloads (`POST /data/{cid}/network`), cancelled by `close()`.
   let downloads = Mutex<[Cid: Task<Void, Never>]>([:])
+  /// The marketplace connection when the node runs with the `persistence` subcommand, else nil (`NodeMarketplace`).
+  public let marketplace: NodeMarketplace?
 
   /// Opens (or creates) the data directory and the repo in it, recovering from any earlier crash.
-  public init(config: NodeConfig, logger: Logger, clock: any CodexClock = SystemClock()) throws {
+  public init(
+    config: NodeConfig, logger: Logger, clock: any CodexClock = SystemClock(), marketplace: NodeMarketplace? = nil
+  ) throws {
     try DataDirectory.prepare(config.dataDir)
     try DataDirectory.prepare(config.repoDir)
     self.config = config
+    self.marketplace = marketplace
     self.logger = logger
     self.repo = try RepoStore(
       config: RepoConfig(

@@ -9,6 +9,7 @@ import Prometheus
 import ServiceLifecycle
 
 /// `codex [options]`: runs a node. Option names and defaults follow nim-codex (`rest-and-cli.md` §5).
+/// `codex [options] persistence [options]` runs it with the marketplace (`PersistenceCommand`).
 struct DaemonCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "daemon",
@@ -17,8 +18,23 @@ struct DaemonCommand: AsyncParsableCommand {
       Every option can also come from the environment (CODEX_ + the option name in upper case with - as _, e.g. \
       CODEX_DATA_DIR) or from a TOML --config-file whose keys are the option names. Command line beats \
       environment beats file.
-      """)
+      """,
+    subcommands: [PersistenceCommand.self])
 
+  @OptionGroup var options: NodeOptions
+
+  func run() async throws {
+    let config: NodeConfig
+    do { config = try options.resolve() } catch let e as SettingSources.ConfigError {
+      throw ValidationError(e.description)
+    }
+    try await Self.runNode(config: config, persistence: nil)
+  }
+}
+
+/// The global (node) options, shared by `codex` and `codex persistence`: they may stand before or after the
+/// subcommand name.
+struct NodeOptions: ParsableArguments {
   @Option(help: "TOML configuration file.") var configFile: String?
   @Option(help: "Log level: trace, debug, info, notice, warn, error, fatal (default info).") var logLevel: String?
   @Option(help: "Log format: auto, colors, nocolors, json, none (default auto).") var logFormat: String?
@@ -81,7 +97,9 @@ struct DaemonCommand: AsyncParsableCommand {
     if let q = src.string("storage-quota", cli: storageQuota) {
       c.storageQuota = try SettingSources.parseSize(q, option: "storage-quota")
     }
-    if let t = src.string("block-ttl", cli: blockTtl) { c.blockTTL = try SettingSources.parseDuration(t, option: "block-ttl") }
+    if let t = src.string("block-ttl", cli: blockTtl) {
+      c.blockTTL = try SettingSources.parseDuration(t, option: "block-ttl")
+    }
     if let t = src.string("block-mi", cli: blockMi) {
       c.blockMaintenanceInterval = try SettingSources.parseDuration(t, option: "block-mi")
       guard c.blockMaintenanceInterval > .zero else {
@@ -104,9 +122,12 @@ struct DaemonCommand: AsyncParsableCommand {
     return FileManager.default.homeDirectoryForCurrentUser.path + path.dropFirst()
   }
 
-  func run() async throws {
-    let config: NodeConfig
-    do { config = try resolve() } catch let e as SettingSources.ConfigError { throw ValidationError(e.description) }
+}
+
+extension DaemonCommand {
+  /// Runs the node until SIGTERM/SIGINT. With `persistence`, the marketplace is connected and checked first; a
+  /// failure there is logged as one line saying what to fix and exits with status 1.
+  static func runNode(config: NodeConfig, persistence: PersistenceOptions?) async throws {
     try LogSetup.bootstrap(level: try LogSetup.level(config.logLevel), format: config.logFormat)
     var rootLogger = Logger(label: "codex")
     rootLogger.logLevel = try LogSetup.level(config.logLevel)
@@ -119,8 +140,21 @@ struct DaemonCommand: AsyncParsableCommand {
       registry = r
     }
 
+    var marketplace: NodeMarketplace? = nil
+    if let persistence {
+      do {
+        try DataDirectory.prepare(config.dataDir)
+        marketplace = try await NodeMarketplace.connect(options: persistence, dataDir: config.dataDir, logger: logger)
+      } catch let e as MarketplaceStartError {
+        logger.critical("cannot start the marketplace: \(e.description)")
+        throw ExitCode.failure
+      } catch {
+        logger.critical("cannot start the node", metadata: ["error": "\(error)"])
+        throw ExitCode.failure
+      }
+    }
     let node: CodexNode
-    do { node = try CodexNode(config: config, logger: logger) } catch {
+    do { node = try CodexNode(config: config, logger: logger, marketplace: marketplace) } catch {
       logger.critical("cannot start the node", metadata: ["error": "\(error)"])
       throw ExitCode.failure
     }
@@ -145,7 +179,8 @@ struct DaemonCommand: AsyncParsableCommand {
       services.append(
         Application(
           router: router,
-          configuration: .init(address: .hostname(config.metricsAddress, port: config.metricsPort), serverName: "codex-metrics"),
+          configuration: .init(
+            address: .hostname(config.metricsAddress, port: config.metricsPort), serverName: "codex-metrics"),
           logger: logger))
     }
     let group = ServiceGroup(

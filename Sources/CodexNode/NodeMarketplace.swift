@@ -1,0 +1,297 @@
+import AsyncHTTPClient
+import CodexMarket
+import Foundation
+import Logging
+
+/// The node's side of the marketplace when it runs with the `persistence` subcommand: the chain it is on, the
+/// account it signs with, the Marketplace binding and the contract's configuration, all checked at start-up.
+///
+/// `connect` fails fast with a typed `MarketplaceStartError` saying what to fix; once it returns, `market` is
+/// ready for the purchasing/sales/validator machinery still to come and `status()` feeds `/debug/info`.
+public final class NodeMarketplace: Sendable {
+  public let options: PersistenceOptions
+  public let chainID: UInt64
+  /// The account that signs (derived from the private key).
+  public let account: EthereumAddress
+  public let marketplaceAddress: EthereumAddress
+  /// The ERC-20 token the marketplace pays in (read from the contract).
+  public let tokenAddress: EthereumAddress
+  /// The contract's configuration, read at start-up.
+  public let configuration: MarketplaceConfig
+  /// The typed Marketplace binding (or a `MockMarket` in tests).
+  public let market: any Market
+  /// How long `connect` took, from the first provider request to the token address.
+  public let startupDuration: Duration
+  let client: EthereumClient
+  let endpointInUse: @Sendable () async -> String
+
+  /// Assembles an already connected marketplace (used by `connect`, and by tests with a `MockMarket`).
+  public init(
+    options: PersistenceOptions, chainID: UInt64, account: EthereumAddress, marketplaceAddress: EthereumAddress,
+    tokenAddress: EthereumAddress, configuration: MarketplaceConfig, market: any Market, client: EthereumClient,
+    startupDuration: Duration = .zero, endpointInUse: @escaping @Sendable () async -> String
+  ) {
+    self.options = options
+    self.chainID = chainID
+    self.account = account
+    self.marketplaceAddress = marketplaceAddress
+    self.tokenAddress = tokenAddress
+    self.configuration = configuration
+    self.market = market
+    self.client = client
+    self.startupDuration = startupDuration
+    self.endpointInUse = endpointInUse
+  }
+
+  /// Makes the JSON-RPC provider for one URL with a request timeout in seconds; `probe` is true for the first
+  /// `eth_chainId` of each endpoint at start-up.
+  public typealias ProviderFactory =
+    @Sendable (_ url: String, _ timeoutSeconds: Int64, _ probe: Bool) ->
+    any EthereumProvider
+
+  /// Validates the options, loads the key, finds a reachable provider, checks the chain and the contract, and reads
+  /// the Marketplace configuration and token address.
+  ///
+  /// - Parameters:
+  ///   - dataDir: where the nonce of the account is persisted (`marketplace-nonce-<chain>-<account>.json`).
+  ///   - probeTimeoutSeconds: timeout of the first `eth_chainId` of every endpoint (probed concurrently, on an HTTP
+  ///     client that does not retry refused connections), which bounds start-up when none is reachable.
+  ///   - makeProvider: nil for HTTP JSON-RPC (`HTTPEthereumProvider`); tests pass fakes.
+  /// - Throws: `MarketplaceStartError`.
+  public static func connect(
+    options: PersistenceOptions, dataDir: String?, logger: Logger, probeTimeoutSeconds: Int64 = 5,
+    makeProvider: ProviderFactory? = nil
+  ) async throws(MarketplaceStartError) -> NodeMarketplace {
+    let checked = try options.validate()
+    guard let keyPath = options.ethPrivateKeyFile else { throw .noAccount }
+    let key: CodexMarket.PrivateKey
+    do { key = try EthereumKeyFile.load(at: keyPath) } catch { throw .keyFile(error) }
+    if let given = checked.account, given != key.address {
+      throw .accountMismatch(given: given.checksummed, key: key.address.checksummed)
+    }
+
+    let started = ContinuousClock.now
+    var probeClient: HTTPClient? = nil
+    let factory: ProviderFactory
+    if let makeProvider {
+      factory = makeProvider
+    } else {
+      var configuration = HTTPClient.Configuration()
+      configuration.connectionPool.retryConnectionEstablishment = false
+      configuration.timeout.connect = .seconds(probeTimeoutSeconds)
+      let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+      probeClient = client
+      factory = { url, timeout, probe in
+        probe
+          ? HTTPEthereumProvider(url: url, client: client, timeoutSeconds: timeout)
+          : HTTPEthereumProvider(url: url, timeoutSeconds: timeout)
+      }
+    }
+    // Every endpoint is probed at once; the first that answers eth_chainId sets the chain, and the failover
+    // provider then holds every endpoint to it.
+    let probes = await withTaskGroup(of: (Int, Result<UInt64, EthereumError>).self) { group in
+      for (i, url) in options.ethProviders.enumerated() {
+        group.addTask {
+          do throws(EthereumError) {
+            return (i, .success(try await EthereumClient(provider: factory(url, probeTimeoutSeconds, true)).chainID()))
+          } catch {
+            return (i, .failure(error))
+          }
+        }
+      }
+      var failures: [(Int, MarketplaceStartError.ProviderFailure)] = []
+      for await (i, result) in group {
+        switch result {
+        case .success(let id):
+          group.cancelAll()
+          return (chainID: Optional(id), failures: failures)
+        case .failure(let e):
+          failures.append((i, .init(url: options.ethProviders[i], reason: Self.shortReason(e))))
+        }
+      }
+      return (chainID: UInt64?.none, failures: failures)
+    }
+    try? await probeClient?.shutdown()
+    let chainID = probes.chainID
+    let failures = probes.failures.sorted { $0.0 < $1.0 }.map(\.1)
+    guard let chainID else { throw .noProviderReachable(tried: failures) }
+    let failover = FailoverProvider(
+      options.ethProviders.map { factory($0, 30, false) }, expectedChainID: chainID, logger: logger)
+    let client = EthereumClient(provider: failover)
+
+    guard
+      let marketplace = checked.marketplace
+        ?? PersistenceOptions.knownMarketplaces[chainID].flatMap({
+          EthereumAddress(hex: $0)
+        })
+    else { throw .unknownChain(chainID: chainID) }
+
+    do {
+      let code = try await failover.request("eth_getCode", [.string(marketplace.hex), .string("latest")])
+      guard let hex = code.stringValue, let bytes = try? Hex.decode(hex), !bytes.isEmpty else {
+        throw MarketplaceStartError.noContractCode(
+          address: marketplace.checksummed, chainID: chainID, endpoint: await failover.currentEndpoint)
+      }
+    } catch let e as MarketplaceStartError {
+      throw e
+    } catch {
+      throw .ethereum("eth_getCode: \(error)")
+    }
+
+    let sender: TransactionSender
+    do {
+      sender = try await TransactionSender(
+        key: key, client: client, chainID: chainID,
+        nonceStorePath: dataDir.map { "\($0)/marketplace-nonce-\(chainID)-\(key.address.hex).json" },
+        feePolicy: FeePolicy(maxPriorityFeePerGas: UInt256(options.maxPriorityFeePerGas)), logger: logger)
+    } catch { throw .ethereum("\(error)") }
+    let market = OnChainMarket(address: marketplace, sender: sender, logger: logger)
+    let configuration: MarketplaceConfig
+    let token: EthereumAddress
+    do {
+      configuration = try await market.configuration()
+      token = try await market.token()
+    } catch {
+      switch error {
+      case .ethereum(let e): throw .ethereum("\(e)")
+      default: throw .notAMarketplace(address: marketplace.checksummed, reason: "\(error)")
+      }
+    }
+    let elapsed = ContinuousClock.now - started
+    let node = NodeMarketplace(
+      options: options, chainID: chainID, account: key.address, marketplaceAddress: marketplace, tokenAddress: token,
+      configuration: configuration, market: market, client: client, startupDuration: elapsed,
+      endpointInUse: { await failover.currentEndpoint })
+    let endpoint = await failover.currentEndpoint
+    logger.notice(
+      "marketplace connected",
+      metadata: [
+        "chainId": "\(chainID)", "account": "\(key.address)", "marketplace": "\(marketplace)", "token": "\(token)",
+        "provider": "\(endpoint)", "validator": "\(options.validator)",
+        "periodSeconds": "\(configuration.proofs.period)", "startupMs": "\(elapsed.milliseconds)",
+      ])
+    return node
+  }
+
+  /// A one-line reason for a failed endpoint.
+  static func shortReason(_ error: EthereumError) -> String {
+    switch error {
+    case .unreachable(_, let reason):
+      let lower = reason.lowercased()
+      if lower.contains("connection refused") { return "connection refused" }
+      if lower.contains("deadline") || lower.contains("timed out") || lower.contains("timeout") { return "timed out" }
+      return reason
+    default: return error.description
+    }
+  }
+
+  /// What `/debug/info` shows: identity of chain, account and contracts, and live balances (nil with
+  /// `balanceError` set when the chain does not answer within `timeout`).
+  public func status(timeout: Duration = .seconds(5)) async -> MarketplaceStatus {
+    let account = self.account
+    let client = self.client
+    let market = self.market
+    let balances: Result<(UInt256, UInt256), any Error> = await Self.withTimeout(timeout) {
+      async let eth = client.balance(of: account)
+      async let tokens = market.tokenBalance(of: account)
+      return (try await eth, try await tokens)
+    }
+    var s = MarketplaceStatus(
+      chainId: chainID, account: account.checksummed, marketplaceAddress: marketplaceAddress.checksummed,
+      tokenAddress: tokenAddress.checksummed, provider: await endpointInUse(), providers: options.ethProviders,
+      validator: options.validator, configuration: .init(configuration))
+    switch balances {
+    case .success(let (eth, tokens)):
+      s.ethBalance = eth.description
+      s.tokenBalance = tokens.description
+    case .failure(let e):
+      s.balanceError = "\(e)"
+    }
+    return s
+  }
+
+  struct TimedOut: Error, CustomStringConvertible {
+    let after: Duration
+    var description: String { "the Ethereum provider did not answer within \(after)" }
+  }
+
+  static func withTimeout<T: Sendable>(
+    _ limit: Duration, _ body: @escaping @Sendable () async throws -> T
+  ) async -> Result<T, any Error> {
+    await withTaskGroup(of: Result<T, any Error>?.self) { group in
+      group.addTask {
+        do { return .success(try await body()) } catch { return .failure(error) }
+      }
+      group.addTask {
+        try? await Task.sleep(for: limit)
+        return Task.isCancelled ? nil : .failure(TimedOut(after: limit))
+      }
+      var result: Result<T, any Error> = .failure(TimedOut(after: limit))
+      for await r in group {
+        if let r {
+          result = r
+          break
+        }
+      }
+      group.cancelAll()
+      return result
+    }
+  }
+}
+
+/// The `marketplace` section of `/debug/info` (an extension of nim-codex's shape). Amounts are decimal wei strings.
+public struct MarketplaceStatus: Sendable, Codable, Equatable {
+  /// The contract configuration fields a person checks first.
+  public struct Configuration: Sendable, Codable, Equatable {
+    public var periodSeconds: UInt64
+    public var timeoutSeconds: UInt64
+    public var downtime: UInt8
+    public var downtimeProduct: UInt8
+    public var maxReservations: UInt8
+    public var requestDurationLimit: UInt64
+    public var repairRewardPercentage: UInt8
+    public var maxNumberOfSlashes: UInt8
+    public var slashPercentage: UInt8
+    public var validatorRewardPercentage: UInt8
+    public var zkeyHash: String
+
+    public init(_ c: MarketplaceConfig) {
+      periodSeconds = c.proofs.period
+      timeoutSeconds = c.proofs.timeout
+      downtime = c.proofs.downtime
+      downtimeProduct = c.proofs.downtimeProduct
+      maxReservations = c.maxReservations
+      requestDurationLimit = c.requestDurationLimit
+      repairRewardPercentage = c.collateral.repairRewardPercentage
+      maxNumberOfSlashes = c.collateral.maxNumberOfSlashes
+      slashPercentage = c.collateral.slashPercentage
+      validatorRewardPercentage = c.collateral.validatorRewardPercentage
+      zkeyHash = c.proofs.zkeyHash
+    }
+  }
+
+  public var chainId: UInt64
+  /// EIP-55 address of the signing account.
+  public var account: String
+  /// ETH balance of the account in wei.
+  public var ethBalance: String? = nil
+  /// Marketplace-token balance of the account in the token's smallest unit.
+  public var tokenBalance: String? = nil
+  /// Why the balances are missing, when they are.
+  public var balanceError: String? = nil
+  public var marketplaceAddress: String
+  public var tokenAddress: String
+  /// The endpoint currently used.
+  public var provider: String
+  /// Every configured endpoint, in failover order.
+  public var providers: [String]
+  public var validator: Bool
+  public var configuration: Configuration
+}
+
+extension Duration {
+  fileprivate var milliseconds: Int64 {
+    let (s, a) = components
+    return s * 1000 + a / 1_000_000_000_000_000
+  }
+}
