@@ -24,12 +24,14 @@ public final class NodeMarketplace: Sendable {
   public let startupDuration: Duration
   let client: EthereumClient
   let endpointInUse: @Sendable () async -> String
+  let onClose: @Sendable () async -> Void
 
   /// Assembles an already connected marketplace (used by `connect`, and by tests with a `MockMarket`).
   public init(
     options: PersistenceOptions, chainID: UInt64, account: EthereumAddress, marketplaceAddress: EthereumAddress,
     tokenAddress: EthereumAddress, configuration: MarketplaceConfig, market: any Market, client: EthereumClient,
-    startupDuration: Duration = .zero, endpointInUse: @escaping @Sendable () async -> String
+    startupDuration: Duration = .zero, endpointInUse: @escaping @Sendable () async -> String,
+    onClose: @escaping @Sendable () async -> Void = {}
   ) {
     self.options = options
     self.chainID = chainID
@@ -41,7 +43,11 @@ public final class NodeMarketplace: Sendable {
     self.client = client
     self.startupDuration = startupDuration
     self.endpointInUse = endpointInUse
+    self.onClose = onClose
   }
+
+  /// Releases the HTTP client of the JSON-RPC endpoints. Call once, after the node stopped using `market`.
+  public func close() async { await onClose() }
 
   /// Makes the JSON-RPC provider for one URL with a request timeout in seconds; `probe` is true for the first
   /// `eth_chainId` of each endpoint at start-up.
@@ -70,8 +76,9 @@ public final class NodeMarketplace: Sendable {
       throw .accountMismatch(given: given.checksummed, key: key.address.checksummed)
     }
 
-    let started = ContinuousClock.now
-    var probeClient: HTTPClient? = nil
+    // One HTTP client for every endpoint, without connection retries: a refused connection fails at once, so a
+    // dead endpoint costs nothing at start-up and failover to the next one is immediate.
+    var httpClient: HTTPClient? = nil
     let factory: ProviderFactory
     if let makeProvider {
       factory = makeProvider
@@ -80,13 +87,28 @@ public final class NodeMarketplace: Sendable {
       configuration.connectionPool.retryConnectionEstablishment = false
       configuration.timeout.connect = .seconds(probeTimeoutSeconds)
       let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-      probeClient = client
-      factory = { url, timeout, probe in
-        probe
-          ? HTTPEthereumProvider(url: url, client: client, timeoutSeconds: timeout)
-          : HTTPEthereumProvider(url: url, timeoutSeconds: timeout)
-      }
+      httpClient = client
+      factory = { url, timeout, _ in HTTPEthereumProvider(url: url, client: client, timeoutSeconds: timeout) }
     }
+    do {
+      return try await establish(
+        options: options, checked: checked, key: key, dataDir: dataDir, logger: logger,
+        probeTimeoutSeconds: probeTimeoutSeconds, factory: factory,
+        onClose: { [httpClient] in try? await httpClient?.shutdown() })
+    } catch {
+      try? await httpClient?.shutdown()
+      throw error
+    }
+  }
+
+  /// The chain part of `connect`, once the options and the key are checked.
+  private static func establish(
+    options: PersistenceOptions,
+    checked: (account: EthereumAddress?, marketplace: EthereumAddress?, rewardRecipient: EthereumAddress?),
+    key: CodexMarket.PrivateKey, dataDir: String?, logger: Logger, probeTimeoutSeconds: Int64,
+    factory: @escaping ProviderFactory, onClose: @escaping @Sendable () async -> Void
+  ) async throws(MarketplaceStartError) -> NodeMarketplace {
+    let started = ContinuousClock.now
     // Every endpoint is probed at once; the first that answers eth_chainId sets the chain, and the failover
     // provider then holds every endpoint to it.
     let probes = await withTaskGroup(of: (Int, Result<UInt64, EthereumError>).self) { group in
@@ -111,7 +133,6 @@ public final class NodeMarketplace: Sendable {
       }
       return (chainID: UInt64?.none, failures: failures)
     }
-    try? await probeClient?.shutdown()
     let chainID = probes.chainID
     let failures = probes.failures.sorted { $0.0 < $1.0 }.map(\.1)
     guard let chainID else { throw .noProviderReachable(tried: failures) }
@@ -161,7 +182,7 @@ public final class NodeMarketplace: Sendable {
     let node = NodeMarketplace(
       options: options, chainID: chainID, account: key.address, marketplaceAddress: marketplace, tokenAddress: token,
       configuration: configuration, market: market, client: client, startupDuration: elapsed,
-      endpointInUse: { await failover.currentEndpoint })
+      endpointInUse: { await failover.currentEndpoint }, onClose: onClose)
     let endpoint = await failover.currentEndpoint
     logger.notice(
       "marketplace connected",

@@ -6,7 +6,9 @@ public struct PersistenceOptions: Sendable, Equatable {
   /// JSON-RPC endpoints in order of preference; several mean failover (an extension of nim-codex, which takes one).
   /// nim-codex's default is `ws://localhost:8545`; this client speaks HTTP only, so ours is `http://localhost:8545`.
   public var ethProviders: [String] = ["http://localhost:8545"]
-  /// `--eth-account`: nim-codex's provider-managed account.
+  /// `--eth-account`. nim-codex, given only an account, signs through the provider (its unlocked account, i.e.
+  /// `eth_sendTransaction`); this node signs locally, so it needs `--eth-private-key` and only checks that the key's
+  /// address equals this one.
   public var ethAccount: String? = nil
   /// `--eth-private-key`: path of the hex key file (mode 0600).
   public var ethPrivateKeyFile: String? = nil

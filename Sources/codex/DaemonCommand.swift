@@ -156,11 +156,13 @@ extension DaemonCommand {
     let node: CodexNode
     do { node = try CodexNode(config: config, logger: logger, marketplace: marketplace) } catch {
       logger.critical("cannot start the node", metadata: ["error": "\(error)"])
+      await marketplace?.close()
       throw ExitCode.failure
     }
     do { try await node.start() } catch {
       logger.critical("cannot start the network", metadata: ["error": "\(error)"])
       await node.close()
+      await marketplace?.close()
       throw ExitCode.failure
     }
     let api = CodexAPI.application(node: node, logger: logger) { channel in
@@ -190,9 +192,11 @@ extension DaemonCommand {
     } catch {
       logger.error("node stopped with an error", metadata: ["error": "\(error)"])
       await node.close()
+      await marketplace?.close()
       throw ExitCode.failure
     }
     await node.close()
+    await marketplace?.close()
     logger.notice("node stopped")
   }
 }
