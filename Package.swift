@@ -199,6 +199,7 @@ let package = Package(
         .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
       ],
+      exclude: ["NoiseVectors"],
       swiftSettings: swift6),
     .testTarget(
       name: "CodexErasureTests",

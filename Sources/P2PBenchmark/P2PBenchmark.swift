@@ -14,7 +14,7 @@ import NIOPosix
 /// `openssl speed -evp chacha20-poly1305` baseline measured in the same run, plus the memory cost of idle
 /// connections. Prints one JSON object per line.
 ///
-/// Usage: `P2PBenchmark [--bytes N] [--idle-connections N] [--only NAME-PART] [--split-groups]`
+/// Usage: `P2PBenchmark [--bytes N] [--idle-connections N] [--only NAME-PART] [--in-process | --split-groups]`
 /// (build with `-c release`).
 @main
 struct P2PBenchmark {
@@ -97,12 +97,19 @@ struct P2PBenchmark {
     return host
   }
 
-  /// One-directional transfer of `total` bytes over `streams` streams; returns MB/s.
-  static func throughput(
-    muxer: String, streams: Int, total: Int, serverGroup: any EventLoopGroup, clientGroup: any EventLoopGroup
-  ) async throws -> Double {
-    let server = try await makeHost(serverGroup, muxers: [muxer], listen: true)
-    server.registry.register(sinkProtocol) { stream in
+  static let rusageProtocol = "/bench/rusage/1.0.0"
+
+  /// User + system CPU seconds of this process so far.
+  static func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+      + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+  }
+
+  /// Mounts the sink (counts bytes until EOF, replies with the count) and the CPU-time query.
+  static func mountSink(on host: P2PHost) {
+    host.registry.register(sinkProtocol) { stream in
       var count: UInt64 = 0
       while let chunk = try await stream.read() { count += UInt64(chunk.readableBytes) }
       var reply = ByteBuffer()
@@ -110,10 +117,48 @@ struct P2PBenchmark {
       try await stream.write(reply)
       try await stream.closeWrite()
     }
-    let client = try await makeHost(clientGroup, muxers: [muxer], listen: false)
-    let conn = try await client.connect(to: server.listenAddresses[0])
+    host.registry.register(rusageProtocol) { stream in
+      var reply = ByteBuffer()
+      reply.writeInteger(UInt64(cpuSeconds() * 1e6))
+      try await stream.write(reply)
+      try await stream.closeWrite()
+    }
+  }
+
+  /// The sink side in a child process (`--serve`): prints its listen address, runs until stdin closes.
+  static func serve(muxers: [String]) async throws {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+    let server = try await makeHost(group, muxers: muxers, listen: true)
+    mountSink(on: server)
+    FileHandle.standardOutput.write(Data("LISTEN \(server.listenAddresses[0])\n".utf8))
+    await Task.detached { _ = FileHandle.standardInput.readDataToEndOfFile() }.value
+    await server.shutdown()
+    try await group.shutdownGracefully()
+  }
+
+  /// The remote side's CPU seconds (through ``rusageProtocol``).
+  static func remoteCPUSeconds(_ conn: P2PConnection) async throws -> Double {
+    let stream = try await conn.newStream(protocols: [rusageProtocol])
+    let reply = try await stream.readExactly(8)
+    return Double(reply.getInteger(at: reply.readerIndex, as: UInt64.self)!) / 1e6
+  }
+
+  struct Run {
+    var mbps: Double
+    var seconds: Double
+    var clientCPU: Double
+    var serverCPU: Double?
+  }
+
+  /// One-directional transfer of `total` bytes over `streams` streams from `client` to the sink at `address`.
+  static func throughput(client: P2PHost, address: Multiaddr, streams: Int, total: Int, remoteCPU: Bool)
+    async throws -> Run
+  {
+    let conn = try await client.connect(to: address)
     let chunk = ByteBuffer(bytes: [UInt8](repeating: 0xA5, count: 1 << 20))
     let perStream = total / streams
+    let serverBefore = remoteCPU ? try await remoteCPUSeconds(conn) : 0
+    let cpuBefore = cpuSeconds()
     let clock = ContinuousClock()
     let start = clock.now
     try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -136,10 +181,13 @@ struct P2PBenchmark {
       try await tasks.waitForAll()
     }
     let elapsed = clock.now - start
+    let cpu = cpuSeconds() - cpuBefore
+    let serverCPU = remoteCPU ? try await remoteCPUSeconds(conn) - serverBefore : nil
+    await conn.close()
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    await client.shutdown()
-    await server.shutdown()
-    return Double(perStream * streams) / seconds / 1_000_000
+    return Run(
+      mbps: Double(perStream * streams) / seconds / 1_000_000, seconds: seconds, clientCPU: cpu,
+      serverCPU: serverCPU)
   }
 
   static func idleConnections(_ count: Int, group: any EventLoopGroup) async throws -> [String: Any] {
@@ -179,11 +227,33 @@ struct P2PBenchmark {
     ]
   }
 
+  /// Starts `P2PBenchmark --serve MUXER` as a child process and returns it with the address it listens on.
+  static func spawnSink(muxer: String) throws -> (Process, Pipe, Multiaddr) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+    process.arguments = ["--serve", muxer]
+    let input = Pipe()
+    let output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try process.run()
+    var line = Data()
+    while true {
+      let byte = output.fileHandleForReading.readData(ofLength: 1)
+      if byte.isEmpty || byte == Data([0x0a]) { break }
+      line += byte
+    }
+    let text = String(decoding: line, as: UTF8.self)
+    guard text.hasPrefix("LISTEN ") else { throw HostError.notRunning }
+    return (process, input, try Multiaddr(string: String(text.dropFirst(7))))
+  }
+
   static func main() async throws {
     var total = 512 << 20
     var idle = 1000
     var only: String?
     var splitGroups = false
+    var inProcess = false
     var args = CommandLine.arguments.dropFirst().makeIterator()
     while let a = args.next() {
       switch a {
@@ -191,6 +261,10 @@ struct P2PBenchmark {
       case "--idle-connections": idle = Int(args.next() ?? "") ?? idle
       case "--only": only = args.next()
       case "--split-groups": splitGroups = true
+      case "--in-process": inProcess = true
+      case "--serve":
+        try await serve(muxers: [args.next() ?? MplexFrame.protocolID])
+        return
       default: break
       }
     }
@@ -206,30 +280,68 @@ struct P2PBenchmark {
       "name": "openssl_chacha20_poly1305_16k", "value": baseline ?? -1, "unit": "MB/s",
       "note": "openssl speed -evp chacha20-poly1305, 16 KiB blocks, one core",
     ])
-    let cipher = noiseCipherSpeed()
-    emit(["name": "swift_crypto_chachapoly_seal_64k", "value": cipher.seal, "unit": "MB/s"])
-    emit(["name": "swift_crypto_chachapoly_open_64k", "value": cipher.open, "unit": "MB/s"])
-    // Both nodes share one event loop group (one thread per core), like hosts in one process. With
-    // `--split-groups` each node gets its own single-thread group instead.
+    if only == nil {
+      let cipher = noiseCipherSpeed()
+      emit(["name": "swift_crypto_chachapoly_seal_64k", "value": cipher.seal, "unit": "MB/s"])
+      emit(["name": "swift_crypto_chachapoly_open_64k", "value": cipher.open, "unit": "MB/s"])
+    }
+    // By default the sink runs in a child process (two nodes, two processes; CPU is reported per side).
+    // With `--in-process` both nodes share one process and one event loop group (one thread per core), or
+    // with `--split-groups` each node gets its own single-thread group.
     let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
     let serverGroup: any EventLoopGroup = splitGroups ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : group
     let clientGroup: any EventLoopGroup = splitGroups ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : group
     for muxer in [MplexFrame.protocolID, YamuxHeader.protocolID] {
+      let short = muxer.contains("mplex") ? "mplex" : "yamux"
+      let names = [1, 8].map { "p2p_throughput_noise_\(short)_\($0)stream" }
+      if let only, !names.contains(where: { $0.contains(only) }) { continue }
+      var child: (Process, Pipe)?
+      var server: P2PHost?
+      let address: Multiaddr
+      if inProcess || splitGroups {
+        let s = try await makeHost(serverGroup, muxers: [muxer], listen: true)
+        mountSink(on: s)
+        server = s
+        address = s.listenAddresses[0]
+      } else {
+        let (process, input, a) = try spawnSink(muxer: muxer)
+        child = (process, input)
+        address = a
+      }
+      let client = try await makeHost(clientGroup, muxers: [muxer], listen: false)
       for streams in [1, 8] {
-        let mbps = try await throughput(
-          muxer: muxer, streams: streams, total: total, serverGroup: serverGroup, clientGroup: clientGroup)
-        let name = "p2p_throughput_noise_\(muxer.contains("mplex") ? "mplex" : "yamux")_\(streams)stream"
+        let name = "p2p_throughput_noise_\(short)_\(streams)stream"
         if let only, !name.contains(only) { continue }
+        let run = try await throughput(
+          client: client, address: address, streams: streams, total: total, remoteCPU: child != nil)
         var o: [String: Any] = [
-          "name": name, "value": mbps, "unit": "MB/s", "bytes": total, "streams": streams,
-          "event_loops": splitGroups ? "one thread per node" : "shared \(System.coreCount)-thread group",
+          "name": name, "value": run.mbps, "unit": "MB/s", "bytes": total, "streams": streams,
+          "seconds": run.seconds,
+          "setup": child != nil
+            ? "two processes, \(System.coreCount)-thread group each"
+            : splitGroups
+              ? "one process, one event loop thread per node" : "one process, shared \(System.coreCount)-thread group",
         ]
+        if let serverCPU = run.serverCPU {
+          o["cpu_percent_sender"] = run.clientCPU / run.seconds * 100
+          o["cpu_percent_receiver"] = serverCPU / run.seconds * 100
+          o["mb_per_cpu_second"] = Double(total) / 1e6 / (run.clientCPU + serverCPU)
+        } else {
+          o["cpu_percent_both"] = run.clientCPU / run.seconds * 100
+          o["mb_per_cpu_second"] = Double(total) / 1e6 / run.clientCPU
+        }
         if let baseline {
           o["baseline"] = "openssl_chacha20_poly1305_16k"
           o["baseline_value"] = baseline
-          o["ratio_to_baseline"] = mbps / baseline
+          o["ratio_to_baseline"] = run.mbps / baseline
         }
         emit(o)
+      }
+      await client.shutdown()
+      await server?.shutdown()
+      if let (process, input) = child {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
       }
     }
     if idle > 0 { emit(try await idleConnections(idle, group: group)) }

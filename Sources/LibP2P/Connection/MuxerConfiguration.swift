@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Limits shared by the stream multiplexers.
 public struct MuxerConfiguration: Sendable, Hashable {
   /// Streams the remote may have open at once; further opens are reset (nim: 200 for mplex).
@@ -8,6 +10,10 @@ public struct MuxerConfiguration: Sendable, Hashable {
   public var maxBufferedPerStream: Int = 4 << 20
   /// yamux: receive window this side grants per stream (at least 256 KiB).
   public var yamuxReceiveWindow: UInt32 = 4 << 20
+  /// A stream with no data in either direction for this long is reset (nim-libp2p: 5 minutes, Codex passes
+  /// 5 minutes for inbound and outbound mplex channels); nil: never. Checked every quarter of the timeout, so a
+  /// stream is reset between 1 and 1.25 times the timeout after its last data.
+  public var streamInactivityTimeout: TimeAmount? = .minutes(5)
 
   public init() {}
 }

@@ -52,10 +52,11 @@ public final class P2PStream: Sendable, CustomStringConvertible {
     }), buffered.readableBytes > 0 {
       return buffered
     }
-    guard let chunk = try await inbound.next() else { return nil }
-    let n = chunk.readableBytes
-    let id = self.id
-    muxer.execute { $0.streamConsumed(id, bytes: n) }
+    guard let (chunk, report) = try await inbound.next() else { return nil }
+    if report > 0 {
+      let id = self.id
+      muxer.execute { $0.streamConsumed(id, bytes: report) }
+    }
     return chunk
   }
 

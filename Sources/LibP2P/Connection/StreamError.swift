@@ -14,6 +14,8 @@ public enum StreamError: Error, Sendable, Hashable, CustomStringConvertible {
   case tooManyStreams
   /// A varint prefix was malformed.
   case invalidVarint
+  /// The stream saw no data in either direction for the muxer's stream inactivity timeout and was reset.
+  case inactivityTimeout
 
   public var description: String {
     switch self {
@@ -24,6 +26,7 @@ public enum StreamError: Error, Sendable, Hashable, CustomStringConvertible {
     case .unexpectedEOF: return "stream ended in the middle of a message"
     case .tooManyStreams: return "too many streams on this connection"
     case .invalidVarint: return "malformed varint length prefix"
+    case .inactivityTimeout: return "stream reset after its inactivity timeout (no data in either direction)"
     }
   }
 }

@@ -2,16 +2,47 @@ import NIOCore
 import Synchronization
 
 /// The inbound byte queue of one stream: filled on the event loop, drained by one consumer task.
+///
+/// The consumer tells the muxer how much it read only in batches (``next()`` returns a non-zero report
+/// once `reportThreshold` bytes were consumed, or when a queue over `pauseLimit` drained to half of it), so
+/// reading a chunk does not cost a hop to the event loop.
 final class StreamInbound: Sendable {
+  /// One chunk for the consumer, and how many consumed bytes to report to the muxer now (0: none).
+  typealias Delivery = (buffer: ByteBuffer, report: Int)
+
   private struct State {
     var chunks = CircularBuffer<ByteBuffer>()
     var buffered = 0
+    var unreported = 0
+    var paused = false
     var finished = false
     var error: StreamError?
-    var waiter: CheckedContinuation<ByteBuffer?, any Error>?
+    var waiter: CheckedContinuation<Delivery?, any Error>?
+
+    /// Accounts for `n` consumed bytes; returns the bytes to report to the muxer (0: not yet).
+    mutating func consumed(_ n: Int, reportThreshold: Int, pauseLimit: Int) -> Int {
+      unreported += n
+      if unreported >= reportThreshold || (paused && buffered <= pauseLimit / 2) {
+        paused = false
+        defer { unreported = 0 }
+        return unreported
+      }
+      return 0
+    }
   }
 
   private let state = Mutex(State())
+  private let reportThreshold: Int
+  private let pauseLimit: Int
+
+  /// - Parameters:
+  ///   - reportThreshold: consumed bytes that trigger a report (yamux: half its window; mplex: never).
+  ///   - pauseLimit: queued bytes above which the muxer stops reading; a report follows when the queue
+  ///     drained to half of it.
+  init(reportThreshold: Int = .max, pauseLimit: Int = .max) {
+    self.reportThreshold = reportThreshold
+    self.pauseLimit = pauseLimit
+  }
 
   /// Bytes currently queued and not yet read.
   var bufferedBytes: Int { state.withLock { $0.buffered } }
@@ -20,23 +51,25 @@ final class StreamInbound: Sendable {
   @discardableResult
   func deliver(_ buffer: ByteBuffer) -> Int {
     guard buffer.readableBytes > 0 else { return bufferedBytes }
-    let (waiter, total): (CheckedContinuation<ByteBuffer?, any Error>?, Int) = state.withLock { s in
-      if s.finished || s.error != nil { return (nil, s.buffered) }
+    let (waiter, report, total): (CheckedContinuation<Delivery?, any Error>?, Int, Int) = state.withLock { s in
+      if s.finished || s.error != nil { return (nil, 0, s.buffered) }
       if let w = s.waiter {
         s.waiter = nil
-        return (w, s.buffered)
+        let r = s.consumed(buffer.readableBytes, reportThreshold: reportThreshold, pauseLimit: pauseLimit)
+        return (w, r, s.buffered)
       }
       s.chunks.append(buffer)
       s.buffered += buffer.readableBytes
-      return (nil, s.buffered)
+      if s.buffered > pauseLimit { s.paused = true }
+      return (nil, 0, s.buffered)
     }
-    waiter?.resume(returning: buffer)
+    waiter?.resume(returning: (buffer, report))
     return total
   }
 
   /// Marks the end of the inbound data: clean EOF when `error` is nil, else a failure after queued data.
   func finish(error: StreamError? = nil) {
-    let waiter: CheckedContinuation<ByteBuffer?, any Error>? = state.withLock { s in
+    let waiter: CheckedContinuation<Delivery?, any Error>? = state.withLock { s in
       // An error after a clean end of stream is ignored: the data already read was complete.
       if let error, s.error == nil, !s.finished { s.error = error }
       s.finished = true
@@ -51,7 +84,7 @@ final class StreamInbound: Sendable {
 
   /// Fails the queue immediately, dropping queued data (reset).
   func fail(_ error: StreamError) {
-    let waiter: CheckedContinuation<ByteBuffer?, any Error>? = state.withLock { s in
+    let waiter: CheckedContinuation<Delivery?, any Error>? = state.withLock { s in
       s.chunks.removeAll()
       s.buffered = 0
       if s.error == nil { s.error = error }
@@ -63,36 +96,50 @@ final class StreamInbound: Sendable {
     waiter?.resume(throwing: error)
   }
 
+  private enum Outcome {
+    case value(Delivery)
+    case eof
+    case error(any Error)
+    case wait
+  }
+
+  /// Takes a queued chunk, or tells why there is none. With `waiter`, registers it when the consumer must wait.
+  private func poll(_ waiter: CheckedContinuation<Delivery?, any Error>?) -> Outcome {
+    state.withLock { s in
+      if let chunk = s.chunks.popFirst() {
+        s.buffered -= chunk.readableBytes
+        let r = s.consumed(chunk.readableBytes, reportThreshold: reportThreshold, pauseLimit: pauseLimit)
+        return .value((chunk, r))
+      }
+      if let e = s.error { return .error(e) }
+      if s.finished { return .eof }
+      guard let waiter else { return .wait }
+      if Task.isCancelled { return .error(CancellationError()) }
+      s.waiter = waiter
+      return .wait
+    }
+  }
+
   /// The next chunk, `nil` at a clean end of stream.
-  func next() async throws -> ByteBuffer? {
-    try await withTaskCancellationHandler {
-      try await withCheckedThrowingContinuation { (cont: CheckedContinuation<ByteBuffer?, any Error>) in
-        enum Outcome {
-          case value(ByteBuffer)
-          case eof
-          case error(any Error)
-          case wait
-        }
-        let outcome: Outcome = state.withLock { s in
-          if let chunk = s.chunks.popFirst() {
-            s.buffered -= chunk.readableBytes
-            return .value(chunk)
-          }
-          if let e = s.error { return .error(e) }
-          if s.finished { return .eof }
-          if Task.isCancelled { return .error(CancellationError()) }
-          s.waiter = cont
-          return .wait
-        }
-        switch outcome {
-        case .value(let b): cont.resume(returning: b)
+  func next() async throws -> Delivery? {
+    // Fast path: data already queued, no suspension.
+    switch poll(nil) {
+    case .value(let d): return d
+    case .eof: return nil
+    case .error(let e): throw e
+    case .wait: break
+    }
+    return try await withTaskCancellationHandler {
+      try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Delivery?, any Error>) in
+        switch poll(cont) {
+        case .value(let d): cont.resume(returning: d)
         case .eof: cont.resume(returning: nil)
         case .error(let e): cont.resume(throwing: e)
         case .wait: break
         }
       }
     } onCancel: {
-      let waiter = state.withLock { s -> CheckedContinuation<ByteBuffer?, any Error>? in
+      let waiter = state.withLock { s -> CheckedContinuation<Delivery?, any Error>? in
         let w = s.waiter
         s.waiter = nil
         return w

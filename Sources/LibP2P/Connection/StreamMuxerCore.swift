@@ -29,7 +29,7 @@ protocol StreamMuxerCore: AnyObject {
   func streamCloseWrite(_ id: MuxedStreamID, promise: EventLoopPromise<Void>)
   /// Resets a stream in both directions.
   func streamReset(_ id: MuxedStreamID)
-  /// The consumer took `bytes` out of the stream's inbound buffer.
+  /// The consumer took `bytes` out of the stream's inbound buffer (reported in batches, see `StreamInbound`).
   func streamConsumed(_ id: MuxedStreamID, bytes: Int)
   /// Opens a new outbound stream.
   func openStream(promise: EventLoopPromise<P2PStream>)

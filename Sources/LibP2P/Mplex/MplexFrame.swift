@@ -75,6 +75,21 @@ public struct MplexFrame: Sendable, Hashable {
     -> MplexFrame?
   {
     var probe = buffer
+    guard let header = try decodeHeader(&probe, maxDataLength: maxDataLength),
+      let data = probe.readSlice(length: header.length)
+    else { return nil }
+    buffer = probe
+    return MplexFrame(streamID: header.streamID, flag: header.flag, data: data)
+  }
+
+  /// Decodes one frame header (`varint(streamId << 3 | flag) ‖ varint(length)`) from the front of `buffer`.
+  ///
+  /// - Returns: the header, or `nil` if more bytes are needed (nothing consumed).
+  /// - Throws: ``MplexError`` for an oversized frame, an unknown flag or a malformed varint.
+  public static func decodeHeader(_ buffer: inout ByteBuffer, maxDataLength: Int = maxDataLength)
+    throws(MplexError) -> (streamID: UInt64, flag: Flag, length: Int)?
+  {
+    var probe = buffer
     let header: UInt64?
     let length: UInt64?
     do {
@@ -86,8 +101,8 @@ public struct MplexFrame: Sendable, Hashable {
     let rawFlag = header & 7
     guard rawFlag <= 6, let flag = Flag(rawValue: UInt8(rawFlag)) else { throw .invalidFlag(rawFlag) }
     guard length <= UInt64(maxDataLength) else { throw .frameTooLarge(length) }
-    guard let data = probe.readSlice(length: Int(length)) else { return nil }
     buffer = probe
-    return MplexFrame(streamID: header >> 3, flag: flag, data: data)
+    return (header >> 3, flag, Int(length))
   }
+
 }

@@ -16,6 +16,10 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
     let stream: P2PStream
     var localClosed = false
     var remoteClosed = false
+    /// Data moved since the last inactivity sweep.
+    var active = true
+    /// When the last sweep found the stream active.
+    var quietSince = NIODeadline.distantPast
   }
 
   let muxerProtocol = MplexFrame.protocolID
@@ -26,12 +30,16 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
   private var streams: [MuxedStreamID: StreamState] = [:]
   private var inboundCount = 0
   private var nextStreamNumber: UInt64 = 1
-  private var cumulation: ByteBuffer?
+  /// Header bytes split across reads (at most 20).
+  private var partialHeader = ByteBuffer()
+  /// The frame whose data is still arriving: data is passed on as it comes, never accumulated.
+  private var currentFrame: (streamID: UInt64, flag: MplexFrame.Flag, remaining: Int)?
   private var congested = Set<MuxedStreamID>()
   private var pendingRead = false
   private var closed = false
   /// Writers waiting for the channel to become writable again.
   private var writabilityWaiters = WritabilityWaiters()
+  private var inactivitySweep: Scheduled<Void>?
 
   init(
     connectionInfo: ConnectionInfo, configuration: MuxerConfiguration, onInboundStream: @escaping InboundStreamHandler
@@ -43,50 +51,107 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
 
   var openStreamCount: Int { streams.count }
 
-  func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+  func handlerAdded(context: ChannelHandlerContext) {
+    self.context = context
+    scheduleInactivitySweep(context: context)
+  }
 
-  func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+  func handlerRemoved(context: ChannelHandlerContext) {
+    self.context = nil
+    inactivitySweep?.cancel()
+    inactivitySweep = nil
+  }
+
+  // MARK: stream inactivity
+
+  private func scheduleInactivitySweep(context: ChannelHandlerContext) {
+    guard let timeout = configuration.streamInactivityTimeout, !closed else { return }
+    let period = TimeAmount.nanoseconds(max(timeout.nanoseconds / 4, 1_000_000))
+    inactivitySweep = context.eventLoop.assumeIsolated().scheduleTask(in: period) { [self] in
+      self.sweepInactiveStreams(timeout: timeout, now: context.eventLoop.now)
+      self.scheduleInactivitySweep(context: context)
+    }
+  }
+
+  /// Resets streams that moved no data for `timeout` (nim's mplex channel timeout).
+  private func sweepInactiveStreams(timeout: TimeAmount, now: NIODeadline) {
+    var expired: [MuxedStreamID] = []
+    for (id, state) in streams {
+      if state.active {
+        streams[id]!.active = false
+        streams[id]!.quietSince = now
+      } else if now - state.quietSince >= timeout {
+        expired.append(id)
+      }
+    }
+    for id in expired {
+      guard let state = streams[id] else { continue }
+      writeFrame(streamID: id.number, flag: flag(for: id, .resetInitiator), data: nil, promise: nil, flush: true)
+      state.stream.inbound.fail(.inactivityTimeout)
+      remove(id)
+    }
+  }
 
   // MARK: inbound
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     var incoming = unwrapInboundIn(data)
     guard !closed else { return }
-    if cumulation == nil || cumulation!.readableBytes == 0 {
-      cumulation = incoming
-    } else {
-      cumulation!.writeBuffer(&incoming)
-    }
     do {
-      while cumulation != nil, let frame = try MplexFrame.decode(&cumulation!) {
-        handle(frame, context: context)
+      while incoming.readableBytes > 0 {
+        if let frame = currentFrame {
+          let n = min(frame.remaining, incoming.readableBytes)
+          let body = incoming.readSlice(length: n)!
+          currentFrame = frame.remaining == n ? nil : (frame.streamID, frame.flag, frame.remaining - n)
+          handleData(streamID: frame.streamID, flag: frame.flag, body)
+          continue
+        }
+        guard let header = try nextHeader(&incoming) else { break }
+        handleHeader(streamID: header.streamID, flag: header.flag, context: context)
         if closed { return }
+        if header.length > 0 {
+          currentFrame = (header.streamID, header.flag, header.length)
+        } else {
+          handleData(streamID: header.streamID, flag: header.flag, ByteBuffer())
+        }
       }
     } catch {
       context.fireErrorCaught(error)
       shutdown(error: .connectionClosed)
       context.close(promise: nil)
-      return
-    }
-    if let c = cumulation {
-      if c.readableBytes == 0 {
-        cumulation = nil
-      } else if c.readerIndex > 0 {
-        var rest = context.channel.allocator.buffer(capacity: c.readableBytes)
-        var copy = c
-        rest.writeBuffer(&copy)
-        cumulation = rest
-      }
     }
   }
 
-  private func handle(_ frame: MplexFrame, context: ChannelHandlerContext) {
-    let id = MuxedStreamID(number: frame.streamID, openedLocally: !frame.flag.senderOpenedStream)
-    switch frame.flag {
+  /// The next frame header, taking bytes from `incoming` (and any partial header kept from earlier reads);
+  /// nil when `incoming` ran out first (the bytes are then kept).
+  private func nextHeader(_ incoming: inout ByteBuffer) throws(MplexError) -> (
+    streamID: UInt64, flag: MplexFrame.Flag, length: Int
+  )? {
+    if partialHeader.readableBytes == 0, let header = try MplexFrame.decodeHeader(&incoming) { return header }
+    // The header is split across reads: combine the kept bytes with the start of this read.
+    let kept = partialHeader.readableBytes
+    var combined = partialHeader
+    var head = incoming.getSlice(at: incoming.readerIndex, length: min(incoming.readableBytes, 20))!
+    combined.writeBuffer(&head)
+    let before = combined.readableBytes
+    if let header = try MplexFrame.decodeHeader(&combined) {
+      incoming.moveReaderIndex(forwardBy: before - combined.readableBytes - kept)
+      partialHeader.clear()
+      return header
+    }
+    guard combined.readableBytes < 20 else { throw .invalidHeader }
+    partialHeader.writeBuffer(&incoming)
+    return nil
+  }
+
+  /// Acts on a frame as soon as its header arrived (the data of non-message frames is ignored).
+  private func handleHeader(streamID: UInt64, flag: MplexFrame.Flag, context: ChannelHandlerContext) {
+    let id = MuxedStreamID(number: streamID, openedLocally: !flag.senderOpenedStream)
+    switch flag {
     case .newStream:
       guard streams[id] == nil else { return }
       guard inboundCount < configuration.maxInboundStreams else {
-        writeFrame(streamID: frame.streamID, flag: .resetReceiver, data: nil, promise: nil, flush: true)
+        writeFrame(streamID: streamID, flag: .resetReceiver, data: nil, promise: nil, flush: true)
         return
       }
       let stream = makeStream(id)
@@ -94,9 +159,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
       inboundCount += 1
       onInboundStream(stream)
     case .messageReceiver, .messageInitiator:
-      guard let state = streams[id], !state.remoteClosed else { return }
-      let buffered = state.stream.inbound.deliver(frame.data)
-      if buffered > configuration.maxBufferedPerStream { congested.insert(id) }
+      return
     case .closeReceiver, .closeInitiator:
       guard var state = streams[id] else { return }
       state.remoteClosed = true
@@ -109,9 +172,19 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
     }
   }
 
+  /// Passes (part of) a message frame's data to its stream.
+  private func handleData(streamID: UInt64, flag: MplexFrame.Flag, _ data: ByteBuffer) {
+    guard flag == .messageReceiver || flag == .messageInitiator, data.readableBytes > 0 else { return }
+    let id = MuxedStreamID(number: streamID, openedLocally: !flag.senderOpenedStream)
+    guard let state = streams[id], !state.remoteClosed else { return }
+    streams[id]!.active = true
+    let buffered = state.stream.inbound.deliver(data)
+    if buffered > configuration.maxBufferedPerStream { congested.insert(id) }
+  }
+
   private func makeStream(_ id: MuxedStreamID) -> P2PStream {
     P2PStream(
-      id: id, connection: connectionInfo, inbound: StreamInbound(),
+      id: id, connection: connectionInfo, inbound: StreamInbound(pauseLimit: configuration.maxBufferedPerStream),
       muxer: MuxerRef(core: self, eventLoop: context!.eventLoop))
   }
 
@@ -132,6 +205,8 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
 
   private func shutdown(error: StreamError) {
     closed = true
+    inactivitySweep?.cancel()
+    inactivitySweep = nil
     writabilityWaiters.failAll(error)
     let all = streams
     streams.removeAll()
@@ -207,6 +282,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
       promise.fail(StreamError.closed)
       return
     }
+    streams[id]!.active = true
     var rest = data
     let f = flag(for: id, .messageInitiator)
     while rest.readableBytes > MplexFrame.writeChunkSize {

@@ -39,7 +39,19 @@ final class NoiseHandler: ChannelDuplexHandler, RemovableChannelHandler {
   private let expectedPeer: PeerID?
   private let timeout: TimeAmount
   private var timeoutTask: Scheduled<Void>?
-  private var cumulation: ByteBuffer?
+  /// The start of a frame the last read did not complete (header included); empty when none. Only these
+  /// bytes are copied: whole frames are decrypted straight out of the socket's buffer.
+  private var partial = ByteBuffer()
+  /// Plaintext buffers, reused once the streams released the data they carried.
+  private var plaintextBuffers = BufferRecycler(count: 2)
+  /// Ciphertext buffers, reused once the socket wrote them.
+  private var ciphertextBuffers = BufferRecycler(count: 4)
+  /// Plaintext written since the last flush; sealed into as few full-size frames as possible at the flush.
+  private var pendingPlaintext: [ByteBuffer] = []
+  private var pendingBytes = 0
+  private var pendingPromise: EventLoopPromise<Void>?
+  /// Pending plaintext is sealed early once this much accumulated without a flush.
+  static let maxPendingBytes = 4 << 20
   private var queuedWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
   private var flushQueued = false
   private var started = false
@@ -108,74 +120,100 @@ final class NoiseHandler: ChannelDuplexHandler, RemovableChannelHandler {
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     var incoming = unwrapInboundIn(data)
     if case .failed = state { return }
-    if cumulation == nil || cumulation!.readableBytes == 0 {
-      cumulation = incoming
-    } else {
-      cumulation!.writeBuffer(&incoming)
-    }
     do {
-      try processInbound(context: context)
+      try processInbound(context: context, &incoming)
     } catch {
       fail(context: context, error)
     }
   }
 
-  private func processInbound(context: ChannelHandlerContext) throws {
-    var plaintextOut: ByteBuffer?
-    defer {
-      if let out = plaintextOut, out.readableBytes > 0, case .transport = state {
-        context.fireChannelRead(wrapInboundOut(out))
-      }
-    }
-    while var buffer = cumulation, let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self),
+  /// Takes one whole frame's payload off the front of `buffer`, or returns nil (nothing consumed).
+  private static func takeFrame(_ buffer: inout ByteBuffer) -> ByteBuffer? {
+    guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self),
       buffer.readableBytes >= 2 + Int(length)
-    {
-      buffer.moveReaderIndex(forwardBy: 2)
-      let frame = buffer.readSlice(length: Int(length))!
-      cumulation = buffer
-      switch state {
-      case .handshaking(var hs):
-        let payloadBytes = try hs.readMessage(Array(frame.readableBytesView))
-        var result: NoiseHandshakeResult?
-        // Message 1 carries no identity; messages 2 (read by the initiator) and 3 (by the responder) do.
-        if hs.messageIndex >= 2 {
-          result = try verify(payloadBytes, hs: hs)
-        }
-        if hs.isMyTurnToWrite {
-          let reply = try hs.writeMessage(payload: try localPayload(hs))
-          writeFrame(context: context, reply)
-          context.flush()
-        }
-        state = .handshaking(hs)
-        if hs.isComplete {
-          let (send, receive) = try hs.transportCiphers()
-          state = .transport(send: send, receive: receive)
-          guard let result else { throw NoiseError.invalidState("no remote identity after handshake") }
-          try complete(context: context, result: result)
-        }
-      case .transport(_, let receive):
-        let plainLength = frame.readableBytes - NoiseTransportCipher.tagLength
-        guard plainLength >= 0 else {
-          throw NoiseError.truncatedMessage(expected: NoiseTransportCipher.tagLength, got: frame.readableBytes)
-        }
-        if plaintextOut == nil {
-          plaintextOut = context.channel.allocator.buffer(
-            capacity: max(plainLength, (cumulation?.readableBytes ?? 0) + plainLength))
-        }
-        try frame.withUnsafeReadableBytes { input throws(NoiseError) in
-          _ = try plaintextOut!.writeWithUnsafeMutableBytes(minimumWritableBytes: plainLength) {
-            output throws(NoiseError) in
-            try receive.open(input, into: output)
-          }
-        }
-      case .failed:
-        return
+    else { return nil }
+    buffer.moveReaderIndex(forwardBy: 2)
+    return buffer.readSlice(length: Int(length))
+  }
+
+  private static func hasFrame(_ buffer: ByteBuffer) -> Bool {
+    guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) else { return false }
+    return buffer.readableBytes >= 2 + Int(length)
+  }
+
+  /// Moves bytes from `incoming` into ``partial`` until its frame is complete; returns that frame's payload
+  /// (then ``partial`` is empty again), or nil when `incoming` ran out first.
+  private func completePartial(_ incoming: inout ByteBuffer) -> ByteBuffer? {
+    guard partial.readableBytes > 0 else { return nil }
+    if partial.readableBytes < 2 {
+      var head = incoming.readSlice(length: min(2 - partial.readableBytes, incoming.readableBytes))!
+      partial.writeBuffer(&head)
+    }
+    if let length = partial.getInteger(at: partial.readerIndex, as: UInt16.self) {
+      let missing = 2 + Int(length) - partial.readableBytes
+      var body = incoming.readSlice(length: min(missing, incoming.readableBytes))!
+      partial.writeBuffer(&body)
+    }
+    return Self.takeFrame(&partial)
+  }
+
+  private func processInbound(context: ChannelHandlerContext, _ incoming: inout ByteBuffer) throws {
+    var completed = completePartial(&incoming)
+    while case .handshaking(var hs) = state {
+      guard let frame = completed ?? Self.takeFrame(&incoming) else { break }
+      completed = nil
+      let payloadBytes = try hs.readMessage(Array(frame.readableBytesView))
+      var result: NoiseHandshakeResult?
+      // Message 1 carries no identity; messages 2 (read by the initiator) and 3 (by the responder) do.
+      if hs.messageIndex >= 2 {
+        result = try verify(payloadBytes, hs: hs)
+      }
+      if hs.isMyTurnToWrite {
+        let reply = try hs.writeMessage(payload: try localPayload(hs))
+        writeFrame(context: context, reply)
+        context.flush()
+      }
+      state = .handshaking(hs)
+      if hs.isComplete {
+        let (send, receive) = try hs.transportCiphers()
+        state = .transport(send: send, receive: receive)
+        guard let result else { throw NoiseError.invalidState("no remote identity after handshake") }
+        try complete(context: context, result: result)
       }
     }
-    if let c = cumulation, c.readableBytes == 0 {
-      cumulation = nil
-    } else if cumulation != nil, cumulation!.readerIndex > 65536 {
-      cumulation!.discardReadBytes()
+    if case .transport(_, let receive) = state {
+      let available = (completed?.readableBytes ?? 0) + incoming.readableBytes
+      if completed != nil || Self.hasFrame(incoming) {
+        // Every complete frame of this read is opened into one plaintext buffer.
+        let (plaintext, _) = try plaintextBuffers.withBuffer(
+          capacity: available, allocator: context.channel.allocator
+        ) { (out: inout ByteBuffer) throws -> Void in
+          if let frame = completed { try Self.open(frame, with: receive, into: &out) }
+          while let frame = Self.takeFrame(&incoming) { try Self.open(frame, with: receive, into: &out) }
+        }
+        if plaintext.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(plaintext)) }
+      }
+    }
+    completed = nil
+    if case .failed = state { return }
+    if incoming.readableBytes > 0 {
+      if partial.readableBytes == 0 { partial.clear() }
+      partial.writeBuffer(&incoming)
+    }
+  }
+
+  /// Decrypts one transport frame and appends its plaintext to `out`.
+  private static func open(_ frame: ByteBuffer, with cipher: NoiseTransportCipher, into out: inout ByteBuffer)
+    throws(NoiseError)
+  {
+    let plainLength = frame.readableBytes - NoiseTransportCipher.tagLength
+    guard plainLength >= 0 else {
+      throw NoiseError.truncatedMessage(expected: NoiseTransportCipher.tagLength, got: frame.readableBytes)
+    }
+    try frame.withUnsafeReadableBytes { input throws(NoiseError) in
+      _ = try out.writeWithUnsafeMutableBytes(minimumWritableBytes: plainLength) { output throws(NoiseError) in
+        try cipher.open(input, into: output)
+      }
     }
   }
 
@@ -196,18 +234,22 @@ final class NoiseHandler: ChannelDuplexHandler, RemovableChannelHandler {
     try onComplete(result, context)
     let writes = queuedWrites
     queuedWrites = []
-    for (buffer, promise) in writes { encryptAndWrite(context: context, buffer, promise: promise) }
-    if flushQueued || !writes.isEmpty { context.flush() }
+    for (buffer, promise) in writes { enqueue(context: context, buffer, promise: promise) }
+    if flushQueued || !writes.isEmpty {
+      sealPending(context: context)
+      context.flush()
+    }
   }
 
   private func fail(context: ChannelHandlerContext, _ error: any Error) {
     if case .failed = state { return }
     state = .failed
     timeoutTask?.cancel()
-    cumulation = nil
+    partial = ByteBuffer()
     let writes = queuedWrites
     queuedWrites = []
     for (_, promise) in writes { promise?.fail(error) }
+    failPending(error)
     if !finished {
       finished = true
       onFailure(error)
@@ -226,6 +268,7 @@ final class NoiseHandler: ChannelDuplexHandler, RemovableChannelHandler {
     let writes = queuedWrites
     queuedWrites = []
     for (_, promise) in writes { promise?.fail(ChannelError.ioOnClosedChannel) }
+    failPending(ChannelError.ioOnClosedChannel)
     context.fireChannelInactive()
   }
 
@@ -237,7 +280,7 @@ final class NoiseHandler: ChannelDuplexHandler, RemovableChannelHandler {
     case .handshaking:
       queuedWrites.append((buffer, promise))
     case .transport:
-      encryptAndWrite(context: context, buffer, promise: promise)
+      enqueue(context: context, buffer, promise: promise)
     case .failed:
       promise?.fail(ChannelError.ioOnClosedChannel)
     }
@@ -248,41 +291,88 @@ final class NoiseHandler: ChannelDuplexHandler, RemovableChannelHandler {
       flushQueued = true
       return
     }
+    sealPending(context: context)
     context.flush()
   }
 
-  private func encryptAndWrite(context: ChannelHandlerContext, _ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {
-    guard case .transport(let send, _) = state else {
-      promise?.fail(ChannelError.ioOnClosedChannel)
+  /// Adds plaintext to the data sealed at the next flush.
+  private func enqueue(context: ChannelHandlerContext, _ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {
+    if let promise {
+      if let pending = pendingPromise {
+        pending.futureResult.cascade(to: promise)
+      } else {
+        pendingPromise = promise
+      }
+    }
+    if buffer.readableBytes > 0 {
+      pendingPlaintext.append(buffer)
+      pendingBytes += buffer.readableBytes
+    }
+    if pendingBytes >= Self.maxPendingBytes { sealPending(context: context) }
+  }
+
+  private func failPending(_ error: any Error) {
+    pendingPlaintext = []
+    pendingBytes = 0
+    let promise = pendingPromise
+    pendingPromise = nil
+    promise?.fail(error)
+  }
+
+  /// Seals all pending plaintext into full-size transport frames (the last one shorter) in one buffer and
+  /// writes it; small writes (muxer headers) share frames with the data around them.
+  private func sealPending(context: ChannelHandlerContext) {
+    guard case .transport(let send, _) = state else { return }
+    let promise = pendingPromise
+    pendingPromise = nil
+    let total = pendingBytes
+    guard total > 0 else {
+      if let promise { context.write(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise) }
       return
     }
-    let total = buffer.readableBytes
-    if total == 0 {
-      context.write(wrapOutboundOut(buffer), promise: promise)
-      return
-    }
+    let pieces = pendingPlaintext
+    pendingPlaintext.removeAll(keepingCapacity: true)
+    pendingBytes = 0
     let maxPlain = Self.maxPlaintextPerFrame
+    let tagLength = NoiseTransportCipher.tagLength
     let frames = (total + maxPlain - 1) / maxPlain
-    var out = context.channel.allocator.buffer(capacity: total + frames * 18)
     do {
-      try buffer.withUnsafeReadableBytes { raw throws(NoiseError) in
-        var offset = 0
-        while offset < total {
-          let len = min(maxPlain, total - offset)
-          out.writeInteger(UInt16(len + NoiseTransportCipher.tagLength))
-          try out.writeWithUnsafeMutableBytes(minimumWritableBytes: len + NoiseTransportCipher.tagLength) {
-            output throws(NoiseError) in
-            try send.seal(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + len)]), into: output)
-            return len + NoiseTransportCipher.tagLength
+      let (out, _) = try ciphertextBuffers.withBuffer(
+        capacity: total + frames * (2 + tagLength), allocator: context.channel.allocator
+      ) { (out: inout ByteBuffer) throws -> Void in
+        var left = total
+        var frameLeft = 0
+        for piece in pieces {
+          try piece.withUnsafeReadableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+              if frameLeft == 0 {
+                frameLeft = min(maxPlain, left)
+                out.writeInteger(UInt16(frameLeft + tagLength))
+                try send.sealBegin()
+              }
+              let n = min(frameLeft, raw.count - offset)
+              try out.writeWithUnsafeMutableBytes(minimumWritableBytes: n) { output in
+                try send.sealUpdate(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + n)]), into: output)
+                return n
+              }
+              offset += n
+              frameLeft -= n
+              left -= n
+              if frameLeft == 0 {
+                try out.writeWithUnsafeMutableBytes(minimumWritableBytes: tagLength) { output in
+                  try send.sealFinish(tag: output)
+                  return tagLength
+                }
+              }
+            }
           }
-          offset += len
         }
       }
+      context.write(wrapOutboundOut(out), promise: promise)
     } catch {
       promise?.fail(error)
       fail(context: context, error)
-      return
     }
-    context.write(wrapOutboundOut(out), promise: promise)
   }
 }

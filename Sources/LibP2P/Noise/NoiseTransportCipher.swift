@@ -66,6 +66,35 @@ final class NoiseTransportCipher {
     nonce += 1
   }
 
+  /// Starts sealing one message whose plaintext is then given in pieces to ``sealUpdate(_:into:)``.
+  func sealBegin() throws(NoiseError) {
+    precondition(encrypting)
+    try setNonce()
+  }
+
+  /// Encrypts the next piece of the current message into `output` (at least `input.count` bytes).
+  func sealUpdate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(NoiseError) {
+    guard input.count > 0 else { return }
+    var written: Int32 = 0
+    let ok = EVP_EncryptUpdate(
+      context, output.baseAddress!.assumingMemoryBound(to: UInt8.self), &written,
+      input.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(input.count))
+    guard ok == 1, Int(written) == input.count else { throw .decryptionFailed }
+  }
+
+  /// Finishes the current message: writes its 16-byte tag to `tag`.
+  func sealFinish(tag: UnsafeMutableRawBufferPointer) throws(NoiseError) {
+    precondition(tag.count >= Self.tagLength)
+    var finalLength: Int32 = 0
+    var scratch: UInt8 = 0
+    var ok = EVP_EncryptFinal_ex(context, &scratch, &finalLength)
+    if ok == 1 {
+      ok = EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, Int32(Self.tagLength), tag.baseAddress!)
+    }
+    guard ok == 1 else { throw .decryptionFailed }
+    nonce += 1
+  }
+
   /// Decrypts `ciphertext ‖ tag` into `output` (which needs `input.count - 16` bytes).
   ///
   /// - Returns: the plaintext length.

@@ -22,6 +22,10 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
     var unacknowledgedConsumption: UInt32 = 0
     var pendingWrites = CircularBuffer<(ByteBuffer, EventLoopPromise<Void>)>()
     var pendingClose: EventLoopPromise<Void>?
+    /// Data moved since the last inactivity sweep.
+    var active = true
+    /// When the last sweep found the stream active.
+    var quietSince = NIODeadline.distantPast
   }
 
   let muxerProtocol = YamuxHeader.protocolID
@@ -32,13 +36,17 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
   private var streams: [UInt32: StreamState] = [:]
   private var inboundCount = 0
   private var nextStreamID: UInt32
-  private var cumulation: ByteBuffer?
+  /// Header bytes split across reads (fewer than 12).
+  private var partialHeader = ByteBuffer()
+  /// The data frame whose body is still arriving: data is passed on as it comes, never accumulated.
+  private var currentFrame: (header: YamuxHeader, remaining: Int)?
   private var closed = false
   private var goAwayReceived = false
   private var goAwaySent = false
   private let receiveWindowTarget: UInt32
   /// Writers waiting for the channel to become writable again.
   private var writabilityWaiters = WritabilityWaiters()
+  private var inactivitySweep: Scheduled<Void>?
   /// Largest data frame we write.
   static let maxWriteFrame = 256 * 1024
 
@@ -54,9 +62,48 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
 
   var openStreamCount: Int { streams.count }
 
-  func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+  func handlerAdded(context: ChannelHandlerContext) {
+    self.context = context
+    scheduleInactivitySweep(context: context)
+  }
 
-  func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+  func handlerRemoved(context: ChannelHandlerContext) {
+    self.context = nil
+    inactivitySweep?.cancel()
+    inactivitySweep = nil
+  }
+
+  // MARK: stream inactivity
+
+  private func scheduleInactivitySweep(context: ChannelHandlerContext) {
+    guard let timeout = configuration.streamInactivityTimeout, !closed else { return }
+    let period = TimeAmount.nanoseconds(max(timeout.nanoseconds / 4, 1_000_000))
+    inactivitySweep = context.eventLoop.assumeIsolated().scheduleTask(in: period) { [self] in
+      self.sweepInactiveStreams(timeout: timeout, now: context.eventLoop.now)
+      self.scheduleInactivitySweep(context: context)
+    }
+  }
+
+  /// Resets streams that moved no data for `timeout` (like nim's channel inactivity timeout).
+  private func sweepInactiveStreams(timeout: TimeAmount, now: NIODeadline) {
+    var expired: [UInt32] = []
+    for (id, state) in streams {
+      if state.active {
+        streams[id]!.active = false
+        streams[id]!.quietSince = now
+      } else if now - state.quietSince >= timeout {
+        expired.append(id)
+      }
+    }
+    for id in expired {
+      guard let state = streams[id] else { continue }
+      writeHeader(YamuxHeader(type: .windowUpdate, flags: .rst, streamID: id, length: 0), flush: true)
+      state.stream.inbound.fail(.inactivityTimeout)
+      for (_, p) in state.pendingWrites { p.fail(StreamError.inactivityTimeout) }
+      state.pendingClose?.fail(StreamError.inactivityTimeout)
+      remove(id)
+    }
+  }
 
   private func key(_ id: UInt32) -> MuxedStreamID {
     let localParity: UInt32 = connectionInfo.isInitiator ? 1 : 0
@@ -68,31 +115,42 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     var incoming = unwrapInboundIn(data)
     guard !closed else { return }
-    if cumulation == nil || cumulation!.readableBytes == 0 {
-      cumulation = incoming
-    } else {
-      cumulation!.writeBuffer(&incoming)
-    }
     do {
-      while cumulation != nil, let frame = try YamuxFrame.decode(&cumulation!) {
-        try handle(frame, context: context)
+      while incoming.readableBytes > 0 {
+        if let frame = currentFrame {
+          let n = min(frame.remaining, incoming.readableBytes)
+          let body = incoming.readSlice(length: n)!
+          currentFrame = frame.remaining == n ? nil : (frame.header, frame.remaining - n)
+          handleData(frame.header, body, last: frame.remaining == n)
+          continue
+        }
+        guard let header = try nextHeader(&incoming) else { break }
+        try handle(header, context: context)
         if closed { return }
+        if header.type == .data && header.length > 0 { currentFrame = (header, Int(header.length)) }
       }
       context.flush()
     } catch {
       protocolError(context: context, error)
-      return
     }
-    if let c = cumulation {
-      if c.readableBytes == 0 {
-        cumulation = nil
-      } else if c.readerIndex > 0 {
-        var rest = context.channel.allocator.buffer(capacity: c.readableBytes)
-        var copy = c
-        rest.writeBuffer(&copy)
-        cumulation = rest
+  }
+
+  /// The next frame header, from `incoming` and any header bytes kept from earlier reads; nil when
+  /// `incoming` ran out first (its bytes are then kept).
+  private func nextHeader(_ incoming: inout ByteBuffer) throws(YamuxError) -> YamuxHeader? {
+    if partialHeader.readableBytes == 0 {
+      if let header = try YamuxHeader.decode(&incoming) { return header }
+    } else {
+      var head = incoming.readSlice(
+        length: min(YamuxHeader.length - partialHeader.readableBytes, incoming.readableBytes))!
+      partialHeader.writeBuffer(&head)
+      if let header = try YamuxHeader.decode(&partialHeader) {
+        partialHeader.clear()
+        return header
       }
     }
+    partialHeader.writeBuffer(&incoming)
+    return nil
   }
 
   private func protocolError(context: ChannelHandlerContext, _ error: any Error) {
@@ -103,8 +161,8 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
     context.close(promise: nil)
   }
 
-  private func handle(_ frame: YamuxFrame, context: ChannelHandlerContext) throws {
-    let h = frame.header
+  /// Acts on a frame header; a data frame's body then arrives through ``handleData(_:_:last:)``.
+  private func handle(_ h: YamuxHeader, context: ChannelHandlerContext) throws {
     switch h.type {
     case .ping:
       if h.flags.contains(.syn) {
@@ -125,7 +183,7 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
         return
       }
       let stream = P2PStream(
-        id: key(id), connection: connectionInfo, inbound: StreamInbound(),
+        id: key(id), connection: connectionInfo, inbound: StreamInbound(reportThreshold: Int(receiveWindowTarget / 2)),
         muxer: MuxerRef(core: self, eventLoop: context.eventLoop))
       var state = StreamState(stream: stream)
       // Accept right away, granting our larger receive window.
@@ -151,17 +209,31 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
         throw YamuxError.windowExceeded(stream: id, length: h.length, window: state.receiveWindow)
       }
       state.receiveWindow -= h.length
-      if !state.remoteClosed { state.stream.inbound.deliver(frame.data) }
     } else {
       state.sendWindow = state.sendWindow &+ h.length
     }
-    if h.flags.contains(.fin) && !state.remoteClosed {
+    // A data frame's FIN takes effect after its body (see handleData).
+    let finNow = !(h.type == .data && h.length > 0)
+    if finNow && h.flags.contains(.fin) && !state.remoteClosed {
       state.remoteClosed = true
       state.stream.inbound.finish()
     }
     streams[id] = state
     if h.type == .windowUpdate { drainWrites(id) }
     if let s = streams[id], s.remoteClosed, s.localClosed, s.pendingWrites.isEmpty { remove(id) }
+  }
+
+  /// Passes (part of) a data frame's body to its stream; after the last part applies the frame's FIN.
+  private func handleData(_ h: YamuxHeader, _ data: ByteBuffer, last: Bool) {
+    guard var state = streams[h.streamID] else { return }
+    state.active = true
+    streams[h.streamID]!.active = true
+    if !state.remoteClosed { state.stream.inbound.deliver(data) }
+    guard last, h.flags.contains(.fin), !state.remoteClosed else { return }
+    state.remoteClosed = true
+    state.stream.inbound.finish()
+    streams[h.streamID] = state
+    if state.localClosed, state.pendingWrites.isEmpty, state.pendingClose == nil { remove(h.streamID) }
   }
 
   private func remove(_ id: UInt32) {
@@ -176,6 +248,8 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
 
   private func shutdown(error: StreamError) {
     closed = true
+    inactivitySweep?.cancel()
+    inactivitySweep = nil
     writabilityWaiters.failAll(error)
     let all = streams
     streams.removeAll()
@@ -290,6 +364,7 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
       return
     }
     state.pendingWrites.append((data, promise))
+    state.active = true
     streams[wireID] = state
     drainWrites(wireID)
   }
@@ -332,7 +407,7 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
     let id = nextStreamID
     nextStreamID += 2
     let stream = P2PStream(
-      id: key(id), connection: connectionInfo, inbound: StreamInbound(),
+      id: key(id), connection: connectionInfo, inbound: StreamInbound(reportThreshold: Int(receiveWindowTarget / 2)),
       muxer: MuxerRef(core: self, eventLoop: context.eventLoop))
     var state = StreamState(stream: stream)
     state.receiveWindow = receiveWindowTarget
