@@ -121,20 +121,26 @@ public final class NodeMarketplace: Sendable {
           }
         }
       }
-      var failures: [(Int, MarketplaceStartError.ProviderFailure)] = []
+      // The chain is the one of the first endpoint in configured order that answers: a later endpoint's answer is
+      // used only once every earlier one has failed (deterministic even if endpoints disagree on the chain).
+      var results = [Result<UInt64, EthereumError>?](repeating: nil, count: options.ethProviders.count)
       for await (i, result) in group {
-        switch result {
-        case .success(let id):
-          group.cancelAll()
-          return (chainID: Optional(id), failures: failures)
-        case .failure(let e):
-          failures.append((i, .init(url: options.ethProviders[i], reason: Self.shortReason(e))))
+        results[i] = result
+        for r in results {
+          guard let r else { break }
+          if case .success(let id) = r {
+            group.cancelAll()
+            return (chainID: Optional(id), results: results)
+          }
         }
       }
-      return (chainID: UInt64?.none, failures: failures)
+      return (chainID: UInt64?.none, results: results)
     }
     let chainID = probes.chainID
-    let failures = probes.failures.sorted { $0.0 < $1.0 }.map(\.1)
+    var failures: [MarketplaceStartError.ProviderFailure] = []
+    for (url, result) in zip(options.ethProviders, probes.results) {
+      if case .failure(let e)? = result { failures.append(.init(url: url, reason: Self.shortReason(e))) }
+    }
     guard let chainID else { throw .noProviderReachable(tried: failures) }
     let failover = FailoverProvider(
       options.ethProviders.map { factory($0, 30, false) }, expectedChainID: chainID, logger: logger)

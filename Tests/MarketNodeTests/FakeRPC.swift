@@ -63,6 +63,17 @@ final class FakeRPC: EthereumProvider {
   }
 }
 
+/// Delays every answer of `inner` (to check that start-up does not depend on which endpoint answers first).
+struct SlowRPC: EthereumProvider {
+  let inner: FakeRPC
+  let delay: Duration
+  var endpoint: String { inner.endpoint }
+  func request(_ method: String, _ params: [JSONValue]) async throws(EthereumError) -> JSONValue {
+    try? await Task.sleep(for: delay)
+    return try await inner.request(method, params)
+  }
+}
+
 /// Temporary files for one test, removed at the end.
 struct TempDir {
   let path: String

@@ -21,18 +21,33 @@ import Testing
     return o
   }
 
-  func connect(_ o: PersistenceOptions, _ dir: TempDir, _ fakes: [String: FakeRPC]) async throws(MarketplaceStartError)
-    -> NodeMarketplace
+  func connect(_ o: PersistenceOptions, _ dir: TempDir, _ fakes: [String: any EthereumProvider])
+    async throws(MarketplaceStartError) -> NodeMarketplace
   {
     try await NodeMarketplace.connect(
       options: o, dataDir: dir.path, logger: logger, makeProvider: { url, _, _ in fakes[url] ?? FakeRPC.down(url) })
+  }
+
+  @Test func theFirstAnsweringEndpointInConfiguredOrderSetsTheChain() async throws {
+    let dir = try TempDir()
+    defer { dir.remove() }
+    let o = try options(dir, providers: ["http://down:1", "http://slow:2", "http://fast:3"])
+    let m = try await connect(
+      o, dir,
+      [
+        "http://slow:2": SlowRPC(
+          inner: .chain("http://slow:2", chainID: 4242, token: token), delay: .milliseconds(200)),
+        "http://fast:3": FakeRPC.chain("http://fast:3", chainID: 31337, token: token),
+      ])
+    #expect(m.chainID == 4242)
+    #expect(await m.status().provider == "http://slow:2")
   }
 
   @Test func connectsReadsConfigurationAndFailsOver() async throws {
     let dir = try TempDir()
     defer { dir.remove() }
     let o = try options(dir, providers: ["http://down:1", "http://up:2"])
-    let m = try await connect(o, dir, ["http://up:2": .chain("http://up:2", token: token)])
+    let m = try await connect(o, dir, ["http://up:2": FakeRPC.chain("http://up:2", token: token)])
     #expect(m.chainID == 31337)
     #expect(m.account.checksummed == hardhatAddress0)
     #expect(m.marketplaceAddress.checksummed == marketplace)
@@ -69,7 +84,7 @@ import Testing
     var o = try options(dir, providers: ["http://x:1"])
     o.marketplaceAddress = nil
     await #expect(throws: MarketplaceStartError.unknownChain(chainID: 4242)) {
-      _ = try await connect(o, dir, ["http://x:1": .chain("http://x:1", chainID: 4242, token: token)])
+      _ = try await connect(o, dir, ["http://x:1": FakeRPC.chain("http://x:1", chainID: 4242, token: token)])
     }
   }
 
@@ -79,7 +94,7 @@ import Testing
     var o = try options(dir, providers: ["http://x:1"])
     o.marketplaceAddress = nil  // 31337 → hardhat's known address, which has no code on this chain
     let e = await #expect(throws: MarketplaceStartError.self) {
-      _ = try await connect(o, dir, ["http://x:1": .chain("http://x:1", hasCode: false, token: token)])
+      _ = try await connect(o, dir, ["http://x:1": FakeRPC.chain("http://x:1", hasCode: false, token: token)])
     }
     #expect(
       e
