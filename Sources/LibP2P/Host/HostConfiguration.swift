@@ -32,6 +32,11 @@ public struct HostConfiguration: Sendable {
   public var enablePing = true
   /// Serve `/ipfs/id/push/1.0.0`.
   public var enableIdentifyPush = true
+  /// Send `/ipfs/id/push/1.0.0` to every connected peer when our protocols or listen addresses change
+  /// (peers that do not serve it, like nim-codex, answer `na`; that is ignored).
+  public var sendIdentifyPush = true
+  /// Changes within this delay are sent in one push.
+  public var identifyPushDelay: Duration = .milliseconds(100)
 
   /// A configuration with `identity` and the default listen address.
   public init(identity: PrivateKey, listenAddresses: [Multiaddr]? = nil) {

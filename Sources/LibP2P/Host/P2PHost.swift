@@ -38,6 +38,7 @@ public final class P2PHost: Sendable {
     var identified: [PeerID: IdentifyInfo] = [:]
     var signedRecord: SignedPeerRecord?
     var subscribers: [UUID: AsyncStream<HostEvent>.Continuation] = [:]
+    var pushScheduled = false
   }
 
   /// Creates a host. Without `group` it runs its own `MultiThreadedEventLoopGroup` (one thread per core),
@@ -60,6 +61,7 @@ public final class P2PHost: Sendable {
       addresses: configuration.announceAddresses ?? [])
     state.withLock { $0.signedRecord = record }
     mountBuiltins()
+    registry.onChange { [weak self] in self?.localInfoChanged() }
   }
 
   private func mountBuiltins() {
@@ -113,12 +115,14 @@ public final class P2PHost: Sendable {
     let record = try? SignedPeerRecord.seal(
       key: configuration.identity, seq: UInt64(Date().timeIntervalSince1970),
       addresses: configuration.announceAddresses ?? addresses)
-    state.withLock {
+    let connected = state.withLock {
       $0.running = true
       $0.listeners += bound
       $0.boundAddresses += addresses
       $0.signedRecord = record
+      return !$0.connections.isEmpty
     }
+    if connected && configuration.announceAddresses == nil && !addresses.isEmpty { localInfoChanged() }
     logger.info("libp2p host listening", metadata: ["addrs": "\(addresses.map(\.description))"])
   }
 
@@ -401,6 +405,46 @@ public final class P2PHost: Sendable {
     } catch {
       stream.reset()
       throw error
+    }
+  }
+
+  // MARK: identify push
+
+  /// Our protocols or addresses changed: push identify to every connected peer after
+  /// `identifyPushDelay` (changes in the meantime share the push).
+  private func localInfoChanged() {
+    guard configuration.sendIdentifyPush else { return }
+    let schedule = state.withLock { s -> Bool in
+      guard !s.stopped, !s.pushScheduled, !s.connections.isEmpty else { return false }
+      s.pushScheduled = true
+      return true
+    }
+    guard schedule else { return }
+    let delay = configuration.identifyPushDelay
+    Task { [weak self] in
+      try? await Task.sleep(for: delay)
+      guard let self else { return }
+      self.state.withLock { $0.pushScheduled = false }
+      await self.pushIdentify()
+    }
+  }
+
+  /// Sends our current identify message on `/ipfs/id/push/1.0.0` to every connected peer. Peers that
+  /// do not serve identify push (nim-codex) are skipped; failures are logged, never thrown.
+  public func pushIdentify() async {
+    let targets = connections.filter(\.isActive)
+    await withTaskGroup(of: Void.self) { group in
+      for connection in targets {
+        group.addTask { [self] in
+          do {
+            let stream = try await connection.newStream(protocols: [Identify.pushProtocolID])
+            try await Identify.serve(self.identifyMessage(for: stream), on: stream)
+          } catch {
+            self.logger.debug(
+              "identify push not delivered", metadata: ["peer": "\(connection.remotePeer)", "error": "\(error)"])
+          }
+        }
+      }
     }
   }
 
