@@ -145,6 +145,10 @@ extension DaemonCommand {
       do {
         try DataDirectory.prepare(config.dataDir)
         marketplace = try await NodeMarketplace.connect(options: persistence, dataDir: config.dataDir, logger: logger)
+        if persistence.validator {
+          logger.warning(
+            "--validator: the validator is not built yet; the node only reports the flag in /debug/info")
+        }
       } catch let e as MarketplaceStartError {
         logger.critical("cannot start the marketplace: \(e.description)")
         throw ExitCode.failure
