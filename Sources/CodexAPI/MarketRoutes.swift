@@ -10,22 +10,21 @@ struct MarketRoutes {
 
   static let notEnabled = "Persistence is not enabled"
 
-  /// The node's marketplace, or the 503 answer.
-  static func enabled(_ node: CodexNode) throws -> NodeMarketplace {
-    guard let m = node.marketplace else { throw APIError(.serviceUnavailable, notEnabled) }
-    return m
-  }
+  /// The 503 answer without persistence (returned, not thrown: an expected condition, not logged as a failure).
+  static func unavailable() -> Response { CodexAPI.text(notEnabled, status: .serviceUnavailable) }
 
   /// The 501 answer for an endpoint whose state machine is not built yet.
-  static func notBuilt(_ endpoint: String) -> APIError {
+  static func notBuilt(_ endpoint: String) -> Response {
     let component = endpoint.contains("/storage/") ? "purchasing state machine" : "sales state machine"
-    return APIError(.notImplemented, "\(endpoint) is not implemented by this node yet (the \(component) is not built)")
+    return CodexAPI.text(
+      "\(endpoint) is not implemented by this node yet (the \(component) is not built)", status: .notImplemented)
   }
 
   func register(on api: RouterGroup<BasicRequestContext>) {
     let node = self.node
     api.get("sales/slots") { _, _ in
-      try CodexAPI.json(try await Self.enabled(node).activeSlots())
+      guard let m = node.marketplace else { return Self.unavailable() }
+      return try CodexAPI.json(try await m.activeSlots())
     }
     let unbuilt: [(HTTPRequest.Method, RouterPath, String)] = [
       (.get, "sales/slots/:slotId", "GET /sales/slots/{slotId}"),
@@ -39,8 +38,7 @@ struct MarketRoutes {
     ]
     for (method, path, name) in unbuilt {
       api.on(path, method: method) { _, _ -> Response in
-        _ = try Self.enabled(node)
-        throw Self.notBuilt(name)
+        node.marketplace == nil ? Self.unavailable() : Self.notBuilt(name)
       }
     }
   }
