@@ -13,7 +13,9 @@ import ServiceLifecycle
 struct DaemonCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "daemon",
-    abstract: "Run a Codex node (the default when no subcommand is given).",
+    abstract:
+      "Run a Codex node (the default when no subcommand is given); `codex [options] persistence [options]` adds the "
+      + "marketplace.",
     discussion: """
       Every option can also come from the environment (CODEX_ + the option name in upper case with - as _, e.g. \
       CODEX_DATA_DIR) or from a TOML --config-file whose keys are the option names. Command line beats \
