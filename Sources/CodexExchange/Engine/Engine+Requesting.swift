@@ -143,8 +143,8 @@ extension BlockExchangeEngine {
         continue
       }
       if let peer = p.requestedFrom {
-        if let ctx = peers[peer], ctx.requested.contains(address) {
-          let since = max(p.requestedAt, ctx.lastActivity)
+        if let lastActivity = peers[peer]?.lastActivity, peers[peer]!.requested.contains(address) {
+          let since = max(p.requestedAt, lastActivity)
           let deadline = since.advanced(by: config.peerActivityTimeout)
           let now = clock.now
           if now >= deadline {
@@ -167,9 +167,13 @@ extension BlockExchangeEngine {
         }
         pending[address]?.requestedFrom = nil
       }
-      var holders = peers.values.filter { $0.haves.contains(address) && $0.failures < config.maxPeerFailures }
+      // Peer ids only: a PeerContext copy kept alive across the awaits below would make every later insert into
+      // that peer's sets copy them whole.
+      var holders = peers.compactMap { id, c in
+        c.haves.contains(address) && c.failures < config.maxPeerFailures ? id : nil
+      }
       if !p.timedOut.isEmpty {
-        let fresh = holders.filter { !p.timedOut.contains($0.id) }
+        let fresh = holders.filter { !p.timedOut.contains($0) }
         if !fresh.isEmpty {
           holders = fresh
         } else if !p.refreshedAfterTimeout {
@@ -183,8 +187,9 @@ extension BlockExchangeEngine {
           pending[address]?.refreshedAfterTimeout = false
         }
       }
-      let free = holders.filter { $0.requested.count < config.maxInflightPerPeer }
-      if let pick = selectPeer(free) {
+      if let pick = selectPeer(
+        holders.compactMap { peers[$0] }.filter { $0.requested.count < config.maxInflightPerPeer })
+      {
         request(address, from: pick)
         continue
       }
@@ -281,19 +286,18 @@ extension BlockExchangeEngine {
   /// Sends want-haves for `address` to every peer not asked since its last refresh; refreshes stale peers.
   func refreshKnowledge(_ address: BlockAddress) {
     let now = clock.now
+    // Mutated in place: a copy of the context would make `askedHave.insert` copy the whole set every time.
     for id in Array(peers.keys) {
-      var ctx = peers[id]!
-      let stale = ctx.lastRefresh.advanced(by: config.minRefreshInterval * ctx.refreshBackoff)
+      let stale = peers[id]!.lastRefresh.advanced(by: config.minRefreshInterval * peers[id]!.refreshBackoff)
       if now >= stale {
-        ctx.askedHave = []
-        ctx.lastRefresh = now
-        ctx.refreshBackoff = min(ctx.refreshBackoff * 2, config.maxRefreshBackoff)
+        peers[id]!.askedHave = []
+        peers[id]!.lastRefresh = now
+        peers[id]!.refreshBackoff = min(peers[id]!.refreshBackoff * 2, config.maxRefreshBackoff)
       }
-      if !ctx.askedHave.contains(address) && ctx.askedHave.count < config.maxKnownPerPeer {
-        ctx.askedHave.insert(address)
+      if !peers[id]!.askedHave.contains(address) && peers[id]!.askedHave.count < config.maxKnownPerPeer {
+        peers[id]!.askedHave.insert(address)
         queueWant(WantListEntry(address: address, wantType: .wantHave), to: id)
       }
-      peers[id] = ctx
     }
   }
 

@@ -11,16 +11,18 @@ extension BlockExchangeEngine {
   }
 
   func blocksAvailable(_ addresses: [BlockAddress]) {
-    for (id, ctx) in peers where !ctx.pendingHaves.isEmpty {
+    // Ids first, then in-place mutation (iterating `peers` while mutating it would copy the contexts' sets).
+    for id in peers.compactMap({ $0.value.pendingHaves.isEmpty ? nil : $0.key }) {
       for a in addresses where peers[id]!.pendingHaves.remove(a) != nil {
         queuePresence(BlockPresence(address: a, type: .have), to: id)
       }
     }
-    for (id, ctx) in peers where !ctx.wanted.isEmpty {
-      if addresses.contains(where: { ctx.wanted[$0] != nil }) {
-        peers[id]!.unavailableStreak = 0
-        schedule(id)
-      }
+    let waiting = peers.compactMap { id, ctx in
+      !ctx.wanted.isEmpty && addresses.contains(where: { ctx.wanted[$0] != nil }) ? id : nil
+    }
+    for id in waiting {
+      peers[id]!.unavailableStreak = 0
+      schedule(id)
     }
   }
 

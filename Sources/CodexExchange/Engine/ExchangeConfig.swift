@@ -18,9 +18,10 @@ public struct ExchangeConfig: Sendable {
   /// can keep a whole prefetch window in flight (many blocks per round trip).
   public var maxInflightPerPeer = 512
   /// Fetched blocks queued for the store before reading more from the peers that sent them (Swift bound).
-  public var maxStoreQueueBytes = 32 << 20
-  /// Most bytes written to the store in one batch (one sync).
-  public var maxStoreBatchBytes = 16 << 20
+  public var maxStoreQueueBytes = 16 << 20
+  /// Most bytes written to the store in one batch (one sync). Well under the prefetch window, so syncing one batch
+  /// overlaps with fetching the next instead of stalling the whole window.
+  public var maxStoreBatchBytes = 4 << 20
   /// A peer that sent nothing for this long while we wait on it is dropped.
   public var peerActivityTimeout: Duration = .seconds(60)
   /// A want-block unanswered for this long is re-issued to another peer that has the block (Swift addition). The
