@@ -2,9 +2,11 @@
 // Written from the rules of shared/spec/slots-and-proofs.md §2; the Swift `Poseidon2.permuteSwift` is the reference.
 //
 // Two builds of one permutation body: a portable one (unsigned __int128) and, on x86-64 CPUs with BMI2 and ADX, one
-// whose Montgomery multiplication is hand-written mulx/adcx/adox assembly (two carry chains). The permutation is
-// latency-bound (56 partial rounds, each a chain of three Montgomery operations), so the body keeps values lazily
-// reduced where the bounds below allow it and moves all other reductions off the critical path.
+// whose Montgomery multiplication is hand-written mulx/adcx/adox assembly (two carry chains). On the Zen 4 cores we
+// measured, one permutation already fills the multiplier and the carry-chain ports (two permutations interleaved
+// gain only ~2%), so the body does as few operations as the bounds below allow: no final subtraction in products,
+// lazy ("almost") reductions by a top-limb quotient estimate, cmov selects, and only 2u + w between the S-boxes of
+// consecutive partial rounds.
 //
 // Bounds (ρ = p / 2^256 ≈ 0.18903, 2^256 - p ≈ 4.29p). The Montgomery product without final subtraction, for
 // a < 2^256 - p and any b < 2^256, keeps every intermediate below 2^256 (t < a + p after each step) and returns a
@@ -162,9 +164,9 @@ AI fe reduce3(fe t) {
 
 #endif
 
-// Any t < 2^256 -> [0, p + 2^193): t - q·p for the top-limb quotient estimate q (q ≤ floor(t / p) ≤ q + 1, and
+// Any t < 2^256 -> [0, p + 2^194): t - q·p for the top-limb quotient estimate q (0 ≤ q ≤ floor(t / p) ≤ q + 1 ≤ 6,
 // t - q·p < p + 2^192 + 2^-61·p). Used off the critical path where "almost reduced" is enough: every bound below
-// that says "< kp" holds for such values up to a relative excess below 2^-60, which no bound is that close to.
+// that says "< kp" holds for such values up to a relative excess below 2^-59, and none is that tight.
 AI fe reduce_q(fe t) {
   uint64_t q = (uint64_t)(((u128)t.l[3] * QEST) >> 125);
   uint64_t b;
