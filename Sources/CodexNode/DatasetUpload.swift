@@ -7,9 +7,14 @@ import Multiformats
 
 /// One upload in progress: bytes in, a plain manifest CID out (`formats.md` §3 upload pipeline).
 ///
-/// Bytes are cut into 64 KiB blocks; every 64 blocks are hashed in parallel off the caller's task and written to
-/// the repo while the next batch is read, so the network read, SHA-256 and the disk overlap. Nothing becomes
-/// visible until `finish()` commits leaves and manifest in one transaction; `abort()` (or a crash) leaves no trace.
+/// Received bytes are copied once, straight into a page-aligned batch of 64 blocks of 64 KiB (a `BlockBatch`;
+/// the last block zero-padded). A full batch is handed to a task that hashes its blocks on every core and then,
+/// in upload order, stores it with one `pwritev` (bypassing the page cache) and one transaction, while the next
+/// batch is being received: the network read, SHA-256 and the disk overlap. Up to `maxInflight` batches are in
+/// flight and the batches are reused, so memory stays at about (`maxInflight` + 1) × 4 MiB whatever the size.
+/// Leaf digests go to the session's temporary file; the tree and the proofs are computed from it at `finish()`.
+/// Nothing becomes visible until `finish()` commits leaves and manifest in one transaction; `abort()` (or a
+/// crash) leaves no trace.
 ///
 /// Use from one task at a time.
 public final class DatasetUpload {
@@ -20,11 +25,14 @@ public final class DatasetUpload {
   private let logger: Logger
   private let filename: String?
   private let mimetype: String?
-  private var chunker = Chunker()
-  private var batch: [[UInt8]] = []
-  private var inflight: [Task<[Block], any Error>] = []
-  private var blockCids: [Cid] = []
+  /// The batch being filled.
+  private var current: BlockBatch?
+  /// Empty batches to reuse.
+  private var spare: [BlockBatch] = []
+  private var inflight: [(task: Task<Void, any Error>, batch: BlockBatch)] = []
   private var finished = false
+  /// The number of bytes received so far.
+  public private(set) var byteCount: UInt64 = 0
   /// The stored manifest, once `finish()` succeeded.
   public private(set) var manifest: Manifest?
 
@@ -33,49 +41,56 @@ public final class DatasetUpload {
     self.filename = filename
     self.mimetype = mimetype
     self.logger = logger
-    batch.reserveCapacity(Self.batchBlocks)
   }
 
-  /// The number of bytes received so far.
-  public var byteCount: UInt64 { chunker.byteCount }
-
-  /// Adds bytes to the dataset.
+  /// Adds bytes to the dataset. Contiguous collections (arrays, NIO buffer views) are copied straight into the
+  /// batch buffer.
   /// - Throws: `NodeError.quotaExceeded` when the repo is full (call `abort()` then).
   public func write(_ bytes: some Collection<UInt8>) async throws {
-    for block in chunker.feed(bytes) {
-      batch.append(block)
-      if batch.count == Self.batchBlocks { try await flush() }
+    let total = bytes.count
+    guard total > 0 else { return }
+    var offset = 0
+    while offset < total {
+      let batch = try await fillingBatch()
+      guard
+        let taken = bytes.withContiguousStorageIfAvailable({ buffer in
+          batch.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[offset...])))
+        })
+      else {
+        try await write(Array(bytes.dropFirst(offset)))
+        return
+      }
+      offset += taken
+      byteCount += UInt64(taken)
+      if batch.isFull { try await flush() }
     }
   }
 
   /// Stores the last block, the leaf metadata and the manifest; returns the manifest CID.
   /// - Throws: `NodeError.emptyUpload` for zero bytes; storage errors. Call `abort()` after a failure.
   public func finish() async throws -> Cid {
-    if let last = chunker.finish() { batch.append(last) }
+    guard byteCount > 0 else { throw NodeError.emptyUpload }
+    current?.padLastBlock()
     try await flush()
     try await drain()
-    guard !blockCids.isEmpty else { throw NodeError.emptyUpload }
-    let cids = blockCids
-    let size = chunker.byteCount
+    let session = self.session
+    let size = byteCount
     let (filename, mimetype) = (self.filename, self.mimetype)
-    // Tree and proofs are CPU work: off the caller's task, on the cooperative pool.
-    let (manifest, leaves) = try await Task.detached(priority: .userInitiated) {
-      let tree = try CodexTree(flatLeaves: cids.flatMap { $0.multihash.digest })
-      var leaves: [(blockCid: Cid, proof: CodexProof)] = []
-      leaves.reserveCapacity(cids.count)
-      for (i, cid) in cids.enumerated() { leaves.append((cid, try tree.proof(for: i))) }
-      let manifest = Manifest(treeCid: tree.rootCid, datasetSize: size, filename: filename, mimetype: mimetype)
-      return (manifest, leaves)
-    }.value
+    let manifest: Manifest
     do {
-      try await session.commit(treeCid: manifest.treeCid, leaves: leaves, manifest: manifest.block)
+      // Building the tree hashes every node: CPU work, off the caller's task.
+      let treeCid = try await Task.detached(priority: .userInitiated) { try session.buildTree() }.value
+      manifest = Manifest(treeCid: treeCid, datasetSize: size, filename: filename, mimetype: mimetype)
+      try await session.commit(manifest: manifest.block)
     } catch { throw NodeError.wrap(error) }
     finished = true
     self.manifest = manifest
+    spare.removeAll()
     let cid = manifest.cid
     Counter(label: "codex_uploads_total").increment()
     Counter(label: "codex_upload_bytes_total").increment(by: Int64(size))
-    logger.info("upload stored", metadata: ["cid": "\(cid)", "bytes": "\(size)", "blocks": "\(cids.count)"])
+    logger.info(
+      "upload stored", metadata: ["cid": "\(cid)", "bytes": "\(size)", "blocks": "\(session.leafCount)"])
     return cid
   }
 
@@ -83,61 +98,45 @@ public final class DatasetUpload {
   public func abort() async {
     guard !finished else { return }
     finished = true
-    for task in inflight { _ = try? await task.value }
+    for (task, _) in inflight { _ = try? await task.value }
     inflight.removeAll()
+    spare.removeAll()
+    current = nil
     await session.abort()
   }
 
-  /// Hands the current batch to a task that hashes it (in parallel) and then writes it, in upload order, after
-  /// the previous batch's write. Up to `maxInflight` batches are in flight, so reading the body, SHA-256 on
-  /// every core and the disk all overlap; memory stays bounded at about `maxInflight` × 4 MiB.
+  /// The batch to copy received bytes into: the current one, a spare one, or a new one.
+  private func fillingBatch() async throws -> BlockBatch {
+    if let current { return current }
+    let batch = spare.popLast() ?? BlockBatch(capacity: Self.batchBlocks)
+    current = batch
+    return batch
+  }
+
+  /// Hands the current batch to a task that hashes it (on every core) and then stores it, in upload order, after
+  /// the previous batch. At most `maxInflight` batches are in flight.
   private func flush() async throws {
-    guard !batch.isEmpty else { return }
-    let work = batch
-    batch.removeAll(keepingCapacity: true)
+    guard let batch = current, !batch.isEmpty else { return }
+    current = nil
     let session = self.session
-    let previous = inflight.last
-    let task = Task<[Block], any Error>.detached { () async throws -> [Block] in
-      try await DatasetUpload.store(work, in: session, after: previous)
+    let previous = inflight.last?.task
+    let task = Task<Void, any Error>.detached {
+      await batch.hashAll()
+      if let previous { try await previous.value }
+      do { try await session.addLeaves(batch) } catch { throw NodeError.wrap(error) }
     }
-    inflight.append(task)
+    inflight.append((task, batch))
     while inflight.count > Self.maxInflight { try await drainOne() }
   }
 
-  private static func store(
-    _ work: [[UInt8]], in session: UploadSession, after previous: Task<[Block], any Error>?
-  ) async throws -> [Block] {
-    let blocks = await hash(work)
-    if let previous { _ = try await previous.value }
-    do { try await session.add(blocks) } catch { throw NodeError.wrap(error) }
-    return blocks
-  }
-
   private func drainOne() async throws {
-    let task = inflight.removeFirst()
-    let blocks = try await task.value
-    blockCids.append(contentsOf: blocks.lazy.map(\.cid))
+    let (task, batch) = inflight.removeFirst()
+    try await task.value
+    batch.reset()
+    spare.append(batch)
   }
 
   private func drain() async throws {
     while !inflight.isEmpty { try await drainOne() }
-  }
-
-  /// Hashes blocks in parallel across the cores.
-  static func hash(_ datas: [[UInt8]]) async -> [Block] {
-    let parts = min(datas.count, max(1, ProcessInfo.processInfo.activeProcessorCount))
-    if parts <= 1 { return datas.map { Block(data: $0) } }
-    return await withTaskGroup(of: (Int, [Block]).self) { group in
-      for p in 0..<parts {
-        group.addTask {
-          (p, stride(from: p, to: datas.count, by: parts).map { Block(data: datas[$0]) })
-        }
-      }
-      var out = [Block?](repeating: nil, count: datas.count)
-      for await (p, blocks) in group {
-        for (k, b) in blocks.enumerated() { out[p + k * parts] = b }
-      }
-      return out.map { $0! }
-    }
   }
 }
