@@ -131,7 +131,13 @@ struct P2PBenchmark {
     let server = try await makeHost(group, muxers: muxers, listen: true)
     mountSink(on: server)
     FileHandle.standardOutput.write(Data("LISTEN \(server.listenAddresses[0])\n".utf8))
-    await Task.detached { _ = FileHandle.standardInput.readDataToEndOfFile() }.value
+    // Wait for stdin to close on a thread of its own (not one of the few cooperative-pool threads).
+    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+      Thread.detachNewThread {
+        _ = FileHandle.standardInput.readDataToEndOfFile()
+        done.resume()
+      }
+    }
     await server.shutdown()
     try await group.shutdownGracefully()
   }

@@ -137,3 +137,77 @@ struct StreamingDecodeTests {
     #expect(done == 2)
   }
 }
+
+/// The streaming decoders never trap on garbage: random and mutated bytes in random pieces either decode or
+/// close the connection.
+@Suite("streaming decoders: fuzz")
+struct StreamingDecodeFuzzTests {
+  /// A valid frame sequence to mutate.
+  static func mplexSample(_ rng: inout TestRNG) -> [UInt8] {
+    var wire = MplexTests.frame(3, .newStream, Array("3".utf8))
+    for size in [0, 5, 300, 2] {
+      var f = MplexTests.frame(3, .messageInitiator, rng.bytes(size))
+      wire.writeBuffer(&f)
+    }
+    var close = MplexTests.frame(3, .closeInitiator)
+    wire.writeBuffer(&close)
+    return Array(wire.readableBytesView)
+  }
+
+  static func yamuxSample(_ rng: inout TestRNG) -> [UInt8] {
+    var wire = YamuxTests.frame(.windowUpdate, [.syn], 1, 0)
+    for size in [0, 7, 400] {
+      var f = YamuxTests.frame(.data, [], 1, UInt32(size), data: rng.bytes(size))
+      wire.writeBuffer(&f)
+    }
+    var ping = YamuxTests.frame(.ping, [.syn], 0, 9)
+    wire.writeBuffer(&ping)
+    return Array(wire.readableBytesView)
+  }
+
+  static func feedPieces(_ channel: EmbeddedChannel, _ bytes: [UInt8], _ rng: inout TestRNG) {
+    var rest = bytes[...]
+    while !rest.isEmpty, channel.isActive {
+      let n = min(rest.count, Int.random(in: 1...64, using: &rng))
+      do { try channel.writeInbound(ByteBuffer(bytes: rest.prefix(n))) } catch {}
+      rest = rest.dropFirst(n)
+    }
+    _ = try? channel.finish()
+  }
+
+  @Test("mplex handler: 300 random and mutated inputs", arguments: [UInt64(1), 2])
+  func mplex(seed: UInt64) throws {
+    var rng = TestRNG(seed: seed)
+    for i in 0..<300 {
+      let sample = Self.mplexSample(&rng)
+      let input = i % 3 == 0 ? rng.bytes(Int.random(in: 0...200, using: &rng)) : rng.mutate(sample)
+      let (channel, _, _) = try MplexTests.setUp()
+      Self.feedPieces(channel, input, &rng)
+    }
+  }
+
+  @Test("yamux handler: 300 random and mutated inputs", arguments: [UInt64(3), 4])
+  func yamux(seed: UInt64) throws {
+    var rng = TestRNG(seed: seed)
+    for i in 0..<300 {
+      let sample = Self.yamuxSample(&rng)
+      let input = i % 3 == 0 ? rng.bytes(Int.random(in: 0...200, using: &rng)) : rng.mutate(sample)
+      let (channel, _, _) = try YamuxTests.setUp()
+      Self.feedPieces(channel, input, &rng)
+    }
+  }
+
+  @Test("Noise handler after the handshake: mutated ciphertext in pieces fails the connection, never traps")
+  func noise() throws {
+    var rng = TestRNG(seed: 9)
+    for _ in 0..<40 {
+      let (a, b) = try StreamingDecodeTests.noisePair()
+      a.writeAndFlush(ByteBuffer(bytes: rng.bytes(Int.random(in: 1...3000, using: &rng))), promise: nil)
+      var wire: [UInt8] = []
+      while let chunk = try a.readOutbound(as: ByteBuffer.self) { wire += Array(chunk.readableBytesView) }
+      let mutated = rng.mutate(wire)
+      Self.feedPieces(b, mutated, &rng)
+      _ = try? a.finish()
+    }
+  }
+}
