@@ -67,16 +67,23 @@ enum ErasureStoreAccess {
   /// root, and the bytes must be one block (`blockSize`) or the empty block (returned as zeros).
   /// - Returns: nil when the store does not have it.
   static func fetch(tree: Cid, index: Int, blockSize: Int, from store: any BlockStore) async throws -> Block? {
+    try await fetchWithProof(tree: tree, index: index, blockSize: blockSize, from: store)?.0
+  }
+
+  /// `fetch`, also returning the checked proof.
+  static func fetchWithProof(tree: Cid, index: Int, blockSize: Int, from store: any BlockStore) async throws -> (
+    Block, CodexProof
+  )? {
     guard let (block, proof) = try await store.getBlock(tree: tree, index: index) else { return nil }
     guard proof.index == index, proof.verify(leaf: block.cid.multihash, root: tree.multihash) else {
       throw ErasureCodingError.invalidBlock(tree: tree, index: index, reason: "its proof does not verify")
     }
-    if Codex.isEmpty(block.cid) { return Block(unchecked: block.cid, data: zeros(blockSize)) }
+    if Codex.isEmpty(block.cid) { return (Block(unchecked: block.cid, data: zeros(blockSize)), proof) }
     guard block.data.count == blockSize else {
       throw ErasureCodingError.invalidBlock(
         tree: tree, index: index, reason: "it has \(block.data.count) bytes, expected \(blockSize)")
     }
-    return block
+    return (block, proof)
   }
 
   /// An all-zero block of `count` bytes.
