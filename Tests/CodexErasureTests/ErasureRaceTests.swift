@@ -16,6 +16,8 @@ final class RacingStore: BlockStore {
   let requests = Mutex<[Int]>([])
   let running = Mutex(0)
   let cancelled = Mutex(0)
+  /// Leaves recorded through this store: index → (block CID, proof).
+  let leavesPut = Mutex<[Int: (Cid, CodexProof)]>([:])
 
   init(repo: RepoStore, hanging: Set<Int> = [], delayed: [Int: Duration] = [:], absent: Set<Int> = []) {
     self.repo = repo
@@ -43,6 +45,7 @@ final class RacingStore: BlockStore {
   func hasBlock(tree: Cid, index: Int) async throws -> Bool { try await repo.hasBlock(tree: tree, index: index) }
   func putBlock(_ block: Block, ttl: Duration?) async throws { try await repo.putBlock(block, ttl: ttl) }
   func putLeaf(tree: Cid, index: Int, blockCid: Cid, proof: CodexProof) async throws {
+    leavesPut.withLock { $0[index] = (blockCid, proof) }
     try await repo.putLeaf(tree: tree, index: index, blockCid: blockCid, proof: proof)
   }
   func deleteBlock(_ cid: Cid) async throws { try await repo.deleteBlock(cid) }
@@ -87,11 +90,15 @@ final class RacingStore: BlockStore {
     #expect(store.count(17) == 0 && store.count(19) == 0)
     #expect(store.count(2) == 1)
     #expect(store.count(4) == 1)
-    // The rebuilt blocks are back in the repo, under leaves whose proofs verify.
-    for i in [0, 1, 4] {
-      let (block, proof) = try #require(try await t.repo.getBlock(tree: tree, index: i))
+    // Every rebuilt block was recorded as its leaf with a proof assembled from the read's proofs that verifies
+    // against the protected tree, and is back in the repo.
+    let put = store.leavesPut.withLock { $0 }
+    #expect(Set(put.keys) == [0, 1, 2, 4, 7])
+    for (i, (cid, proof)) in put {
+      #expect(proof.index == i && proof.verify(leaf: cid.multihash, root: tree.multihash))
+      let (block, stored) = try #require(try await t.repo.getBlock(tree: tree, index: i))
+      #expect(proof == stored && cid == block.cid)
       #expect(block.data == Array(bytes[i * Self.bs..<(i + 1) * Self.bs]))
-      #expect(proof.verify(leaf: block.cid.multihash, root: tree.multihash))
     }
     await t.close()
   }
