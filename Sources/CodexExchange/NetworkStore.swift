@@ -21,6 +21,10 @@ public final class NetworkStore: BlockStore {
   /// to hide round trips and spread requests over several peers, while bounding memory.
   public static let defaultWindow = 256
 
+  /// How many free window slots a reader waits for before requesting more blocks: refilling in chunks (not one
+  /// block at a time) batches want-lists and lets a seeder answer with full messages of up to 20 blocks.
+  public static func refillChunk(window: Int) -> Int { max(1, min(64, window / 4)) }
+
   public init(local: any BlockStore, engine: BlockExchangeEngine, blockTimeout: Duration? = .seconds(300)) {
     self.local = local
     self.engine = engine
@@ -106,16 +110,21 @@ public final class NetworkStore: BlockStore {
       var fetched = 0
       var next = 0
       var running = 0
+      let window = max(1, window)
+      let chunk = Self.refillChunk(window: window)
       while next < n || running > 0 {
-        while next < n && running < max(1, window) {
-          let i = next
-          group.addTask {
-            if try await local.hasBlock(tree: tree, index: i) { return false }
-            _ = try await self.getBlock(tree: tree, index: i)
-            return true
+        // Refill in chunks (batched want-lists, full delivery messages), never past the window.
+        if running <= window - chunk {
+          while next < n && running < window {
+            let i = next
+            group.addTask {
+              if try await local.hasBlock(tree: tree, index: i) { return false }
+              _ = try await self.getBlock(tree: tree, index: i)
+              return true
+            }
+            next += 1
+            running += 1
           }
-          next += 1
-          running += 1
         }
         if try await group.next() == true { fetched += 1 }
         running -= 1
@@ -172,7 +181,8 @@ public struct OrderedBlockSequence: AsyncSequence, Sendable {
 
     func next() async throws -> Block? {
       guard cursor < indices.upperBound else { return nil }
-      while launched < indices.upperBound && launched < cursor + window {
+      let refill = launched - cursor <= window - NetworkStore.refillChunk(window: window)
+      while refill && launched < indices.upperBound && launched < cursor + window {
         let i = launched
         let store = self.store
         let tree = self.tree

@@ -46,6 +46,36 @@ extension CodexNode {
     return manifest
   }
 
+  /// Loads blocks `indices` with `load`, up to `window` loads running ahead of the consumer, and hands them to
+  /// `body` in index order. Memory is bounded by `window` blocks; the loads still running are cancelled when `body`
+  /// or a load throws.
+  static func readAhead(
+    _ indices: ClosedRange<Int>, window: Int, load: @escaping @Sendable (Int) async throws -> [UInt8],
+    body: (Int, [UInt8]) async throws -> Void
+  ) async throws {
+    var tasks: [Int: Task<[UInt8], any Error>] = [:]
+    defer { for t in tasks.values { t.cancel() } }
+    var launched = indices.lowerBound
+    let window = max(1, window)
+    let chunk = NetworkStore.refillChunk(window: window)
+    for i in indices {
+      // Refill in chunks (batched want-lists, full delivery messages), never past the window.
+      let refill = launched - i <= window - chunk
+      while refill && launched <= indices.upperBound && launched < i + window {
+        let j = launched
+        tasks[j] = Task { try await load(j) }
+        launched += 1
+      }
+      let task = tasks.removeValue(forKey: i)!
+      let data = try await withTaskCancellationHandler {
+        try await task.value
+      } onCancel: {
+        task.cancel()
+      }
+      try await body(i, data)
+    }
+  }
+
   /// Announces a stored dataset to the discovery layer.
   public func announce(_ cid: Cid, _ manifest: Manifest) async {
     await exchange.announce(manifestCid: cid, manifest: manifest)

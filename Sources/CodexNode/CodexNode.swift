@@ -106,7 +106,8 @@ public final class CodexNode: Sendable {
     manifest.erasure?.originalDatasetSize ?? manifest.datasetSize
   }
 
-  /// Streams bytes `range` of the dataset, block by block, to `sink`, reading one block ahead.
+  /// Streams bytes `range` of the dataset, block by block, to `sink`, reading ahead (a window of blocks when peers
+  /// are connected, so missing blocks are fetched many at a time).
   /// - Throws: `NodeError.missingBlock` when a block is not stored; whatever `sink` throws.
   public func read(
     _ manifest: Manifest, range: Range<UInt64>, sink: (ArraySlice<UInt8>) async throws -> Void
@@ -126,7 +127,7 @@ public final class CodexNode: Sendable {
     let repo = self.repo
     let remote = exchange.networkStore
     let hasPeers = !network.host.connections.isEmpty
-    func load(_ i: Int) async throws -> [UInt8] {
+    @Sendable func load(_ i: Int) async throws -> [UInt8] {
       if let data = try await repo.blockData(tree: tree, index: i) { return data }
       // Not local: fetch it from peers (as nim-codex does for GET /data/{cid}).
       guard hasPeers, let (block, _) = try await remote.getBlock(tree: tree, index: i) else {
@@ -134,14 +135,13 @@ public final class CodexNode: Sendable {
       }
       return block.data.isEmpty ? [UInt8](repeating: 0, count: manifest.blockSize) : block.data
     }
-    var next: Task<[UInt8], any Error>? = Task { try await load(first) }
-    for i in first...last {
-      let data = try await next!.value
-      next = i < last ? Task { try await load(i + 1) } : nil
+    // Blocks that must come from peers are requested a window ahead (one block per round trip is hopeless).
+    let window = hasPeers ? NetworkStore.defaultWindow : 2
+    try await Self.readAhead(first...last, window: window, load: load) { i, data in
       let blockStart = UInt64(i) * bs
       let lo = Int(max(range.lowerBound, blockStart) - blockStart)
       let hi = Int(min(range.upperBound, blockStart + UInt64(data.count)) - blockStart)
-      guard lo < hi else { continue }
+      guard lo < hi else { return }
       try await sink(data[lo..<hi])
     }
     Counter(label: "codex_downloads_total").increment()

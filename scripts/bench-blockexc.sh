@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# Block-exchange benchmark (issue #4): a dataset from 1 seeder and from 4 seeders to one leecher, all separate
+# `codex` processes on 127.0.0.1 talking TCP + Noise + mplex, next to the single-stream raw libp2p throughput
+# (P2PBenchmark, noise+mplex, 1 stream) measured in the same run as the baseline.
+#
+# For each case a fresh leecher downloads the whole dataset twice over (two fresh leechers):
+#   stream      GET  /data/{cid}/network/stream  -> /dev/null (bytes arrive in order while fetching)
+#   background  POST /data/{cid}/network         (into the leecher's repo; done when /space counts every block)
+# and reports MB/s (1 MB = 10^6 bytes), the leecher's peak RSS (VmHWM) and the ratio to the baseline.
+#
+# Usage: scripts/bench-blockexc.sh [SIZE_MIB (default 1024)] [REPEATS (default 1)]
+#   BIN_DIR=...         use already built release binaries (codex, P2PBenchmark) instead of building here
+#   BENCH_TIMEOUT=SECS  overall bound (default 1800)
+#   VERIFY=1            also check the streamed bytes' SHA-256 (costs leecher-side CPU)
+# Prints one JSON object per line (name, value, unit, baseline, baseline_value, ratio, ...).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE_MIB=${1:-1024}
+REPEATS=${2:-1}
+if [ -z "${BIN_DIR:-}" ]; then
+  swift build -c release --product codex >&2
+  swift build -c release --product P2PBenchmark >&2
+  BIN_DIR=$(swift build -c release --show-bin-path)
+fi
+for b in codex P2PBenchmark; do
+  [ -x "$BIN_DIR/$b" ] || { echo "missing $BIN_DIR/$b" >&2; exit 1; }
+done
+command -v curl >/dev/null || { echo "curl is required" >&2; exit 1; }
+export BIN_DIR SIZE_MIB REPEATS VERIFY="${VERIFY:-0}"
+exec timeout --signal=TERM "${BENCH_TIMEOUT:-1800}" python3 - <<'PY'
+import hashlib, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request, urllib.parse
+
+BIN = os.environ["BIN_DIR"]
+SIZE = int(os.environ["SIZE_MIB"]) << 20
+REPEATS = int(os.environ["REPEATS"])
+VERIFY = os.environ.get("VERIFY") == "1"
+BLOCK = 65536
+work = tempfile.mkdtemp(prefix="bench-blockexc-")
+procs = []
+
+
+def emit(o):
+    print(json.dumps(o, sort_keys=True), flush=True)
+
+
+def log(msg):
+    print(f"[bench-blockexc] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url, timeout=60):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.read()
+
+
+def post(url, timeout=60):
+    req = urllib.request.Request(url, method="POST", data=b"")
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status, r.read()
+
+
+class Node:
+    def __init__(self, name):
+        self.dir = os.path.join(work, name)
+        self.port = free_port()
+        self.log = open(os.path.join(work, name + ".log"), "ab")
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN, "codex"), "--data-dir", self.dir, "--api-port", str(self.port), "--log-level", "warn",
+             "--listen-addrs", "/ip4/127.0.0.1/tcp/0", "--disc-port", str(free_port())],
+            stdout=self.log, stderr=self.log)
+        procs.append(self.proc)
+        self.url = f"http://127.0.0.1:{self.port}/api/codex/v1"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {self.proc.returncode}")
+            try:
+                if get(self.url + "/space", timeout=1)[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"{name} did not start")
+        info = json.loads(get(self.url + "/debug/info")[1])
+        self.id, self.addrs = info["id"], info["addrs"]
+
+    def status(self, key):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024  # MiB
+        return -1
+
+    def blocks(self):
+        return json.loads(get(self.url + "/space")[1])["totalBlocks"]
+
+    def connect(self, other):
+        q = urllib.parse.urlencode([("addrs", a) for a in other.addrs])
+        status, body = get(self.url + f"/connect/{other.id}?{q}")
+        assert status == 200, body
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def baseline():
+    out = subprocess.run(
+        [os.path.join(BIN, "P2PBenchmark"), "--bytes", str(min(SIZE, 512 << 20)), "--idle-connections", "0",
+         "--only", "mplex_1stream"], capture_output=True, text=True, timeout=600)
+    for line in out.stdout.splitlines():
+        try:
+            o = json.loads(line)
+        except ValueError:
+            continue
+        if o.get("name") == "p2p_throughput_noise_mplex_1stream":
+            return o["value"], o.get("setup", "")
+    raise RuntimeError("P2PBenchmark printed no p2p_throughput_noise_mplex_1stream line:\n" + out.stdout + out.stderr)
+
+
+def download(seeders, mode, cid, expect_sha):
+    leech = Node(f"leech-{mode}-{len(seeders)}")
+    try:
+        for s in seeders:
+            leech.connect(s)
+        status, _ = get(leech.url + f"/data/{cid}/network/manifest")
+        assert status == 200
+        rss0 = leech.status("VmRSS")
+        t0 = time.time()
+        if mode == "stream":
+            h = hashlib.sha256() if VERIFY else None
+            n = 0
+            with urllib.request.urlopen(leech.url + f"/data/{cid}/network/stream", timeout=900) as r:
+                while True:
+                    piece = r.read(1 << 20)
+                    if not piece:
+                        break
+                    n += len(piece)
+                    if h:
+                        h.update(piece)
+            assert n == SIZE, f"streamed {n} bytes, expected {SIZE}"
+            if h:
+                assert h.hexdigest() == expect_sha, "streamed bytes differ from the uploaded file"
+        else:
+            status, _ = post(leech.url + f"/data/{cid}/network")
+            assert status == 200
+            want = SIZE // BLOCK + 1  # every block and the manifest
+            while leech.blocks() < want:
+                if time.time() - t0 > 900:
+                    raise RuntimeError("background download did not finish in 900 s")
+                time.sleep(0.05)
+        dt = time.time() - t0
+        return SIZE / dt / 1e6, dt, leech.status("VmHWM"), rss0
+    finally:
+        leech.stop()
+
+
+try:
+    log(f"workdir {work}; load {loadavg()}")
+    base, setup = baseline()
+    emit({"name": "p2p_throughput_noise_mplex_1stream", "value": round(base, 1), "unit": "MB/s",
+          "note": f"P2PBenchmark single stream, noise+mplex, loopback ({setup})", "loadavg": loadavg()})
+    data = os.path.join(work, "data.bin")
+    with open("/dev/urandom", "rb") as src, open(data, "wb") as dst:
+        left = SIZE
+        while left:
+            chunk = src.read(min(left, 4 << 20))
+            dst.write(chunk)
+            left -= len(chunk)
+    sha = None
+    if VERIFY:
+        h = hashlib.sha256()
+        with open(data, "rb") as f:
+            while chunk := f.read(4 << 20):
+                h.update(chunk)
+        sha = h.hexdigest()
+    seeders = [Node(f"seed{i}") for i in range(4)]
+    cids = set()
+    for s in seeders:
+        out = subprocess.run(
+            ["curl", "-sS", "-f", "-X", "POST", "-H", "Content-Type: application/octet-stream", "--upload-file", data,
+             s.url + "/data"], capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr
+        cids.add(out.stdout.strip())
+    assert len(cids) == 1, cids
+    cid = cids.pop()
+    os.unlink(data)
+    log(f"uploaded {SIZE >> 20} MiB to 4 seeders: {cid}")
+    results = {}
+    for rep in range(REPEATS):
+        for n in (1, 4):
+            for mode in ("stream", "background"):
+                mbps, dt, hwm, rss0 = download(seeders[:n], mode, cid, sha)
+                results.setdefault((n, mode), []).append(mbps)
+                emit({"name": f"blockexc_{mode}_{n}seeder", "value": round(mbps, 1), "unit": "MB/s",
+                      "bytes": SIZE, "seconds": round(dt, 2), "leecher_peak_rss_mb": round(hwm, 1),
+                      "leecher_start_rss_mb": round(rss0, 1), "repeat": rep + 1,
+                      "baseline": "p2p_throughput_noise_mplex_1stream", "baseline_value": round(base, 1),
+                      "ratio": round(mbps / base, 3), "loadavg": loadavg()})
+                log(f"{mode} from {n} seeder(s): {mbps:.1f} MB/s in {dt:.1f} s, leecher peak RSS {hwm:.0f} MiB")
+    for (n, mode), values in sorted(results.items()):
+        values.sort()
+        med = values[len(values) // 2]
+        emit({"name": f"blockexc_{mode}_{n}seeder_summary", "value": round(med, 1), "unit": "MB/s",
+              "min": round(values[0], 1), "max": round(values[-1], 1), "runs": len(values), "statistic": "median",
+              "baseline": "p2p_throughput_noise_mplex_1stream", "baseline_value": round(base, 1),
+              "ratio": round(med / base, 3)})
+finally:
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    shutil.rmtree(work, ignore_errors=True)
+PY
