@@ -23,19 +23,24 @@ public struct ProtectedDatasetReader: Sendable {
   let info: Manifest.ErasureInfo
   /// How long the read waits for one block before recovering its group instead (nil: as long as the store takes).
   public let firstTryTimeout: Duration?
+  /// How many blocks past the one being sent are asked for at the same time.
+  public let readAhead: Int
 
   /// - Parameters:
   ///   - firstTryTimeout: how long to wait for a block before decoding its group (the block is still one of the
   ///     group's candidates, asked for last).
+  ///   - readAhead: blocks asked for ahead of the one being sent.
   ///   - hedgeDelay, maxParallelFetches: see `ErasureDecoder`.
   /// - Throws: `ErasureCodingError.notProtected` / `.invalidManifest` for manifests it cannot read.
   public init(
     manifest: Manifest, store: any BlockStore, logger: Logger, concurrency: Int = 1,
-    firstTryTimeout: Duration? = .seconds(5), hedgeDelay: Duration = .seconds(2), maxParallelFetches: Int = 16
+    firstTryTimeout: Duration? = .seconds(5), readAhead: Int = 8, hedgeDelay: Duration = .seconds(2),
+    maxParallelFetches: Int = 16
   ) throws(ErasureCodingError) {
     (layout, info) = try ErasureStoreAccess.layout(of: manifest)
     self.manifest = manifest
     self.firstTryTimeout = firstTryTimeout
+    self.readAhead = max(0, readAhead)
     self.decoder = ErasureDecoder(
       store: store, logger: logger, concurrency: concurrency, hedgeDelay: hedgeDelay,
       maxParallelFetches: maxParallelFetches)
@@ -67,7 +72,7 @@ public struct ProtectedDatasetReader: Sendable {
   }
 
   /// Sends bytes `range` (within `0 ..< originalDatasetSize`) of the original dataset to `sink`, block by block,
-  /// reading one block ahead.
+  /// reading `readAhead` blocks ahead.
   /// - Throws: `ErasureCodingError.unrecoverable` when a missing block cannot be recovered, `.invalidManifest`
   ///   for a range outside the dataset, `.verificationFailed`; whatever `sink` throws.
   public func read(range: Range<UInt64>, sink: (ArraySlice<UInt8>) async throws -> Void) async throws {
@@ -91,18 +96,24 @@ public struct ProtectedDatasetReader: Sendable {
     func load(_ i: Int) -> Task<FirstTry, Never> {
       Task { await Self.firstTry(tree: tree, index: i, blockSize: blockSize, store: store, timeout: timeout, logger) }
     }
-    var next: Task<FirstTry, Never>? = load(first)
-    defer { next?.cancel() }
+    // First tries of the blocks `i ... i + readAhead` run concurrently, so that neither a healthy read waits a
+    // round trip per block nor a run of missing blocks costs one first-try deadline each.
+    var window: [Int: Task<FirstTry, Never>] = [:]
+    defer { for task in window.values { task.cancel() } }
+    var launched = first
     for i in first...last {
+      while launched <= min(last, i + readAhead) {
+        if state.ahead[launched] == nil { window[launched] = load(launched) }
+        launched += 1
+      }
       var block: Block?
-      let current = next
+      let current = window.removeValue(forKey: i)
       if let cid = state.ahead.removeValue(forKey: i) {
         current?.cancel()
         block = try await store.getBlock(cid)
       }
       var outcome = FirstTry.missing
-      if block == nil { outcome = await current!.value }
-      next = i < last && state.ahead[i + 1] == nil ? load(i + 1) : nil
+      if block == nil, let current { outcome = await current.value }
       switch outcome {
       case .block(let b, let proof) where block == nil:
         block = b
@@ -112,7 +123,11 @@ public struct ProtectedDatasetReader: Sendable {
       case .missing where block == nil: state.missing.insert(i)
       default: break
       }
-      if block == nil { block = try await recover(index: i, upTo: last, state: &state) }
+      if block == nil {
+        block = try await recover(index: i, upTo: last, state: &state)
+        // Blocks the decode just produced need no first try.
+        for j in window.keys where state.ahead[j] != nil { window.removeValue(forKey: j)?.cancel() }
+      }
       guard let block else { throw ErasureCodingError.missingBlock(tree: tree, index: i) }
       if whole { cids.append(block.cid) }
       let blockStart = UInt64(i) * bs
