@@ -51,7 +51,7 @@ final class NoiseHandler: ChannelDuplexHandler, RemovableChannelHandler {
   private var pendingBytes = 0
   private var pendingPromise: EventLoopPromise<Void>?
   /// Pending plaintext is sealed early once this much accumulated without a flush.
-  static let maxPendingBytes = 4 << 20
+  static let maxPendingBytes = 1 << 20
   private var queuedWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
   private var flushQueued = false
   private var started = false
