@@ -65,12 +65,12 @@ def post(url, timeout=60):
 
 
 class Node:
-    def __init__(self, name):
+    def __init__(self, name, level="warn"):
         self.dir = os.path.join(work, name)
         self.port = free_port()
         self.log = open(os.path.join(work, name + ".log"), "ab")
         self.proc = subprocess.Popen(
-            [os.path.join(BIN, "codex"), "--data-dir", self.dir, "--api-port", str(self.port), "--log-level", "warn",
+            [os.path.join(BIN, "codex"), "--data-dir", self.dir, "--api-port", str(self.port), "--log-level", level,
              "--listen-addrs", "/ip4/127.0.0.1/tcp/0", "--disc-port", str(free_port())],
             stdout=self.log, stderr=self.log)
         procs.append(self.proc)
@@ -131,7 +131,7 @@ def baseline():
 
 
 def download(seeders, mode, cid, expect_sha):
-    leech = Node(f"leech-{mode}-{len(seeders)}")
+    leech = Node(f"leech-{mode}-{len(seeders)}", level="info")
     try:
         for s in seeders:
             leech.connect(s)
@@ -163,6 +163,11 @@ def download(seeders, mode, cid, expect_sha):
                 time.sleep(0.05)
         dt = time.time() - t0
         return SIZE / dt / 1e6, dt, leech.status("VmHWM"), rss0
+    except Exception:
+        leech.log.flush()
+        with open(os.path.join(work, os.path.basename(leech.dir) + ".log"), "rb") as f:
+            log("leecher log tail:\n" + f.read()[-4000:].decode(errors="replace"))
+        raise
     finally:
         leech.stop()
 
@@ -202,7 +207,11 @@ try:
     for rep in range(REPEATS):
         for n in (1, 4):
             for mode in ("stream", "background"):
-                mbps, dt, hwm, rss0 = download(seeders[:n], mode, cid, sha)
+                try:
+                    mbps, dt, hwm, rss0 = download(seeders[:n], mode, cid, sha)
+                except Exception as e:
+                    emit({"name": f"blockexc_{mode}_{n}seeder", "error": str(e)[:300], "repeat": rep + 1})
+                    continue
                 results.setdefault((n, mode), []).append(mbps)
                 emit({"name": f"blockexc_{mode}_{n}seeder", "value": round(mbps, 1), "unit": "MB/s",
                       "bytes": SIZE, "seconds": round(dt, 2), "leecher_peak_rss_mb": round(hwm, 1),

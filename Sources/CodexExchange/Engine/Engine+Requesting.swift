@@ -115,9 +115,11 @@ extension BlockExchangeEngine {
     for peer in p.askedPeers {
       guard peers[peer] != nil else { continue }
       if peers[peer]!.requested.remove(address) != nil { freed = true }
+      // A late copy is dropped without penalty: one racing our cancel, or the deliverer's second copy when the
+      // want was re-issued to it after `requestTimeout` (a loaded peer or a slow disk here is not misbehaviour).
+      if peers[peer]!.cancelled.count >= PeerContext.maxCancelledRemembered { peers[peer]!.cancelled = [] }
+      peers[peer]!.cancelled.insert(address)
       if peer != deliverer {
-        if peers[peer]!.cancelled.count >= PeerContext.maxCancelledRemembered { peers[peer]!.cancelled = [] }
-        peers[peer]!.cancelled.insert(address)
         queueWant(WantListEntry(address: address, cancel: true, wantType: .wantBlock), to: peer)
       }
     }
