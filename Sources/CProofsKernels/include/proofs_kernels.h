@@ -33,4 +33,17 @@ void codex_poseidon2_round_constants(uint64_t external[96], uint64_t internal_[2
 /// the CPU lacks BMI2/ADX, else the mulx/adcx/adox one.
 void codex_fr_mul_chain(uint64_t x[4], const uint64_t y[4], long count, int portable);
 
+/// Eight independent Poseidon2 permutations: `states[12·l ..< 12·l + 12]` is lane l's state in the layout of
+/// `codex_poseidon2_permute` (Montgomery form, R = 2^256, reduced below p); each result equals that function's. Uses the
+/// AVX-512 IFMA kernel (one permutation per 64-bit lane) when the CPU has AVX-512F and IFMA, else runs the scalar
+/// kernel eight times.
+void codex_poseidon2_permute_batch8(uint64_t states[96]);
+
+/// The same eight permutations, always the AVX-512 IFMA kernel. Returns 1 after permuting, or 0 (states untouched)
+/// when this CPU or build has no such path.
+int codex_poseidon2_permute_batch8_ifma(uint64_t states[96]);
+
+/// 1 if this CPU and build run `codex_poseidon2_permute_batch8` on the AVX-512 IFMA kernel, else 0.
+int codex_poseidon2_has_ifma(void);
+
 #endif
