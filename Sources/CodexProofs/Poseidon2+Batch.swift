@@ -69,3 +69,13 @@ extension Poseidon2 {
     }
   }
 }
+
+extension Poseidon2 {
+  /// Eight states (`fr[0..<24]`) through `codex_poseidon2_permute_batch8`, with `words` (96 words) as scratch.
+  @inline(__always)
+  static func permuteBatch8(_ fr: UnsafeMutableBufferPointer<Fr>, words: UnsafeMutableBufferPointer<UInt64>) {
+    pack(fr, from: 0, into: words)
+    codex_poseidon2_permute_batch8(words.baseAddress!)
+    unpack(words, into: fr, at: 0)
+  }
+}

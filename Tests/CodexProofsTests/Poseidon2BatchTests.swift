@@ -96,4 +96,19 @@ struct Poseidon2BatchTests {
       #expect(batch == expected, "count \(count)")
     }
   }
+
+  @Test("block cell hashes (eight cells per batch call) equal one sponge per cell, for several cell sizes and counts")
+  func cellHashesMatchSponge() throws {
+    var rng = SplitMix64(state: 77)
+    for (cellSize, cells) in [(2048, 32), (2048, 21), (64, 9), (62, 16), (31, 8), (1, 17)] {
+      let block = (0..<(cellSize * cells)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+      let hashes = try BlockDigest.cellHashes(block: block, cellSize: cellSize)
+      let expected = block.withUnsafeBytes { buf in
+        (0..<cells).map { c in
+          Poseidon2Sponge.digest(bytes: UnsafeRawBufferPointer(rebasing: buf[(c * cellSize)..<((c + 1) * cellSize)]))
+        }
+      }
+      #expect(hashes == expected, "cell size \(cellSize), \(cells) cells")
+    }
+  }
 }
