@@ -7,12 +7,13 @@
 // batch boundary the scalar form (x·2^256, four 64-bit limbs) is re-split into 52-bit limbs and multiplied by
 // 2^264 mod p (giving x·2^260), and on the way out multiplied by 2^256 mod p (giving x·2^256) and fully reduced.
 //
-// Bounds (p / 2^260 ≈ 1/82.3). IFMA multiplies only the low 52 bits of its operands, so every multiplication input
+// Bounds (p / 2^260 ≈ 1/84.6). IFMA multiplies only the low 52 bits of its operands, so every multiplication input
 // is normalized (each limb < 2^52, value < 2^260). The Montgomery product (no final subtraction) of a, b < 2^260 is
-// < a·b/2^260 + p: inputs below X·p give x² < (X²/82.3 + 1)p, and for X ≤ 21 the S-box output x⁵ stays below 1.5p.
+// < a·b/2^260 + p: inputs below X·p give x² < (X²/84.6 + 1)p, and for X ≤ 21 the S-box output x⁵ stays below 1.5p.
 // reduce() (quotient estimate from the top limb, q ≤ floor(t / p) ≤ q + 1) maps any t < 2^260 below 2p.
-// Full rounds: state < 6p, + constant < 7p -> S-box < 1.5p -> circ(2,1,1) < 6p. Partial rounds keep b, c < 2p by
-// reducing them every round, so the S-box input 2u + b + c + I < 8p.
+// Full rounds: state < 10p, + constant < 11p -> S-box < 1.5p -> circ(2,1,1) < 6p. Partial rounds reduce b, c below 2p
+// every other round (even j), so they stay below 9.5p, the S-box input 2u + b + c + I below 21p, and the sums
+// reduced below 37.5p. The last partial round (odd) leaves b, c < 9.5p and a < 7p for the full rounds.
 #include "proofs_kernels.h"
 
 #include <string.h>
@@ -99,6 +100,39 @@ IFMA_FN v5 mont_mul(v5 a, v5 b) {
   return normalize(r);
 }
 
+// a²·2^-260 mod p with the bound of mont_mul, in fewer multiplications: the full 10-limb square first (the ten cross
+// products once, the accumulators doubled, then the five squares), then five Montgomery reduction steps (SOS). Each
+// accumulator stays below 2^58.
+IFMA_FN v5 mont_sqr(v5 a) {
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i pinv = _mm512_set1_epi64((long long)IFMA_PINV);
+  __m512i p[5];
+  for (int j = 0; j < 5; j++) p[j] = _mm512_set1_epi64((long long)IFMA_P[j]);
+  __m512i t[10];
+  for (int k = 0; k < 10; k++) t[k] = zero;
+  for (int i = 0; i < 5; i++) {
+    for (int j = i + 1; j < 5; j++) {
+      t[i + j] = lo52(t[i + j], a.l[i], a.l[j]);
+      t[i + j + 1] = hi52(t[i + j + 1], a.l[i], a.l[j]);
+    }
+  }
+  for (int k = 1; k < 10; k++) t[k] = _mm512_slli_epi64(t[k], 1);
+  for (int i = 0; i < 5; i++) {
+    t[2 * i] = lo52(t[2 * i], a.l[i], a.l[i]);
+    t[2 * i + 1] = hi52(t[2 * i + 1], a.l[i], a.l[i]);
+  }
+  for (int i = 0; i < 5; i++) {
+    const __m512i m = lo52(zero, t[i], pinv);
+    for (int j = 0; j < 5; j++) {
+      t[i + j] = lo52(t[i + j], m, p[j]);
+      t[i + j + 1] = hi52(t[i + j + 1], m, p[j]);
+    }
+    t[i + 1] = _mm512_add_epi64(t[i + 1], _mm512_srli_epi64(t[i], 52));
+  }
+  v5 r = {{t[5], t[6], t[7], t[8], t[9]}};
+  return normalize(r);
+}
+
 // Normalized t < 2^260 -> normalized, below 2p: t - q·p computed as t + q·(2^260 - p) mod 2^260, where
 // q = floor(t_4·QK / 2^97) ≤ floor(t / p) (so the true difference is non-negative) and q < 128.
 IFMA_FN v5 reduce(v5 t) {
@@ -125,8 +159,8 @@ IFMA_FN v5 reduce_full(v5 t) {
 }
 
 IFMA_FN v5 sbox(v5 x) {
-  v5 x2 = mont_mul(x, x);
-  v5 x4 = mont_mul(x2, x2);
+  v5 x2 = mont_sqr(x);
+  v5 x4 = mont_sqr(x2);
   return mont_mul(x4, x);
 }
 
@@ -190,15 +224,20 @@ __attribute__((target("avx512f,avx512ifma"))) static void permute_batch8_ifma(ui
   // S-box: the next input a' + I[j+1] = 2u + w with w = b + c + I[j+1] computed while the S-box runs (I[56] = 0).
   v5 x = normalize(add(a, broadcast(IFMA_INT_RC[0])));  // < 7p
   for (int j = 0; j < 56; j++) {
-    v5 bc = add(b, c);                           // < 12p before the first reduction, then < 4p
+    v5 bc = add(b, c);                           // < 12p in round 0, < 17p in even rounds, < 4p in odd ones
     v5 w = add(bc, broadcast(IFMA_INT_RC[j + 1]));
-    v5 u = sbox(x);                              // < 1.5p
-    x = normalize(add(add(u, u), w));            // < 8p (first round: < 16p)
+    v5 u = sbox(x);                              // < 1.5p (x < 21p)
+    x = normalize(add(add(u, u), w));            // < 21p
     v5 s = add(u, bc);
-    v5 nb = reduce(normalize(add(s, b)));        // < 20p -> < 2p
-    v5 nc = reduce(normalize(add(add(s, c), c)));  // < 26p -> < 2p
-    b = nb;
-    c = nc;
+    if (j % 2 == 0) {
+      b = reduce(normalize(add(s, b)));        // u + 2b + c < 26p -> < 2p
+      c = reduce(normalize(add(add(s, c), c)));  // u + b + 3c < 37.5p -> < 2p
+    } else {
+      // From b, c < 2p: b' < 7.5p, c' < 9.5p, left as limb-wise sums (only added to before the next reduction).
+      v5 nb = add(s, b);
+      c = add(add(s, c), c);
+      b = nb;
+    }
   }
   a = x;
   for (int r = 4; r < 8; r++) full_round(&a, &b, &c, r);
