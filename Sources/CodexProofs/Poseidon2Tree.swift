@@ -92,7 +92,27 @@ public struct Poseidon2Tree: Sendable, Hashable {
     let oddKey = bottom ? Key.oddAndBottomLayer : Key.odd
     return [Fr](unsafeUninitializedCapacity: (m + 1) / 2) { out, initialized in
       xs.withUnsafeBufferPointer { x in
-        for i in 0..<(m / 2) {
+        var first = 0
+        if Poseidon2.usesIFMA && m >= 16 {
+          // Eight compressions per batch-kernel call (one permutation per AVX-512 lane).
+          var states = [Fr](repeating: pairKey, count: 24)
+          var words = [UInt64](repeating: 0, count: 96)
+          states.withUnsafeMutableBufferPointer { st in
+            words.withUnsafeMutableBufferPointer { w in
+              while first + 8 <= m / 2 {
+                for lane in 0..<8 {
+                  st[3 * lane] = x[2 * (first + lane)]
+                  st[3 * lane + 1] = x[2 * (first + lane) + 1]
+                  st[3 * lane + 2] = pairKey
+                }
+                Poseidon2.permuteBatch8(st, words: w)
+                for lane in 0..<8 { out.initializeElement(at: first + lane, to: st[3 * lane]) }
+                first += 8
+              }
+            }
+          }
+        }
+        for i in first..<(m / 2) {
           out.initializeElement(at: i, to: Poseidon2.compress(x[2 * i], x[2 * i + 1], key: pairKey))
         }
         if m & 1 == 1 {

@@ -111,4 +111,15 @@ struct Poseidon2BatchTests {
       #expect(hashes == expected, "cell size \(cellSize), \(cells) cells")
     }
   }
+
+  @Test("Merkle roots (layers compressed eight pairs per batch call) equal one compression at a time")
+  func treeLayersMatchScalar() throws {
+    var rng = SplitMix64(state: 99)
+    for count in [1, 2, 15, 16, 17, 31, 33, 100, 257] {
+      let leaves = (0..<count).map { _ in randomFr(&rng) }
+      let expected = merkleRoot(leaves) { Poseidon2.permute(&$0, &$1, &$2) }
+      #expect(try Poseidon2Tree.root(leaves: leaves) == expected, "\(count) leaves")
+      #expect(try Poseidon2Tree(leaves: leaves).root == expected, "\(count) leaves (tree)")
+    }
+  }
 }
