@@ -140,9 +140,8 @@ extension BlockExchangeEngine {
   // MARK: task runners
 
   /// One provider task runner: pops a scheduled peer, looks up to `maxBlocksPerMessage` of its wanted blocks
-  /// (concurrently), hands the peer back to the schedule and then sends the blocks in one message, so another
-  /// runner can prepare the peer's next message while this one is on the wire (at most `concurrentTasks` messages
-  /// in preparation or in flight in all). Store reads and hashing happen off the actor.
+  /// (concurrently), sends them in one message, puts the peer back in the queue if more remain. Store reads and
+  /// hashing happen off the actor.
   nonisolated func runnerLoop() async {
     while !Task.isCancelled {
       guard let peer = await nextScheduledPeer() else { return }
@@ -157,14 +156,18 @@ extension BlockExchangeEngine {
           if let d { deliveries.append(d) } else { missing.append(a) }
         }
       }
-      await endServing(peer, sent: deliveries.map(\.address), missing: missing, sendFailed: false)
-      guard !deliveries.isEmpty else { continue }
-      do {
-        try await network.send(Message(payload: deliveries), to: peer)
-      } catch {
-        logger.debug("sending blocks failed", metadata: ["to": "\(peer)", "error": "\(error)"])
-        await servingSendFailed(to: peer)
+      // Send before handing the peer back: one pass per peer at a time, so a peer whose sends hang (dead or slow
+      // link) holds one runner, not all of them.
+      var failed = false
+      if !deliveries.isEmpty {
+        do {
+          try await network.send(Message(payload: deliveries), to: peer)
+        } catch {
+          failed = true
+          logger.debug("sending blocks failed", metadata: ["to": "\(peer)", "error": "\(error)"])
+        }
       }
+      await endServing(peer, sent: failed ? [] : deliveries.map(\.address), missing: missing, sendFailed: failed)
     }
   }
 
@@ -177,12 +180,6 @@ extension BlockExchangeEngine {
       for await (i, d) in group { out[i] = d }
       return out
     }
-  }
-
-  /// Sending a message of blocks to `peer` failed: the link is gone, drop the peer (its wants with it).
-  func servingSendFailed(to peer: PeerID) {
-    guard peers[peer] != nil else { return }
-    removePeer(peer)
   }
 
   /// The block (and proof) for `address` from the local store, checked against its CID; nil when absent or corrupt.
