@@ -40,8 +40,11 @@ public final class CodexNode: Sendable {
         maintenanceInterval: config.blockMaintenanceInterval, maintenanceBatch: config.blockMaintenanceBatch),
       clock: clock, logger: logger)
     self.network = try NodeNetwork(config: config, logger: logger)
+    var exchangeConfig = ExchangeConfig()
+    exchangeConfig.blockRetries = config.blockRetries
     self.exchange = Exchange(
-      host: network.host, store: repo, discovery: StaticDiscovery(), blockTimeout: .seconds(60), logger: logger)
+      host: network.host, store: repo, discovery: StaticDiscovery(), config: exchangeConfig,
+      blockTimeout: .seconds(60), logger: logger)
   }
 
   /// Starts the network side (listening for peers).

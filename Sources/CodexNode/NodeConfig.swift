@@ -21,6 +21,9 @@ public struct NodeConfig: Sendable, Equatable {
   public var netPrivKeyFile: String = "key"
   public var bootstrapNodes: [String] = []
   public var maxPeers: Int = 160
+  /// Passes of the block-exchange download loop without any provider before a block request fails
+  /// (`--block-retries`, nim-codex's default 3000).
+  public var blockRetries: Int = 3000
   public var agentString: String = "Codex"
   public var logLevel: String = "info"
   public var logFormat: String = "auto"

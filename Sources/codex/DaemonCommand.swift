@@ -110,7 +110,7 @@ struct NodeOptions: ParsableArguments {
     }
     c.blockMaintenanceBatch = try int("block-mn", blockMn, 1...10_000_000) ?? c.blockMaintenanceBatch
     _ = try int("num-threads", numThreads, 0...256)
-    _ = try int("block-retries", blockRetries, 0...1_000_000)
+    c.blockRetries = try int("block-retries", blockRetries, 0...1_000_000) ?? c.blockRetries
     _ = try int("cache-size", cacheSize, 0...Int.max)
     if let kind = src.string("repo-kind", cli: repoKind), !["fs", "sqlite", "leveldb"].contains(kind) {
       throw SettingSources.ConfigError(description: "--repo-kind: '\(kind)' is not one of fs, sqlite, leveldb")
