@@ -189,13 +189,15 @@ let package = Package(
       swiftSettings: swift6),
 
     // MARK: tests
-    .testTarget(name: "MultiformatsTests", dependencies: ["Multiformats"], swiftSettings: swift6),
-    .testTarget(name: "CodexFormatsTests", dependencies: ["CodexFormats"], swiftSettings: swift6),
-    .testTarget(name: "CodexStoreTests", dependencies: ["CodexStore"], swiftSettings: swift6),
+    // Test helpers shared by the test targets: the shared/vectors locator, hex literals, a seeded PRNG.
+    .target(name: "CodexTestSupport", path: "Tests/CodexTestSupport", swiftSettings: swift6),
+    .testTarget(name: "MultiformatsTests", dependencies: ["Multiformats", "CodexTestSupport"], swiftSettings: swift6),
+    .testTarget(name: "CodexFormatsTests", dependencies: ["CodexFormats", "CodexTestSupport"], swiftSettings: swift6),
+    .testTarget(name: "CodexStoreTests", dependencies: ["CodexStore", "CodexTestSupport"], swiftSettings: swift6),
     .testTarget(
       name: "LibP2PTests",
       dependencies: [
-        "LibP2P", "Multiformats", .product(name: "Crypto", package: "swift-crypto"),
+        "LibP2P", "Multiformats", "CodexTestSupport", .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
       ],
@@ -204,14 +206,16 @@ let package = Package(
     .testTarget(
       name: "CodexErasureTests",
       dependencies: [
-        "CodexErasure", "CodexStore", "CodexFormats", "Multiformats", .product(name: "Logging", package: "swift-log"),
+        "CodexErasure", "CodexStore", "CodexFormats", "Multiformats", "CodexTestSupport",
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swift6),
-    .testTarget(name: "CodexExchangeTests", dependencies: ["CodexExchange"], swiftSettings: swift6),
+    .testTarget(
+      name: "CodexExchangeTests", dependencies: ["CodexExchange", "CodexTestSupport"], swiftSettings: swift6),
     .testTarget(
       name: "CodexClientTests",
       dependencies: [
-        "CodexClient",
+        "CodexClient", "CodexTestSupport",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
@@ -222,11 +226,11 @@ let package = Package(
     .testTarget(
       name: "CodexProofsTests",
       dependencies: [
-        "CodexProofs", "CodexFormats", "Multiformats", "CodexStore", "CodexErasure",
+        "CodexProofs", "CodexFormats", "Multiformats", "CodexStore", "CodexErasure", "CodexTestSupport",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swift6),
-    .testTarget(name: "CodexMarketTests", dependencies: ["CodexMarket"], swiftSettings: swift6),
+    .testTarget(name: "CodexMarketTests", dependencies: ["CodexMarket", "CodexTestSupport"], swiftSettings: swift6),
     .testTarget(
       name: "MarketNodeTests",
       dependencies: [

@@ -1,27 +1,8 @@
 import CodexFormats
+import CodexTestSupport
 import Multiformats
 
-enum Hex {
-  static func decode(_ s: String) -> [UInt8] {
-    let chars = Array(s.filter { !$0.isWhitespace }.utf8)
-    var out: [UInt8] = []
-    out.reserveCapacity(chars.count / 2)
-    var i = 0
-    while i + 1 < chars.count {
-      out.append(UInt8(nibble(chars[i]) << 4 | nibble(chars[i + 1])))
-      i += 2
-    }
-    return out
-  }
-  private static func nibble(_ c: UInt8) -> UInt8 {
-    switch c {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-    default: return c - UInt8(ascii: "A") + 10
-    }
-  }
-  static func encode(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
-}
+typealias Hex = TestHex
 
 import Foundation
 

@@ -1,37 +1,8 @@
-import Foundation
+import CodexTestSupport
 
-/// Locates `shared/vectors` by walking up from this file (works from the repo and from CI's clone).
-enum Vectors {
-  static func directory(file: String = #filePath) -> URL? {
-    if let env = ProcessInfo.processInfo.environment["CODEX_VECTORS_DIR"] { return URL(fileURLWithPath: env) }
-    var dir = URL(fileURLWithPath: file).deletingLastPathComponent()
-    while dir.path != "/" {
-      let candidate = dir.appendingPathComponent("shared/vectors")
-      if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("formats.json").path) {
-        return candidate
-      }
-      dir = dir.deletingLastPathComponent()
-    }
-    return nil
-  }
+/// Golden data from `shared/vectors` (see `TestVectors`).
+typealias Vectors = TestVectors
 
-  static func json(_ name: String) throws -> [String: Any] {
-    guard let dir = directory() else { throw VectorError.missing(name) }
-    let data = try Data(contentsOf: dir.appendingPathComponent(name))
-    guard let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw VectorError.missing(name) }
-    return obj
-  }
+func hex(_ s: String) -> [UInt8] { TestHex.decode(s) }
 
-  enum VectorError: Error { case missing(String) }
-}
-
-func hex(_ s: String) -> [UInt8] {
-  var out: [UInt8] = []
-  var it = s.utf8.makeIterator()
-  while let a = it.next(), let b = it.next() {
-    out.append(UInt8(String(decoding: [a, b], as: UTF8.self), radix: 16)!)
-  }
-  return out
-}
-
-func toHex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
+func toHex(_ b: [UInt8]) -> String { TestHex.encode(b) }

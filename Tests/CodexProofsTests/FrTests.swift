@@ -4,18 +4,6 @@ import CodexProofs
 
 let modulusDecimal = "21888242871839275222246405745257275088548364400416034343698204186575808495617"
 
-/// A small deterministic generator (splitmix64) for reproducible random tests.
-struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
-
 func randomFr(_ rng: inout SplitMix64) -> Fr {
   var bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
   bytes[31] &= 0x1f  // < 2^253 < p

@@ -55,7 +55,7 @@ struct SlotsTempRepo {
   func copy(tree: Cid, indices: Range<Int>, from source: RepoStore) async throws {
     for i in indices {
       guard let (block, proof) = try await source.getBlock(tree: tree, index: i) else {
-        throw VectorsError.notFound("leaf \(i) of \(tree)")
+        throw SlotsTestError.missingLeaf(i, tree)
       }
       if !Codex.isEmpty(block.cid) { try await repo.putBlock(block, ttl: nil) }
       try await repo.putLeaf(tree: tree, index: i, blockCid: block.cid, proof: proof)
@@ -81,3 +81,6 @@ func slotsTestBytes(_ count: Int, seed: UInt64) -> [UInt8] {
   }
   return out
 }
+
+/// A leaf the test expected in the source repo was not there.
+enum SlotsTestError: Error { case missingLeaf(Int, Cid) }

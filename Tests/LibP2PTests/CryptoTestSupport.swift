@@ -1,64 +1,10 @@
+import CodexTestSupport
 import Testing
 
-/// Hex helpers and a tiny deterministic PRNG for the crypto / identity / records tests.
-enum TestHex {
-  static func decode(_ text: String) -> [UInt8] {
-    let cleaned = text.filter { !$0.isWhitespace }
-    var out = [UInt8]()
-    var iterator = cleaned.makeIterator()
-    while let high = iterator.next(), let low = iterator.next() {
-      out.append(UInt8(String([high, low]), radix: 16)!)
-    }
-    return out
-  }
-
-  static func encode(_ bytes: some Sequence<UInt8>) -> String {
-    bytes.map { byte in
-      let digits = String(byte, radix: 16)
-      return digits.count == 1 ? "0" + digits : digits
-    }.joined()
-  }
-}
+typealias TestHex = CodexTestSupport.TestHex
 
 /// SplitMix64: reproducible random bytes for fuzz tests.
-struct TestRNG: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  mutating func bytes(_ count: Int) -> [UInt8] {
-    (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }
-  }
-
-  /// Flips, inserts, deletes or overwrites a few bytes of `input`.
-  mutating func mutate(_ input: [UInt8]) -> [UInt8] {
-    var out = input
-    for _ in 0..<Int.random(in: 1...4, using: &self) {
-      switch Int.random(in: 0..<5, using: &self) {
-      case 0 where !out.isEmpty:
-        let index = Int.random(in: 0..<out.count, using: &self)
-        out[index] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &self)
-      case 1:
-        out.insert(UInt8.random(in: 0...255, using: &self), at: Int.random(in: 0...out.count, using: &self))
-      case 2 where !out.isEmpty:
-        out.remove(at: Int.random(in: 0..<out.count, using: &self))
-      case 3 where !out.isEmpty:
-        out[Int.random(in: 0..<out.count, using: &self)] = UInt8.random(in: 0...255, using: &self)
-      case 4 where !out.isEmpty:
-        out.removeLast(Int.random(in: 0...out.count, using: &self))
-      default:
-        out.append(UInt8.random(in: 0...255, using: &self))
-      }
-    }
-    return out
-  }
-}
+typealias TestRNG = SplitMix64
 
 /// Node A and node B of the codex-dht test vectors (`dht.md` §2).
 enum TestKeys {

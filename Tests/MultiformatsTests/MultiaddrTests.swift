@@ -1,15 +1,11 @@
+import CodexTestSupport
 import Testing
 
 @testable import Multiformats
 
 @Suite("Multiaddr")
 struct MultiaddrTests {
-  static func hex(_ text: String) -> [UInt8] {
-    let cleaned = Array(text.filter { !$0.isWhitespace }.utf8)
-    return stride(from: 0, to: cleaned.count, by: 2).map {
-      UInt8(String(decoding: cleaned[$0..<$0 + 2], as: UTF8.self), radix: 16)!
-    }
-  }
+  static func hex(_ text: String) -> [UInt8] { TestHex.decode(text) }
 
   static let peerA = "16Uiu2HAmLb6x8CmU6v6Mopiftir16SeBnhcat5dWwKCxbs3P8oRt"
   static let peerABytes = "0025080212210375dea2b0552bb77de18f4ba8360997d1afa51c4fbe1a792a44002f93725b3e53"
@@ -88,7 +84,7 @@ struct MultiaddrTests {
   }
 
   @Test func fuzzBinaryDecoder() {
-    var rng = SplitMix(seed: 0xADD8)
+    var rng = SplitMix64(seed: 0xADD8)
     let seeds = Self.vectors.map { Self.hex($0.1) }
     var accepted = 0
     for iteration in 0..<5000 {
@@ -118,7 +114,7 @@ struct MultiaddrTests {
   }
 
   @Test func fuzzTextDecoder() {
-    var rng = SplitMix(seed: 0x7E47)
+    var rng = SplitMix64(seed: 0x7E47)
     let alphabet = Array("/ip46tcudpns0123456789.:abcdefwsquic-v2p".utf8)
     let seeds = Self.vectors.map(\.0)
     for iteration in 0..<5000 {
@@ -141,17 +137,5 @@ struct MultiaddrTests {
         #expect((try? Multiaddr(bytes: address.bytes)) == address)
       }
     }
-  }
-}
-
-private struct SplitMix: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

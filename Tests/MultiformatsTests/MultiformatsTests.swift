@@ -1,3 +1,4 @@
+import CodexTestSupport
 import Testing
 
 @testable import Multiformats
@@ -19,7 +20,9 @@ import Testing
   @Test func rejectsTruncatedAndOverlong() {
     #expect(throws: MultiformatsError.truncated("varint")) { try Varint.decode([0x80, 0x80]) }
     #expect(throws: MultiformatsError.self) { try Varint.decode([UInt8](repeating: 0xff, count: 11)) }
-    #expect(throws: MultiformatsError.self) { try Varint.decode([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]) }
+    #expect(throws: MultiformatsError.self) {
+      try Varint.decode([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02])
+    }
     #expect(throws: MultiformatsError.truncated("varint")) { try Varint.decode([UInt8]()) }
   }
 }
@@ -105,11 +108,4 @@ import Testing
   }
 }
 
-func hex(_ s: String) -> [UInt8] {
-  var out: [UInt8] = []
-  var it = s.utf8.makeIterator()
-  while let a = it.next(), let b = it.next() {
-    out.append(UInt8(String(decoding: [a, b], as: UTF8.self), radix: 16)!)
-  }
-  return out
-}
+func hex(_ s: String) -> [UInt8] { TestHex.decode(s) }
