@@ -7,29 +7,16 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 
 import pytest
 import requests
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def codex_binary():
-    bin_dir = os.environ.get("SWIFT_BIN_PATH")
-    if not bin_dir:
-        bin_dir = subprocess.check_output(["swift", "build", "--show-bin-path"], text=True).strip()
-    path = os.path.join(bin_dir, "codex")
-    if not os.path.exists(path):
-        pytest.fail(f"codex binary not found at {path}; build it first")
-    return path
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from codexnode import codex_binary, free_port  # noqa: E402  (shared with the other suites)
 
 
 def rpc(url, method, params=None):

@@ -1,8 +1,8 @@
 """Helpers to run real `codex` node processes on 127.0.0.1 for multi-process tests."""
 import os
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 import shutil
@@ -10,21 +10,8 @@ import shutil
 import pytest
 import requests
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def codex_binary():
-    bin_dir = os.environ.get("SWIFT_BIN_PATH")
-    if not bin_dir:
-        bin_dir = subprocess.check_output(["swift", "build", "--show-bin-path"], text=True).strip()
-    path = os.path.join(bin_dir, "codex")
-    if not os.path.exists(path):
-        pytest.fail(f"codex binary not found at {path}; build it first")
-    return path
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from codexnode import codex_binary, free_port  # noqa: E402  (shared with the other suites)
 
 
 class Node:
