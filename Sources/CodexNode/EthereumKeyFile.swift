@@ -1,4 +1,5 @@
 import CodexMarket
+import LibP2P
 
 #if canImport(Glibc)
   import Glibc
@@ -49,44 +50,30 @@ public enum EthereumKeyFile {
   /// Loads and checks the key at `path`.
   /// - Throws: `EthereumKeyFileError`.
   public static func load(at path: String) throws(EthereumKeyFileError) -> CodexMarket.PrivateKey {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else {
-      let e = errno
-      if e == ENOENT {
+    let bytes: [UInt8]
+    do {
+      bytes = try OwnerOnlyFile.contents(at: path, maxSize: maxSize)
+    } catch {
+      switch error {
+      case .notFound:
         throw EthereumKeyFileError(.notFound, path: path, "Ethereum private-key file \(path) does not exist")
+      case .wrongFileType:
+        throw EthereumKeyFileError(
+          .wrongFileType, path: path, "Ethereum private-key file \(path) is not a regular file")
+      case .unsafePermissions(let mode):
+        throw EthereumKeyFileError(
+          .unsafePermissions, path: path,
+          "Ethereum private-key file \(path) has unsafe permissions \(String(mode, radix: 8)): it must be 0600 "
+            + "(read and write by its owner only); fix with `chmod 600 \(path)`")
+      case .tooLarge:
+        throw EthereumKeyFileError(
+          .invalidKey, path: path, "Ethereum private-key file \(path) is too large to be a key")
+      case .io(let operation, let code):
+        throw EthereumKeyFileError(
+          .io, path: path, "cannot \(operation) Ethereum private-key file \(path): errno \(code)")
       }
-      throw EthereumKeyFileError(.io, path: path, "cannot open Ethereum private-key file \(path): errno \(e)")
     }
-    defer { close(fd) }
-    var info = stat()
-    guard fstat(fd, &info) == 0 else {
-      throw EthereumKeyFileError(.io, path: path, "cannot stat Ethereum private-key file \(path): errno \(errno)")
-    }
-    guard info.st_mode & S_IFMT == S_IFREG else {
-      throw EthereumKeyFileError(.wrongFileType, path: path, "Ethereum private-key file \(path) is not a regular file")
-    }
-    let mode = Int(info.st_mode & 0o777)
-    guard mode == 0o600 else {
-      throw EthereumKeyFileError(
-        .unsafePermissions, path: path,
-        "Ethereum private-key file \(path) has unsafe permissions \(String(mode, radix: 8)): it must be 0600 "
-          + "(read and write by its owner only); fix with `chmod 600 \(path)`")
-    }
-    var buffer = [UInt8](repeating: 0, count: maxSize + 1)
-    var total = 0
-    while total < buffer.count {
-      let n = buffer.withUnsafeMutableBytes { raw in read(fd, raw.baseAddress! + total, raw.count - total) }
-      if n < 0 {
-        if errno == EINTR { continue }
-        throw EthereumKeyFileError(.io, path: path, "cannot read Ethereum private-key file \(path): errno \(errno)")
-      }
-      if n == 0 { break }
-      total += n
-    }
-    guard total <= maxSize else {
-      throw EthereumKeyFileError(.invalidKey, path: path, "Ethereum private-key file \(path) is too large to be a key")
-    }
-    return try parse(Array(buffer[..<total]), path: path)
+    return try parse(bytes, path: path)
   }
 
   /// Parses the file's bytes: optional `0x`, 64 hex digits, optional surrounding whitespace.

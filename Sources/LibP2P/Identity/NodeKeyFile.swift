@@ -76,49 +76,29 @@ public enum NodeKeyFile {
   /// - Throws: ``NodeKeyFileError``: `.unsafePermissions` (with the `chmod 600` fix), `.wrongFileType`,
   ///   `.invalidKey` (not a secp256k1 `PrivateKey` protobuf), `.notFound`, `.io`.
   public static func load(at path: String) throws(NodeKeyFileError) -> PrivateKey {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else {
-      let code = errno
-      if code == ENOENT { throw NodeKeyFileError(.notFound, path: path, "key file \(path) does not exist") }
-      throw NodeKeyFileError(.io, path: path, "cannot open key file \(path): \(describe(code))")
-    }
-    defer { close(descriptor) }
-    var info = stat()
-    guard fstat(descriptor, &info) == 0 else {
-      throw NodeKeyFileError(.io, path: path, "cannot stat key file \(path): \(describe(errno))")
-    }
-    guard info.st_mode & S_IFMT == S_IFREG else {
-      throw NodeKeyFileError(.wrongFileType, path: path, "key file \(path) is not a regular file")
-    }
-    let mode = info.st_mode & 0o777
-    guard mode == 0o600 else {
-      throw NodeKeyFileError(
-        .unsafePermissions, path: path,
-        "key file \(path) has unsafe permissions \(octal(mode)): it must be 0600 (read and write by its owner "
-          + "only), as Codex requires; fix with `chmod 600 \(path)`")
-    }
-    guard info.st_size <= maxSize else {
-      throw NodeKeyFileError(.invalidKey, path: path, "key file \(path) is \(info.st_size) bytes, not a key")
-    }
-    var buffer = [UInt8](repeating: 0, count: maxSize + 1)
-    var total = 0
-    while total < buffer.count {
-      let count = buffer.withUnsafeMutableBytes { raw in
-        read(descriptor, raw.baseAddress! + total, raw.count - total)
+    let bytes: [UInt8]
+    do {
+      bytes = try OwnerOnlyFile.contents(at: path, maxSize: maxSize)
+    } catch {
+      switch error {
+      case .notFound: throw NodeKeyFileError(.notFound, path: path, "key file \(path) does not exist")
+      case .wrongFileType:
+        throw NodeKeyFileError(.wrongFileType, path: path, "key file \(path) is not a regular file")
+      case .unsafePermissions(let mode):
+        throw NodeKeyFileError(
+          .unsafePermissions, path: path,
+          "key file \(path) has unsafe permissions \(OwnerOnlyFile.octal(mode)): it must be 0600 (read and write by "
+            + "its owner only), as Codex requires; fix with `chmod 600 \(path)`")
+      case .tooLarge(let size):
+        throw NodeKeyFileError(.invalidKey, path: path, "key file \(path) is \(size) bytes, not a key")
+      case .io(let operation, let code):
+        throw NodeKeyFileError(
+          .io, path: path, "cannot \(operation) key file \(path): \(OwnerOnlyFile.describe(errno: code))")
       }
-      if count < 0 {
-        if errno == EINTR { continue }
-        throw NodeKeyFileError(.io, path: path, "cannot read key file \(path): \(describe(errno))")
-      }
-      if count == 0 { break }
-      total += count
-    }
-    guard total <= maxSize else {
-      throw NodeKeyFileError(.invalidKey, path: path, "key file \(path) is larger than \(maxSize) bytes")
     }
     let key: PrivateKey
     do {
-      key = try PrivateKey(protobufEncoded: Array(buffer[..<total]))
+      key = try PrivateKey(protobufEncoded: bytes)
     } catch {
       throw NodeKeyFileError(
         .invalidKey, path: path, "key file \(path) does not hold a libp2p private key: \(error.message)")
@@ -205,13 +185,7 @@ public enum NodeKeyFile {
     return false
   }
 
-  private static func describe(_ code: Int32) -> String {
-    guard let text = strerror(code) else { return "errno \(code)" }
-    return String(cString: text) + " (errno \(code))"
-  }
+  private static func describe(_ code: Int32) -> String { OwnerOnlyFile.describe(errno: code) }
 
-  private static func octal(_ mode: mode_t) -> String {
-    let digits = String(mode, radix: 8)
-    return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
-  }
+  private static func octal(_ mode: mode_t) -> String { OwnerOnlyFile.octal(UInt32(mode)) }
 }
