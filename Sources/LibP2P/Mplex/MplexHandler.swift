@@ -16,10 +16,8 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
     let stream: P2PStream
     var localClosed = false
     var remoteClosed = false
-    /// Data moved since the last inactivity sweep.
-    var active = true
-    /// When the last sweep found the stream active.
-    var quietSince = NIODeadline.distantPast
+    /// Data movement for the inactivity sweep.
+    var activity = StreamActivity()
   }
 
   let muxerProtocol = MplexFrame.protocolID
@@ -76,14 +74,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
   /// Resets streams that moved no data for `timeout` (nim's mplex channel timeout).
   private func sweepInactiveStreams(timeout: TimeAmount, now: NIODeadline) {
     var expired: [MuxedStreamID] = []
-    for (id, state) in streams {
-      if state.active {
-        streams[id]!.active = false
-        streams[id]!.quietSince = now
-      } else if now - state.quietSince >= timeout {
-        expired.append(id)
-      }
-    }
+    for id in streams.keys where streams[id]!.activity.sweep(now: now, timeout: timeout) { expired.append(id) }
     for id in expired {
       guard let state = streams[id] else { continue }
       writeFrame(streamID: id.number, flag: flag(for: id, .resetInitiator), data: nil, promise: nil, flush: true)
@@ -177,7 +168,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
     guard flag == .messageReceiver || flag == .messageInitiator, data.readableBytes > 0 else { return }
     let id = MuxedStreamID(number: streamID, openedLocally: !flag.senderOpenedStream)
     guard let state = streams[id], !state.remoteClosed else { return }
-    streams[id]!.active = true
+    streams[id]!.activity.active = true
     let buffered = state.stream.inbound.deliver(data)
     if buffered > configuration.maxBufferedPerStream { congested.insert(id) }
   }
@@ -282,7 +273,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
       promise.fail(StreamError.closed)
       return
     }
-    streams[id]!.active = true
+    streams[id]!.activity.active = true
     var rest = data
     let f = flag(for: id, .messageInitiator)
     while rest.readableBytes > MplexFrame.writeChunkSize {

@@ -22,10 +22,8 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
     var unacknowledgedConsumption: UInt32 = 0
     var pendingWrites = CircularBuffer<(ByteBuffer, EventLoopPromise<Void>)>()
     var pendingClose: EventLoopPromise<Void>?
-    /// Data moved since the last inactivity sweep.
-    var active = true
-    /// When the last sweep found the stream active.
-    var quietSince = NIODeadline.distantPast
+    /// Data movement for the inactivity sweep.
+    var activity = StreamActivity()
   }
 
   let muxerProtocol = YamuxHeader.protocolID
@@ -87,14 +85,7 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
   /// Resets streams that moved no data for `timeout` (like nim's channel inactivity timeout).
   private func sweepInactiveStreams(timeout: TimeAmount, now: NIODeadline) {
     var expired: [UInt32] = []
-    for (id, state) in streams {
-      if state.active {
-        streams[id]!.active = false
-        streams[id]!.quietSince = now
-      } else if now - state.quietSince >= timeout {
-        expired.append(id)
-      }
-    }
+    for id in streams.keys where streams[id]!.activity.sweep(now: now, timeout: timeout) { expired.append(id) }
     for id in expired {
       guard let state = streams[id] else { continue }
       writeHeader(YamuxHeader(type: .windowUpdate, flags: .rst, streamID: id, length: 0), flush: true)
@@ -226,8 +217,8 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
   /// Passes (part of) a data frame's body to its stream; after the last part applies the frame's FIN.
   private func handleData(_ h: YamuxHeader, _ data: ByteBuffer, last: Bool) {
     guard var state = streams[h.streamID] else { return }
-    state.active = true
-    streams[h.streamID]!.active = true
+    state.activity.active = true
+    streams[h.streamID]!.activity.active = true
     if !state.remoteClosed { state.stream.inbound.deliver(data) }
     guard last, h.flags.contains(.fin), !state.remoteClosed else { return }
     state.remoteClosed = true
@@ -364,7 +355,7 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
       return
     }
     state.pendingWrites.append((data, promise))
-    state.active = true
+    state.activity.active = true
     streams[wireID] = state
     drainWrites(wireID)
   }
