@@ -150,6 +150,41 @@ struct MplexTests {
   }
 }
 
+extension MplexTests {
+  @Test("back-pressure: data that arrives between the consumer's drain report and its handling does not stall reads")
+  func backPressureResumeRace() async throws {
+    let channel = EmbeddedChannel()
+    var config = MuxerConfiguration()
+    config.maxBufferedPerStream = 1000
+    let streams = Streams()
+    let handler = MplexHandler(
+      connectionInfo: Self.info(), configuration: config, onInboundStream: { streams.list.append($0) })
+    let reads = ReadCounter()
+    try channel.pipeline.syncOperations.addHandler(reads)
+    try channel.pipeline.syncOperations.addHandler(handler)
+    try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+    try channel.writeInbound(Self.frame(1, .newStream))
+    let before = reads.count
+    // Over the limit: reads stop.
+    try channel.writeInbound(Self.frame(1, .messageInitiator, [UInt8](repeating: 1, count: 1500)))
+    channel.read()
+    #expect(reads.count == before)
+    let stream = try #require(streams.list.first)
+    // The consumer drains it and gets a report to send to the muxer...
+    let first = try #require(try await stream.inbound.next())
+    #expect(first.buffer.readableBytes == 1500 && first.report == 1500)
+    #expect(!stream.inbound.isPaused)
+    // ...but before the muxer handles it, more data (under the limit) arrives.
+    try channel.writeInbound(Self.frame(1, .messageInitiator, [UInt8](repeating: 2, count: 700)))
+    handler.streamConsumed(stream.id, bytes: first.report)
+    // Resumed (the held-back read went out): no further report would ever come for these 700 bytes.
+    #expect(reads.count == before + 1)
+    let second = try #require(try await stream.inbound.next())
+    #expect(second.buffer.readableBytes == 700 && second.report == 0)
+    _ = try? channel.finish()
+  }
+}
+
 /// Counts `read` calls that reach the head of the pipeline.
 final class ReadCounter: ChannelOutboundHandler {
   typealias OutboundIn = ByteBuffer

@@ -47,6 +47,11 @@ final class StreamInbound: Sendable {
   /// Bytes currently queued and not yet read.
   var bufferedBytes: Int { state.withLock { $0.buffered } }
 
+  /// Whether the queue went over `pauseLimit` and the consumer has not yet drained it to half (at which
+  /// point ``next()`` returns a report and clears this). A muxer that stopped reading for this stream must
+  /// resume when a report arrives and this is false: the consumer reports the drain exactly once.
+  var isPaused: Bool { state.withLock { $0.paused } }
+
   /// Queues `buffer` (event loop side). Returns the number of bytes queued afterwards.
   @discardableResult
   func deliver(_ buffer: ByteBuffer) -> Int {
@@ -87,6 +92,7 @@ final class StreamInbound: Sendable {
     let waiter: CheckedContinuation<Delivery?, any Error>? = state.withLock { s in
       s.chunks.removeAll()
       s.buffered = 0
+      s.paused = false
       if s.error == nil { s.error = error }
       s.finished = true
       let w = s.waiter

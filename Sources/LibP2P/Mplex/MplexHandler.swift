@@ -223,9 +223,15 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
     }
   }
 
+  /// The consumer drained a paused stream to half its limit (see ``StreamInbound/isPaused``).
+  ///
+  /// Decides by the queue's pause flag, not by its current size: data that arrived after the report but
+  /// stayed under the limit does not re-pause the queue, so no further report would come and keeping the
+  /// stream congested would stop the connection for good. If the queue went over the limit again it is paused
+  /// again and will report again.
   func streamConsumed(_ id: MuxedStreamID, bytes: Int) {
     guard congested.contains(id) else { return }
-    if let s = streams[id], s.stream.inbound.bufferedBytes > configuration.maxBufferedPerStream / 2 { return }
+    if let s = streams[id], s.stream.inbound.isPaused { return }
     congested.remove(id)
     resumeIfPossible()
   }
