@@ -66,27 +66,6 @@ struct IdentityNodeKeyFileTests {
     _ = try NodeKeyFile.load(at: path)
   }
 
-  @Test func dataDirectoryIsCreatedOrCorrectedTo0700() throws {
-    let directory = try Self.temporaryDirectory()
-    let nested = directory + "/a/b"
-    defer {
-      rmdir(nested)
-      rmdir(directory + "/a")
-      rmdir(directory)
-    }
-    #expect(try NodeKeyFile.prepareDataDirectory(at: nested) == false)
-    #expect(Self.mode(nested) == 0o700)
-    #expect(chmod(nested, 0o755) == 0)
-    #expect(try NodeKeyFile.prepareDataDirectory(at: nested) == true)
-    #expect(Self.mode(nested) == 0o700)
-    #expect(try NodeKeyFile.prepareDataDirectory(at: nested) == false)
-    let file = nested + "/key"
-    _ = try NodeKeyFile.loadOrCreate(at: file)
-    defer { unlink(file) }
-    let error = try #require(throws: NodeKeyFileError.self) { try NodeKeyFile.prepareDataDirectory(at: file) }
-    #expect(error.code == .wrongFileType)
-  }
-
   @Test func garbageAndWrongKeyTypesAreRefused() throws {
     let directory = try Self.temporaryDirectory()
     let path = directory + "/key"

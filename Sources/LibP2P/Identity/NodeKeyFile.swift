@@ -45,8 +45,8 @@ public struct NodeKeyFileError: Error, Sendable, Hashable, CustomStringConvertib
 ///
 /// Like nim-codex (`checkSecureFile`), a key file whose permission bits are not exactly 0600 is refused
 /// (group or other access, but also 0400 or 0700); the error tells the operator to `chmod 600` it. New
-/// files are created with mode 0600 (exclusive create, fsync). ``prepareDataDirectory(at:)`` applies
-/// nim-codex's data-directory rule (0700).
+/// files are created with mode 0600 (exclusive create, fsync). The data directory itself is CodexNode's
+/// `DataDirectory`.
 public enum NodeKeyFile {
   /// Largest file accepted (a secp256k1 key file is 36 bytes).
   static let maxSize = 4096
@@ -145,47 +145,6 @@ public enum NodeKeyFile {
     }
   }
 
-  /// Ensures the node data directory exists with mode 0700, like nim-codex `checkAndCreateDataDir`:
-  /// a missing directory is created (with parents, each new one 0700); an existing one with other
-  /// permissions is changed to 0700.
-  ///
-  /// - Returns: `true` if the permissions of an existing directory were corrected (callers should log a
-  ///   warning, as nim-codex does).
-  /// - Throws: ``NodeKeyFileError`` `.wrongFileType` if the path exists but is not a directory, `.io`.
-  @discardableResult
-  public static func prepareDataDirectory(at path: String) throws(NodeKeyFileError) -> Bool {
-    var info = stat()
-    if stat(path, &info) == 0 {
-      guard info.st_mode & S_IFMT == S_IFDIR else {
-        throw NodeKeyFileError(.wrongFileType, path: path, "data directory \(path) exists but is not a directory")
-      }
-      let mode = info.st_mode & 0o7777
-      guard mode != 0o700 else { return false }
-      guard chmod(path, 0o700) == 0 else {
-        throw NodeKeyFileError(
-          .io, path: path,
-          "cannot set data directory \(path) permissions from \(octal(mode)) to 0700: \(describe(errno))")
-      }
-      return true
-    }
-    guard errno == ENOENT else {
-      throw NodeKeyFileError(.io, path: path, "cannot stat data directory \(path): \(describe(errno))")
-    }
-    var prefix = path.hasPrefix("/") ? "" : "."
-    for part in path.split(separator: "/") {
-      prefix += "/" + part
-      if mkdir(prefix, 0o700) != 0 && errno != EEXIST {
-        throw NodeKeyFileError(.io, path: path, "cannot create data directory \(prefix): \(describe(errno))")
-      }
-    }
-    guard chmod(path, 0o700) == 0 else {
-      throw NodeKeyFileError(
-        .io, path: path, "cannot set data directory \(path) permissions to 0700: \(describe(errno))")
-    }
-    return false
-  }
-
   private static func describe(_ code: Int32) -> String { OwnerOnlyFile.describe(errno: code) }
 
-  private static func octal(_ mode: mode_t) -> String { OwnerOnlyFile.octal(UInt32(mode)) }
 }
