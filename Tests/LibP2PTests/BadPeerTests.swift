@@ -158,8 +158,10 @@ struct BadPeerTests {
         if muxer == MplexFrame.protocolID {
           MplexFrame.writeHeader(streamID: 9, flag: .messageInitiator, length: 2 << 20, into: &frame)
         } else {
-          YamuxHeader(type: .data, flags: .syn, streamID: 101, length: 8 << 20).encode(into: &frame)
-          frame.writeBytes([UInt8](repeating: 0, count: 8 << 20))
+          // More than the receive window the server grants.
+          let length = Int(MuxerConfiguration().yamuxReceiveWindow) + (64 << 10)
+          YamuxHeader(type: .data, flags: .syn, streamID: 101, length: UInt32(length)).encode(into: &frame)
+          frame.writeBytes([UInt8](repeating: 0, count: length))
         }
         frame.writeBytes([UInt8](repeating: 0, count: 1000))
         // Raw bytes below the muxer (the Noise handler still encrypts them).

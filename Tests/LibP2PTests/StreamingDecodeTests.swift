@@ -131,8 +131,8 @@ struct StreamingDecodeTests {
     a.write(ByteBuffer(bytes: [2]), promise: second)
     a.flush()
     var done = 0
-    first.futureResult.whenSuccess { done += 1 }
-    second.futureResult.whenSuccess { done += 1 }
+    first.futureResult.assumeIsolated().whenSuccess { done += 1 }
+    second.futureResult.assumeIsolated().whenSuccess { done += 1 }
     a.embeddedEventLoop.run()
     #expect(done == 2)
   }

@@ -63,7 +63,7 @@ struct YamuxTests {
       var bytes = i % 2 == 0 ? rng.bytes(Int(rng.next() % 40)) : valid
       if i % 2 == 1 { bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next()) }
       var buffer = ByteBuffer(bytes: bytes)
-      while let frame = try? YamuxFrame.decode(&buffer), frame != nil {}
+      while (try? YamuxFrame.decode(&buffer)) != nil {}
     }
   }
 

@@ -37,7 +37,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
   private var closed = false
   /// Writers waiting for the channel to become writable again.
   private var writabilityWaiters = WritabilityWaiters()
-  private var inactivitySweep: Scheduled<Void>?
+  private let inactivitySweeper = InactivitySweeper()
 
   init(
     connectionInfo: ConnectionInfo, configuration: MuxerConfiguration, onInboundStream: @escaping InboundStreamHandler
@@ -51,25 +51,17 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
 
   func handlerAdded(context: ChannelHandlerContext) {
     self.context = context
-    scheduleInactivitySweep(context: context)
+    inactivitySweeper.start(timeout: configuration.streamInactivityTimeout, context: context) { [self] timeout, now in
+      self.sweepInactiveStreams(timeout: timeout, now: now)
+    }
   }
 
   func handlerRemoved(context: ChannelHandlerContext) {
     self.context = nil
-    inactivitySweep?.cancel()
-    inactivitySweep = nil
+    inactivitySweeper.stop()
   }
 
   // MARK: stream inactivity
-
-  private func scheduleInactivitySweep(context: ChannelHandlerContext) {
-    guard let timeout = configuration.streamInactivityTimeout, !closed else { return }
-    let period = TimeAmount.nanoseconds(max(timeout.nanoseconds / 4, 1_000_000))
-    inactivitySweep = context.eventLoop.assumeIsolated().scheduleTask(in: period) { [self] in
-      self.sweepInactiveStreams(timeout: timeout, now: context.eventLoop.now)
-      self.scheduleInactivitySweep(context: context)
-    }
-  }
 
   /// Resets streams that moved no data for `timeout` (nim's mplex channel timeout).
   private func sweepInactiveStreams(timeout: TimeAmount, now: NIODeadline) {
@@ -196,8 +188,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
 
   private func shutdown(error: StreamError) {
     closed = true
-    inactivitySweep?.cancel()
-    inactivitySweep = nil
+    inactivitySweeper.stop()
     writabilityWaiters.failAll(error)
     let all = streams
     streams.removeAll()
