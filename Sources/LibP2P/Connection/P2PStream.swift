@@ -78,7 +78,16 @@ public final class P2PStream: Sendable, CustomStringConvertible {
   ///
   /// - Throws: ``StreamError/unexpectedEOF`` when the stream ends first.
   public func readExactly(_ count: Int) async throws -> ByteBuffer {
+    guard count > 0 else { return ByteBuffer() }
+    guard var first = try await read() else { throw StreamError.unexpectedEOF }
+    if first.readableBytes >= count {
+      // The common case for messages that arrived whole: a slice of the received buffer, no copy.
+      let head = first.readSlice(length: count)!
+      unread(first)
+      return head
+    }
     var out = ByteBufferAllocator().buffer(capacity: count)
+    out.writeBuffer(&first)
     while out.readableBytes < count {
       guard var chunk = try await read() else { throw StreamError.unexpectedEOF }
       let need = count - out.readableBytes
