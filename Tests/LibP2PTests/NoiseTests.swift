@@ -4,6 +4,7 @@ import NIOEmbedded
 import Testing
 
 @testable import LibP2P
+import Multiformats
 
 @Suite("Noise XX")
 struct NoiseTests {

@@ -1,5 +1,6 @@
 import CSecp256k1
 import Crypto
+import Multiformats
 
 /// A libp2p public key: the `PublicKey { 1: KeyType; 2: bytes Data }` protobuf of `libp2p.md` §2.1.
 ///

@@ -1,4 +1,5 @@
 /// The libp2p Noise handshake payload: `{1: identity_key, 2: identity_sig, 3: data, 4: extensions}`.
+import Multiformats
 ///
 /// `identity_sig = sign(identity key, "noise-libp2p-static-key:" ‖ X25519 static public key)`.
 /// Only fields 1 and 2 are written (like nim-libp2p); early data and extensions are ignored on input.

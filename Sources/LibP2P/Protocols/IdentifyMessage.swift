@@ -1,4 +1,5 @@
 /// The identify protobuf (`/ipfs/id/1.0.0`):
+import Multiformats
 /// `{1: publicKey, 2: repeated listenAddrs, 3: repeated protocols, 4: observedAddr, 5: protocolVersion,
 ///   6: agentVersion, 8: signedPeerRecord}`.
 public struct IdentifyMessage: Sendable, Hashable {

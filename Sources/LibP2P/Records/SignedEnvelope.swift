@@ -1,4 +1,5 @@
 /// A libp2p signed envelope (`libp2p.md` §4, nim-libp2p `signed_envelope.nim`):
+import Multiformats
 ///
 /// ```
 /// Envelope { 1: bytes public_key (PublicKey protobuf); 2: bytes payload_type; 3: bytes payload; 5: bytes signature }

@@ -1,9 +1,10 @@
 import Testing
 
-@testable import LibP2P
+import CodexTestSupport
+import Multiformats
 
-@Suite("Records: MinProtobuf")
-struct RecordsMinProtobufTests {
+@Suite("MinProtobuf")
+struct MinProtobufTests {
   @Test func writerFollowsMinprotobufRules() {
     var writer = MinProtobuf.Writer()
     writer.writeVarint(field: 2, 0)  // zero is still written
@@ -48,7 +49,7 @@ struct RecordsMinProtobufTests {
   }
 
   @Test func fuzzReader() {
-    var rng = TestRNG(seed: 0x9B)
+    var rng = SplitMix64(seed: 0x9B)
     for _ in 0..<5000 {
       var reader = MinProtobuf.Reader(rng.bytes(Int.random(in: 0..<64, using: &rng)))
       var count = 0

@@ -3,8 +3,8 @@
 /// fields, skip unknown fields and fields with an unexpected wire type, and keep the last occurrence
 /// of a non-repeated field.
 ///
-/// Used for keys, envelopes and peer records here, and available to the rest of `LibP2P`
-/// (Noise handshake payload, identify).
+/// Shared by `LibP2P` (keys, envelopes, peer records, Noise handshake payload, identify) and `CodexFormats`
+/// (whose `ProtobufReader` parses with ``Reader``).
 public enum MinProtobuf {
   /// A malformed protobuf message.
   public struct DecodeError: Error, Sendable, Hashable, CustomStringConvertible {
