@@ -33,26 +33,8 @@ if ! cmp -s tools/devchain/requirements.txt "$DEVCHAIN_VENV/.requirements.txt" 2
   timeout 300 "$DEVCHAIN_VENV/bin/pip" install -q --disable-pip-version-check -r tools/devchain/requirements.txt
   cp tools/devchain/requirements.txt "$DEVCHAIN_VENV/.requirements.txt"
 fi
-timeout 120 "$DEVCHAIN_VENV/bin/python" contracts/build.py "$OUT/contracts" >/dev/null
-
-rm -f "$OUT/devchain.json"
-tools/devchain/start --port 0 --block-time 1 --artifacts "$PWD/$OUT/contracts" --out "$PWD/$OUT/devchain.json" \
-  >"$OUT/devchain.log" 2>&1 &
-chain_pid=$!
-cleanup() { kill "$chain_pid" 2>/dev/null || true; wait "$chain_pid" 2>/dev/null || true; }
-trap cleanup EXIT
-
-for _ in $(seq 1 240); do
-  [ -f "$OUT/devchain.json" ] && break
-  if ! kill -0 "$chain_pid" 2>/dev/null; then break; fi
-  sleep 0.5
-done
-if [ ! -f "$OUT/devchain.json" ]; then
-  echo "market: dev chain did not start"
-  tail -20 "$OUT/devchain.log" || true
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+. scripts/lib/devchain.sh
+devchain_up market "$OUT"
 
 log=$(mktemp)
 set +e

@@ -5,18 +5,15 @@ the chain writes: rpcUrl, chainId, contracts, accounts with private keys and min
 """
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from codexnode import codex_binary, free_port  # noqa: E402  (shared with the other suites)
+from codexnode import NodeProcess, codex_binary, free_port, work_directory  # noqa: E402  (shared with the other suites)
 
 
 def rpc(url, method, params=None):
@@ -27,7 +24,7 @@ def rpc(url, method, params=None):
     return body["result"]
 
 
-class Node:
+class Node(NodeProcess):
     """One `codex` process with its own data directory and API port; output goes to a log file."""
 
     def __init__(self, workdir, name, global_args=(), persistence_args=None, env=None):
@@ -43,10 +40,6 @@ class Node:
         self.proc = None
         self.started_at = None
 
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}/api/codex/v1"
-
     def spawn(self):
         self.log = open(self.log_path, "ab")
         self.started_at = time.monotonic()
@@ -56,17 +49,7 @@ class Node:
     def start(self, timeout=60):
         """Starts the node and waits until its REST API answers; returns the seconds it took."""
         self.spawn()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"node exited with {self.proc.returncode}: {self.output()[-2000:]}")
-            try:
-                if requests.get(self.url + "/space", timeout=1).status_code == 200:
-                    return time.monotonic() - self.started_at
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("node did not start: " + self.output()[-2000:])
+        return self.wait_ready(timeout, poll=0.05)
 
     def wait_exit(self, timeout):
         """Runs the node expecting it to stop by itself; returns (exit code, seconds, output)."""
@@ -89,20 +72,6 @@ class Node:
     def get(self, path, **kw):
         return requests.get(self.url + path, timeout=15, **kw)
 
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                raise
-
 
 @pytest.fixture(scope="session")
 def devchain():
@@ -117,12 +86,7 @@ def devchain():
 
 @pytest.fixture
 def workdir():
-    d = tempfile.mkdtemp(prefix="codex-market-node-")
-    yield d
-    if not os.environ.get("CODEX_KEEP_TEST_DIR"):
-        shutil.rmtree(d, ignore_errors=True)
-    else:
-        print("kept", d)
+    yield from work_directory("codex-market-node-")
 
 
 @pytest.fixture

@@ -1,20 +1,16 @@
 """Helpers to run real `codex` node processes on 127.0.0.1 for multi-process tests."""
 import os
-import signal
 import subprocess
 import sys
-import tempfile
-import time
-import shutil
 
 import pytest
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from codexnode import codex_binary, free_port  # noqa: E402  (shared with the other suites)
+from codexnode import NodeProcess, codex_binary, free_port, work_directory  # noqa: E402  (shared with the other suites)
 
 
-class Node:
+class Node(NodeProcess):
     def __init__(self, data_dir, *extra):
         self.data_dir = data_dir
         self.port = free_port()
@@ -22,41 +18,14 @@ class Node:
         self.proc = None
         self.log = open(os.path.join(os.path.dirname(data_dir), f"node-{os.path.basename(data_dir)}.log"), "ab")
 
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}/api/codex/v1"
-
     def start(self, timeout=60):
         listen = [] if "--listen-addrs" in self.extra else ["--listen-addrs", "/ip4/127.0.0.1/tcp/0"]
         self.proc = subprocess.Popen(
             [codex_binary(), "--data-dir", self.data_dir, "--api-port", str(self.port), "--log-level", "warn",
              *listen, "--disc-port", str(free_port()), *self.extra],
             stdout=self.log, stderr=self.log)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"node exited with {self.proc.returncode}")
-            try:
-                if requests.get(self.url + "/space", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("node did not start")
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                raise
+        self.wait_ready(timeout)
+        return self
 
     def space(self):
         return requests.get(self.url + "/space", timeout=10).json()
@@ -67,12 +36,7 @@ class Node:
 
 @pytest.fixture
 def workdir():
-    d = tempfile.mkdtemp(prefix="codex-node-test-")
-    yield d
-    if not os.environ.get("CODEX_KEEP_TEST_DIR"):
-        shutil.rmtree(d, ignore_errors=True)
-    else:
-        print("kept", d)
+    yield from work_directory("codex-node-test-")
 
 
 @pytest.fixture
