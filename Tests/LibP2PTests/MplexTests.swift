@@ -143,7 +143,7 @@ struct MplexTests {
     let stream = try #require(streams.list.first)
     handler.streamConsumed(stream.id, bytes: 0)
     #expect(reads.count == before)  // still 1500 buffered
-    _ = stream.inbound.fail(.closed)
+    stream.inbound.fail(.closed)
     handler.streamConsumed(stream.id, bytes: 1500)
     #expect(reads.count == before + 1)  // released
     _ = try? channel.finish()
@@ -162,7 +162,7 @@ extension MplexTests {
     let reads = ReadCounter()
     try channel.pipeline.syncOperations.addHandler(reads)
     try channel.pipeline.syncOperations.addHandler(handler)
-    try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+    try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
     try channel.writeInbound(Self.frame(1, .newStream))
     let before = reads.count
     // Over the limit: reads stop.
@@ -192,5 +192,24 @@ final class ReadCounter: ChannelOutboundHandler {
   func read(context: ChannelHandlerContext) {
     count += 1
     context.read()
+  }
+}
+
+extension MplexTests {
+  @Test("after the connection is gone, stream and connection calls finish at once instead of waiting on its loop")
+  func callsAfterClose() async throws {
+    let (channel, handler, _) = try Self.setUp()
+    let open = channel.eventLoop.makePromise(of: P2PStream.self)
+    handler.openStream(promise: open)
+    let stream = try await open.futureResult.get()
+    let connection = P2PConnection(
+      info: Self.info(), channel: channel, muxer: MuxerRef(core: handler, eventLoop: channel.eventLoop))
+    _ = try? channel.finish()  // channel inactive: the muxer shuts down
+    #expect(handler.liveness.isClosed)
+    await #expect(throws: StreamError.connectionClosed) { try await stream.write(ByteBuffer(bytes: [1, 2, 3])) }
+    try await stream.closeWrite()  // nothing left to close
+    await #expect(throws: StreamError.connectionClosed) { _ = try await connection.openRawStream() }
+    #expect(await connection.streamCount() == 0)
+    await connection.close()
   }
 }

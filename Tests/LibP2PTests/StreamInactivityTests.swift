@@ -27,7 +27,7 @@ struct StreamInactivityTests {
       connectionInfo: MplexTests.info(), configuration: Self.config(.seconds(1)),
       onInboundStream: { streams.list.append($0) })
     try channel.pipeline.syncOperations.addHandler(handler)
-    try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+    try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
     try channel.writeInbound(MplexTests.frame(1, .newStream))
     try channel.writeInbound(MplexTests.frame(2, .newStream))
     let idle = streams.list[0]
@@ -54,7 +54,7 @@ struct StreamInactivityTests {
       MplexHandler(
         connectionInfo: MplexTests.info(), configuration: Self.config(nil),
         onInboundStream: { qStreams.list.append($0) }))
-    try quiet.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+    try await quiet.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
     try quiet.writeInbound(MplexTests.frame(1, .newStream))
     quiet.embeddedEventLoop.advanceTime(by: .hours(1))
     #expect(try quiet.readOutbound(as: ByteBuffer.self) == nil)
@@ -71,7 +71,7 @@ struct StreamInactivityTests {
       YamuxHandler(
         connectionInfo: info, configuration: Self.config(.milliseconds(400)),
         onInboundStream: { streams.list.append($0) }))
-    try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+    try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
     try channel.writeInbound(YamuxTests.frame(.windowUpdate, [.syn], 1, 0))
     let stream = try #require(streams.list.first)
     _ = try YamuxTests.header(channel)  // our ACK

@@ -32,6 +32,7 @@ public final class P2PConnection: Sendable, CustomStringConvertible {
 
   /// Opens a raw stream without protocol negotiation.
   public func openRawStream() async throws -> P2PStream {
+    guard !muxer.isClosed else { throw StreamError.connectionClosed }
     let promise = muxer.eventLoop.makePromise(of: P2PStream.self)
     muxer.execute { $0.openStream(promise: promise) }
     return try await promise.futureResult.get()
@@ -53,6 +54,7 @@ public final class P2PConnection: Sendable, CustomStringConvertible {
 
   /// Number of open streams.
   public func streamCount() async -> Int {
+    guard !muxer.isClosed else { return 0 }
     let promise = muxer.eventLoop.makePromise(of: Int.self)
     muxer.execute { promise.succeed($0.openStreamCount) }
     return (try? await promise.futureResult.get()) ?? 0
@@ -60,6 +62,7 @@ public final class P2PConnection: Sendable, CustomStringConvertible {
 
   /// Closes the connection (yamux sends go-away first); waits until the channel is closed.
   public func close() async {
+    guard !muxer.isClosed else { return }
     let promise = muxer.eventLoop.makePromise(of: Void.self)
     muxer.execute { $0.closeConnection(promise: promise) }
     _ = try? await promise.futureResult.get()

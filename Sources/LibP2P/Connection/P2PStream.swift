@@ -153,6 +153,7 @@ public final class P2PStream: Sendable, CustomStringConvertible {
   ///   reset, ``StreamError/connectionClosed`` when the connection is gone.
   public func write(_ data: ByteBuffer) async throws {
     guard data.readableBytes > 0 else { return }
+    guard !muxer.isClosed else { throw StreamError.connectionClosed }
     let promise = muxer.eventLoop.makePromise(of: Void.self)
     let id = self.id
     muxer.execute { $0.streamWrite(id, data, promise: promise) }
@@ -177,6 +178,7 @@ public final class P2PStream: Sendable, CustomStringConvertible {
 
   /// Half-closes the stream: the remote reads end-of-stream; this side can still read.
   public func closeWrite() async throws {
+    guard !muxer.isClosed else { return }  // nothing left to close
     let promise = muxer.eventLoop.makePromise(of: Void.self)
     let id = self.id
     muxer.execute { $0.streamCloseWrite(id, promise: promise) }

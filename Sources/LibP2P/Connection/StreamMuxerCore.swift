@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 
 /// Identifies a stream inside one muxed connection: its number and which side opened it.
 public struct MuxedStreamID: Hashable, Sendable, CustomStringConvertible {
@@ -35,18 +36,44 @@ protocol StreamMuxerCore: AnyObject {
   func openStream(promise: EventLoopPromise<P2PStream>)
   /// Closes the whole muxed connection (go-away where the muxer has one).
   func closeConnection(promise: EventLoopPromise<Void>?)
+  /// Set once the connection is gone; shared with every ``MuxerRef`` of this muxer.
+  var liveness: MuxerLiveness { get }
+}
+
+/// Whether a muxed connection is still up, readable from any thread. The muxer marks it closed when its
+/// channel goes inactive, so stream and connection calls made afterwards (a handler task still running while
+/// the host shuts down, say) fail or finish locally instead of scheduling work on an event loop that may
+/// already be shut down (NIO drops such work, and a promise waiting on it would never complete).
+final class MuxerLiveness: Sendable {
+  private let closed = Atomic<Bool>(false)
+
+  var isClosed: Bool { closed.load(ordering: .acquiring) }
+
+  func markClosed() { closed.store(true, ordering: .releasing) }
 }
 
 /// A ``StreamMuxerCore`` reference that may be carried across threads; use only on `eventLoop`.
 struct MuxerRef: @unchecked Sendable {
   let core: any StreamMuxerCore
   let eventLoop: any EventLoop
+  private let liveness: MuxerLiveness
 
-  /// Runs `body` on the muxer's event loop.
+  /// Must be created on `eventLoop` (it reads the core's liveness flag).
+  init(core: any StreamMuxerCore, eventLoop: any EventLoop) {
+    self.core = core
+    self.eventLoop = eventLoop
+    self.liveness = core.liveness
+  }
+
+  /// Whether the connection is gone. Callers that would wait on a promise check this first and fail at once:
+  /// after the host shut its event loops down, work sent there would never run and the promise never complete.
+  var isClosed: Bool { liveness.isClosed }
+
+  /// Runs `body` on the muxer's event loop; does nothing once the connection is gone (see ``isClosed``).
   func execute(_ body: @escaping @Sendable (any StreamMuxerCore) -> Void) {
     if eventLoop.inEventLoop {
       body(core)
-    } else {
+    } else if !liveness.isClosed {
       let ref = self
       eventLoop.execute { body(ref.core) }
     }

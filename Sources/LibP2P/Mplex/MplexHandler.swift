@@ -38,6 +38,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
   /// Writers waiting for the channel to become writable again.
   private var writabilityWaiters = WritabilityWaiters()
   private let inactivitySweeper = InactivitySweeper()
+  let liveness = MuxerLiveness()
 
   init(
     connectionInfo: ConnectionInfo, configuration: MuxerConfiguration, onInboundStream: @escaping InboundStreamHandler
@@ -188,6 +189,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
 
   private func shutdown(error: StreamError) {
     closed = true
+    liveness.markClosed()
     inactivitySweeper.stop()
     writabilityWaiters.failAll(error)
     let all = streams

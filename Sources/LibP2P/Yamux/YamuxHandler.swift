@@ -49,6 +49,7 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
   /// Writers waiting for the channel to become writable again.
   private var writabilityWaiters = WritabilityWaiters()
   private let inactivitySweeper = InactivitySweeper()
+  let liveness = MuxerLiveness()
   /// Largest data frame we write.
   static let maxWriteFrame = 256 * 1024
 
@@ -235,6 +236,7 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
 
   private func shutdown(error: StreamError) {
     closed = true
+    liveness.markClosed()
     inactivitySweeper.stop()
     writabilityWaiters.failAll(error)
     let all = streams
