@@ -13,7 +13,16 @@ public struct ProtobufReader: Sendable {
 
   /// Parses every field of a message (with the shared minprotobuf reader).
   public init(_ data: some Collection<UInt8>) throws(FormatError) {
-    var reader = MinProtobuf.Reader(Array(data))
+    // Arrays and array slices (nested messages from ``slice(_:)``) are read in place, without a copy.
+    let bytes: ArraySlice<UInt8>
+    if let slice = data as? ArraySlice<UInt8> {
+      bytes = slice
+    } else if let array = data as? [UInt8] {
+      bytes = array[...]
+    } else {
+      bytes = ArraySlice(data)
+    }
+    var reader = MinProtobuf.Reader(bytes)
     var out: [(UInt64, Value)] = []
     do {
       while let field = try reader.next() { out.append((field.number, field.value)) }
@@ -37,6 +46,23 @@ public struct ProtobufReader: Sendable {
       if case .bytes(let v) = f.value { return Array(v) }
     }
     return nil
+  }
+
+  /// The last length-delimited value of `field` as a slice of the message (no copy), or nil; for nested
+  /// messages, which ``init(_:)`` then reads in place.
+  public func slice(_ field: UInt64) -> ArraySlice<UInt8>? {
+    for f in fields.reversed() where f.number == field {
+      if case .bytes(let v) = f.value { return v }
+    }
+    return nil
+  }
+
+  /// Every length-delimited value of a repeated `field`, in order, as slices of the message (no copy).
+  public func repeatedSlices(_ field: UInt64) -> [ArraySlice<UInt8>] {
+    fields.compactMap { f in
+      guard f.number == field, case .bytes(let v) = f.value else { return nil }
+      return v
+    }
   }
 
   /// Every length-delimited value of a repeated `field`, in order.

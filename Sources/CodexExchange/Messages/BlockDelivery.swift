@@ -40,9 +40,9 @@ public struct BlockDelivery: Hashable, Sendable {
       if case .hashMismatch = error { throw MessageError.hashMismatch(cid) }
       throw MessageError.invalidValue(field: "BlockDelivery.cid", error.description)
     }
-    guard let a = r.bytes(3) else { throw MessageError.invalidValue(field: "BlockDelivery.address", "missing") }
+    guard let a = r.slice(3) else { throw MessageError.invalidValue(field: "BlockDelivery.address", "missing") }
     address = try BlockAddress(encoded: a)
-    if let p = r.bytes(4) {
+    if let p = r.slice(4) {
       do { proof = try CodexProof(encoded: p) } catch { throw MessageError.invalidProof(error.description) }
     } else {
       proof = nil

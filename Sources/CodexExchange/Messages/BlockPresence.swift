@@ -33,7 +33,7 @@ public struct BlockPresence: Hashable, Sendable {
 
   public init(encoded bytes: some Collection<UInt8>) throws(MessageError) {
     let r = try readProtobuf(bytes)
-    guard let a = r.bytes(1) else { throw MessageError.invalidValue(field: "BlockPresence.address", "missing") }
+    guard let a = r.slice(1) else { throw MessageError.invalidValue(field: "BlockPresence.address", "missing") }
     address = try BlockAddress(encoded: a)
     let t = r.varint(2) ?? 0
     guard let type = BlockPresenceType(rawValue: t) else {

@@ -76,12 +76,12 @@ public struct Message: Hashable, Sendable {
   public init(encoded bytes: some Collection<UInt8>) throws(MessageError) {
     guard bytes.count <= Message.maxSize else { throw MessageError.tooLarge(bytes.count, limit: Message.maxSize) }
     let r = try readProtobuf(bytes)
-    wantList = try r.bytes(1).map { b throws(MessageError) in try WantList(encoded: b) } ?? WantList()
+    wantList = try r.slice(1).map { b throws(MessageError) in try WantList(encoded: b) } ?? WantList()
     var payload: [BlockDelivery] = []
-    for d in r.repeatedBytes(3) { payload.append(try BlockDelivery(encoded: d)) }
+    for d in r.repeatedSlices(3) { payload.append(try BlockDelivery(encoded: d)) }
     self.payload = payload
     var presences: [BlockPresence] = []
-    for p in r.repeatedBytes(4) { presences.append(try BlockPresence(encoded: p)) }
+    for p in r.repeatedSlices(4) { presences.append(try BlockPresence(encoded: p)) }
     blockPresences = presences
     pendingBytes = r.varint(5) ?? 0
     if let a = r.bytes(6) {

@@ -44,7 +44,7 @@ public struct WantListEntry: Hashable, Sendable {
   /// Decodes an entry; missing scalars take their defaults (`wantType` defaults to `wantBlock`).
   public init(encoded bytes: some Collection<UInt8>) throws(MessageError) {
     let r = try readProtobuf(bytes)
-    guard let a = r.bytes(1) else { throw MessageError.invalidValue(field: "Entry.address", "missing") }
+    guard let a = r.slice(1) else { throw MessageError.invalidValue(field: "Entry.address", "missing") }
     address = try BlockAddress(encoded: a)
     priority = Int32(truncatingIfNeeded: r.varint(2) ?? 0)
     cancel = (r.varint(3) ?? 0) != 0
@@ -79,7 +79,7 @@ public struct WantList: Hashable, Sendable {
   public init(encoded bytes: some Collection<UInt8>) throws(MessageError) {
     let r = try readProtobuf(bytes)
     var entries: [WantListEntry] = []
-    for e in r.repeatedBytes(1) { entries.append(try WantListEntry(encoded: e)) }
+    for e in r.repeatedSlices(1) { entries.append(try WantListEntry(encoded: e)) }
     self.entries = entries
     full = (r.varint(2) ?? 0) != 0
   }
