@@ -34,6 +34,7 @@ public enum CodexAPI {
   ) -> some ApplicationProtocol {
     Application(
       router: router(node: node, corsOrigin: node.config.apiCorsOrigin),
+      server: .http1(configuration: .init(additionalChannelHandlers: [ReceiveBufferSizing(maximum: 1 << 20)])),
       configuration: .init(
         address: .hostname(node.config.apiBindAddress, port: node.config.apiPort), serverName: "codex"),
       onServerRunning: onServerRunning,

@@ -70,13 +70,16 @@ public final class DatasetUpload {
   /// - Throws: `NodeError.emptyUpload` for zero bytes; storage errors. Call `abort()` after a failure.
   public func finish() async throws -> Cid {
     guard byteCount > 0 else { throw NodeError.emptyUpload }
+    let finishStart = ContinuousClock.now
     current?.padLastBlock()
     try await flush()
     try await drain()
+    let drained = ContinuousClock.now
     let session = self.session
     let size = byteCount
     let (filename, mimetype) = (self.filename, self.mimetype)
     let manifest: Manifest
+    let blocks = session.leafCount
     do {
       // Building the tree hashes every node: CPU work, off the caller's task.
       let treeCid = try await Task.detached(priority: .userInitiated) { try session.buildTree() }.value
@@ -90,8 +93,17 @@ public final class DatasetUpload {
     Counter(label: "codex_uploads_total").increment()
     Counter(label: "codex_upload_bytes_total").increment(by: Int64(size))
     logger.info(
-      "upload stored", metadata: ["cid": "\(cid)", "bytes": "\(size)", "blocks": "\(session.leafCount)"])
+      "upload stored",
+      metadata: [
+        "cid": "\(cid)", "bytes": "\(size)", "blocks": "\(blocks)",
+        "drainSeconds": "\(Self.seconds(drained - finishStart))",
+        "commitSeconds": "\(Self.seconds(ContinuousClock.now - drained))",
+      ])
     return cid
+  }
+
+  private static func seconds(_ d: Duration) -> String {
+    String(format: "%.3f", Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
   }
 
   /// Abandons the upload and removes the blocks it added that nothing else uses.

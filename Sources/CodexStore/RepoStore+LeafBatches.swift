@@ -2,6 +2,7 @@ import CodexFormats
 import Foundation
 import GRDB
 import Multiformats
+import Synchronization
 
 /// The upload fast path: a `BlockBatch` stored with one `pwritev` and one transaction.
 extension RepoStore {
@@ -12,6 +13,8 @@ extension RepoStore {
     var existing: [(key: Data, restoredTo: Placement?)] = []
     var packEnd: (id: Int64, length: UInt64)?
     var newBytes: UInt64 = 0
+    /// The pack write of the batch's new blocks, left for `storeLeafBatch` to run while it inserts the rows.
+    var write: PackWrite?
 
     var storePlan: StorePlan {
       var p = StorePlan()
@@ -29,12 +32,21 @@ extension RepoStore {
     let expiry = clock.now() + Self.seconds(config.blockTTL)
     try await withWriter("storing \(n) blocks") { db, state in
       let plan = try self.prepareBatch(db, batch, state: &state)
+      // The bytes go to the disk on another thread while this one prepares the rows; the transaction commits only
+      // after the write completed, so committed rows never point at unwritten bytes (as before, the sync waits
+      // for the session's commit).
+      let write = plan.write.map { BackgroundPackWrite.start(packs: self.packs, $0) }
       do {
         try db.inTransaction {
           try self.applyBatch(db, plan, size: batch.blockSize, expiry: expiry, session: session)
+          if let write {
+            try write.wait()
+            self.config.faultHook?("pack-written")
+          }
           return .commit
         }
       } catch {
+        _ = try? write?.wait()  // the batch's buffer and the pack's tail are the write's until it ends
         self.rollback(plan.storePlan, state: state)
         throw error
       }
@@ -103,11 +115,13 @@ extension RepoStore {
         }
         pos += UInt64(size)
       }
-      try packs.write(pack: pack, offset: start, segments: segments)
-      config.faultHook?("pack-written")
       if toWrite.allSatisfy(\.isNew) {
+        // Written by the caller, overlapped with the row inserts (see `storeLeafBatch`).
+        plan.write = PackWrite(pack: pack, offset: start, segments: segments)
         state.dirty.insert(pack)
       } else {
+        try packs.write(pack: pack, offset: start, segments: segments)
+        config.faultHook?("pack-written")
         // Restored bytes belong to a block that is already visible: never defer those.
         try packs.sync(pack: pack)
         state.dirty.remove(pack)
@@ -226,4 +240,42 @@ final class LeafSpillBox: @unchecked Sendable {
 
   /// Drops the file.
   func close() { lock.withLock { spill = nil } }
+}
+
+/// A batch's pack write: where, and the bytes (pointers into the batch's buffer, valid while the batch is being
+/// stored; hence `@unchecked Sendable`).
+struct PackWrite: @unchecked Sendable {
+  let pack: Int64
+  let offset: UInt64
+  let segments: [UnsafeRawBufferPointer]
+}
+
+/// Runs a `PackWrite` on a global dispatch thread (the O_DIRECT `pwritev` mostly waits for the disk) so the store's
+/// writer can insert the batch's rows meanwhile. `wait()` returns when it ended (any number of times) and rethrows
+/// its error.
+final class BackgroundPackWrite: Sendable {
+  private let group = DispatchGroup()
+  private let failure = Mutex<StoreError?>(nil)
+
+  private init() {}
+
+  /// Starts `write` on another thread.
+  static func start(packs: PackFiles, _ write: PackWrite) -> BackgroundPackWrite {
+    let running = BackgroundPackWrite()
+    running.group.enter()
+    DispatchQueue.global(qos: .userInitiated).async {
+      do throws(StoreError) {
+        try packs.write(pack: write.pack, offset: write.offset, segments: write.segments)
+      } catch {
+        running.failure.withLock { $0 = error }
+      }
+      running.group.leave()
+    }
+    return running
+  }
+
+  func wait() throws(StoreError) {
+    group.wait()
+    if let error = failure.withLock({ $0 }) { throw error }
+  }
 }
