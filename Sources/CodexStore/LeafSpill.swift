@@ -1,5 +1,6 @@
 import CodexFormats
 import Foundation
+import Multiformats
 
 #if canImport(Glibc)
   import Glibc
@@ -135,6 +136,59 @@ final class LeafSpill {
         k >>= 1
       }
       try body(i, try node(0, i), CodexProof(mcodec: .sha2_256, index: i, leafCount: count, path: path))
+    }
+  }
+
+  /// Walks the leaves in order like `forEachLeaf`, without building `CodexProof` values: `body(index, leafDigest,
+  /// encodedProof)` gets the leaf digest and the proof's protobuf encoding (byte for byte `CodexProof.encoded`)
+  /// in buffers reused between calls. The commit of a big upload spends most of its CPU here.
+  func forEachLeafEncoded(_ body: (Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
+    precondition(root != nil, "build the tree first")
+    let depth = layers.count - 1
+    let window = Self.chunkDigests  // even, so a node and its sibling share a window
+    var starts = [Int](repeating: -1, count: layers.count)
+    var windows = [[UInt8]](repeating: [], count: layers.count)
+    /// The offset of node `j` of `layer` in `windows[layer]` (loading its window), nil beyond the layer's end.
+    func load(_ layer: Int, _ j: Int) throws(StoreError) -> Int? {
+      let (offset, n) = layers[layer]
+      guard j < n else { return nil }
+      if starts[layer] < 0 || j < starts[layer] || j >= starts[layer] + windows[layer].count / 32 {
+        let start = j / window * window
+        windows[layer] = try read(at: offset + UInt64(start) * 32, count: min(window, n - start) * 32)
+        starts[layer] = start
+      }
+      return (j - starts[layer]) * 32
+    }
+    // `CodexProof.encoded`: 1: mcodec, 2: index, 3: nleaves, then per path node field 4 holding {1: node}.
+    var header: [UInt8] = []
+    Varint.append(1 << 3, to: &header)
+    Varint.append(Multicodec.sha2_256.rawValue, to: &header)
+    let nodeTag: [UInt8] = [4 << 3 | 2, 34, 1 << 3 | 2, 32]
+    var proof: [UInt8] = []
+    proof.reserveCapacity(header.count + 22 + depth * 36)
+    var leaf = [UInt8](repeating: 0, count: 32)
+    for i in 0..<count {
+      let at = try load(0, i)!
+      leaf.withUnsafeMutableBytes { dst in
+        windows[0].withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[at..<at + 32])) }
+      }
+      proof.removeAll(keepingCapacity: true)
+      proof.append(contentsOf: header)
+      Varint.append(2 << 3, to: &proof)
+      Varint.append(UInt64(i), to: &proof)
+      Varint.append(3 << 3, to: &proof)
+      Varint.append(UInt64(count), to: &proof)
+      var k = i
+      for layer in 0..<depth {
+        proof.append(contentsOf: nodeTag)
+        if let at = try load(layer, k ^ 1) {
+          proof.append(contentsOf: windows[layer][at..<at + 32])
+        } else {
+          proof.append(contentsOf: Self.zero)
+        }
+        k >>= 1
+      }
+      try leaf.withUnsafeBytes { l in try proof.withUnsafeBytes { p in try body(i, l, p) } }
     }
   }
 

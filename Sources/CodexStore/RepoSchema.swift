@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import Multiformats
 
 /// The SQLite schema of a repo (`<dir>/repo.sqlite`), versioned through GRDB migrations.
 ///
@@ -12,6 +14,10 @@ import GRDB
 /// * `free_ranges`: pack byte ranges of deleted blocks whose disk space is still to be released.
 /// * `pending`: blocks written by upload sessions that have not committed; `created` is 1 when the session
 ///   stored the block (so aborting it must delete the block again), 0 when it only protects an existing block.
+/// * v2, the upload fast path (`UploadSession.addLeaves`) without a `pending` row per new block: such a block's row
+///   has `blocks.upload` = the session (protecting it from expiry and deletion while the upload runs, cleared by
+///   the session's commit), and `upload_batches` holds, one row per stored batch, the SHA-256 digests of the
+///   `codex-block`s the batch created, so an abort, or the next open after a crash, finds them without a scan.
 enum RepoSchema {
   static let inlineLimit = 4096
 
@@ -67,6 +73,36 @@ enum RepoSchema {
           CREATE INDEX pending_cid ON pending(cid);
           """)
     }
+    m.registerMigration("v2") { db in
+      try db.execute(
+        sql: """
+          ALTER TABLE blocks ADD COLUMN upload INTEGER;
+          CREATE TABLE upload_batches (
+            session INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            digests BLOB NOT NULL,
+            PRIMARY KEY (session, seq)
+          ) WITHOUT ROWID;
+          """)
+    }
     return m
+  }
+
+  /// The `blocks.cid` key of the `codex-block` CID with SHA-256 `digest`.
+  static func blockKey(digest: some Collection<UInt8>) -> Data {
+    var key = blockKeyPrefix
+    key.append(contentsOf: digest)
+    return key
+  }
+
+  /// The bytes of a `codex-block` SHA-256 CID before its digest.
+  private static let blockKeyPrefix = Data(
+    Cid(codec: .codexBlock, multihash: Multihash(code: .sha2_256, digest: [UInt8](repeating: 0, count: 32))).bytes
+      .dropLast(32))
+
+  /// The block keys of the digests of one `upload_batches` row.
+  static func blockKeys(digests: Data) -> [Data] {
+    let bytes = [UInt8](digests)
+    return stride(from: 0, to: bytes.count - 31, by: 32).map { blockKey(digest: bytes[$0..<$0 + 32]) }
   }
 }

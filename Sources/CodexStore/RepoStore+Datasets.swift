@@ -67,12 +67,15 @@ extension RepoStore {
     try await withWriter("deleting \(cid)") { db, state in
       try self.durableTransaction(db) {
         let key = Data(cid.bytes)
-        guard let row = try Row.fetchOne(db, sql: "SELECT refcount, expiry FROM blocks WHERE cid = ?", arguments: [key])
+        guard
+          let row = try Row.fetchOne(
+            db, sql: "SELECT refcount, expiry, upload FROM blocks WHERE cid = ?", arguments: [key])
         else { return }
         let refcount: Int64 = row[0]
         let expiry: Int64 = row[1]
+        let upload: Int64? = row[2]
         let pending = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM pending WHERE cid = ?)", arguments: [key])
-        if pending == true || (refcount > 0 && expiry >= now) { throw StoreError.blockInUse(cid) }
+        if pending == true || upload != nil || (refcount > 0 && expiry >= now) { throw StoreError.blockInUse(cid) }
         try self.deleteBlockRows(db, cids: [key])
       }
       try self.releaseFreeRanges(db, current: state.pack)
@@ -130,7 +133,7 @@ extension RepoStore {
     }
     let check = try db.cachedStatement(
       sql: """
-        SELECT 1 FROM blocks WHERE cid = ? AND (refcount = 0 OR expiry < ?)
+        SELECT 1 FROM blocks WHERE cid = ? AND (refcount = 0 OR expiry < ?) AND upload IS NULL
         AND NOT EXISTS (SELECT 1 FROM pending WHERE pending.cid = blocks.cid)
         """)
     var doomed: [Data] = []

@@ -10,7 +10,7 @@ extension RepoStore {
   /// rewritten), duplicates within the batch.
   struct BatchPlan {
     var new: [(index: Int, key: Data, placement: Placement)] = []
-    var existing: [(key: Data, restoredTo: Placement?)] = []
+    var existing: [(key: Data, restoredTo: Placement?, ownUpload: Bool)] = []
     var packEnd: (id: Int64, length: UInt64)?
     var newBytes: UInt64 = 0
     /// The pack write of the batch's new blocks, left for `storeLeafBatch` to run while it inserts the rows.
@@ -31,14 +31,15 @@ extension RepoStore {
     guard n > 0 else { return }
     let expiry = clock.now() + Self.seconds(config.blockTTL)
     try await withWriter("storing \(n) blocks") { db, state in
-      let plan = try self.prepareBatch(db, batch, state: &state)
+      let seq = Int64(leaves.count)  // leaves appended so far: unique per batch of this session
+      let plan = try self.prepareBatch(db, batch, session: session, state: &state)
       // The bytes go to the disk on another thread while this one prepares the rows; the transaction commits only
       // after the write completed, so committed rows never point at unwritten bytes (as before, the sync waits
       // for the session's commit).
       let write = plan.write.map { BackgroundPackWrite.start(packs: self.packs, $0) }
       do {
         try db.inTransaction {
-          try self.applyBatch(db, plan, size: batch.blockSize, expiry: expiry, session: session)
+          try self.applyBatch(db, plan, batch: batch, expiry: expiry, session: session, seq: seq)
           if let write {
             try write.wait()
             self.config.faultHook?("pack-written")
@@ -55,11 +56,14 @@ extension RepoStore {
     }
   }
 
-  private func prepareBatch(_ db: Database, _ batch: BlockBatch, state: inout WriterState) throws -> BatchPlan {
+  private func prepareBatch(
+    _ db: Database, _ batch: BlockBatch, session: Int64, state: inout WriterState
+  ) throws -> BatchPlan {
     var plan = BatchPlan()
     var seen = Set<Data>()
     let size = batch.blockSize
-    let lookup = try db.cachedStatement(sql: "SELECT size, pack, pos, data IS NULL FROM blocks WHERE cid = ?")
+    let lookup = try db.cachedStatement(
+      sql: "SELECT size, pack, pos, data IS NULL, upload FROM blocks WHERE cid = ?")
     // Blocks whose bytes are to be written, in pack order: (batch index, index into new or existing).
     var toWrite: [(index: Int, isNew: Bool, slot: Int)] = []
     for i in 0..<batch.count {
@@ -77,7 +81,8 @@ extension RepoStore {
         if let pack, let pos {
           lost = try packs.descriptor(pack) == nil || packs.size(pack: pack) < UInt64(pos) + UInt64(size)
         }
-        plan.existing.append((key, nil))
+        let upload: Int64? = row[4]
+        plan.existing.append((key, nil, upload == session))
         if lost {
           logger.warning("repo: restoring lost bytes of a stored block", metadata: ["cid": "\(batch.cid(i))"])
           toWrite.append((i, false, plan.existing.count - 1))
@@ -136,26 +141,37 @@ extension RepoStore {
     return plan
   }
 
-  private func applyBatch(_ db: Database, _ plan: BatchPlan, size: Int, expiry: Int64, session: Int64) throws {
+  /// New blocks get `upload` = the session and their digests one `upload_batches` row (no `pending` row each);
+  /// existing blocks get their expiry raised and a `pending` row (unless this session created them).
+  private func applyBatch(
+    _ db: Database, _ plan: BatchPlan, batch: BlockBatch, expiry: Int64, session: Int64, seq: Int64
+  ) throws {
+    let size = batch.blockSize
     let insert = try db.cachedStatement(
       sql: """
-        INSERT INTO blocks (cid, codec, size, expiry, refcount, pack, pos, data, tree)
-        VALUES (?, ?, ?, ?, 0, ?, ?, NULL, NULL)
+        INSERT INTO blocks (cid, codec, size, expiry, refcount, pack, pos, data, tree, upload)
+        VALUES (?, ?, ?, ?, 0, ?, ?, NULL, NULL, ?)
         """)
     let pend = try db.cachedStatement(
       sql: "INSERT INTO pending (session, cid, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
     let codec = Int64(bitPattern: Multicodec.codexBlock.rawValue)
-    for (_, key, placement) in plan.new {
+    var digests = Data(capacity: 32 * plan.new.count)
+    for (index, key, placement) in plan.new {
       guard case .pack(let pack, let pos) = placement else { continue }
-      try insert.execute(arguments: [key, codec, Int64(size), expiry, pack, Int64(pos)])
-      try pend.execute(arguments: [session, key, 1])
+      try insert.execute(arguments: [key, codec, Int64(size), expiry, pack, Int64(pos), session])
+      digests.append(contentsOf: batch.digest(index))
+    }
+    if !digests.isEmpty {
+      try db.execute(
+        sql: "INSERT INTO upload_batches (session, seq, digests) VALUES (?, ?, ?)",
+        arguments: [session, seq, digests])
     }
     let touch = try db.cachedStatement(sql: "UPDATE blocks SET expiry = MAX(expiry, ?) WHERE cid = ?")
     let relocate = try db.cachedStatement(sql: "UPDATE blocks SET pack = ?, pos = ?, data = NULL WHERE cid = ?")
-    for (key, restoredTo) in plan.existing {
+    for (key, restoredTo, ownUpload) in plan.existing {
       try touch.execute(arguments: [expiry, key])
       if case .pack(let pack, let pos) = restoredTo { try relocate.execute(arguments: [pack, Int64(pos), key]) }
-      try pend.execute(arguments: [session, key, 0])
+      if !ownUpload { try pend.execute(arguments: [session, key, 0]) }
     }
     if let (id, length) = plan.packEnd {
       try db.execute(
@@ -182,18 +198,29 @@ extension RepoStore {
           let treeKey = Data(treeCid.bytes)
           let insert = try db.cachedStatement(
             sql: "INSERT INTO leaves (tree, idx, block, proof) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
-          let ref = try db.cachedStatement(sql: "UPDATE blocks SET refcount = refcount + 1 WHERE cid = ?")
-          try leaves.forEachLeaf { index, digest, proof in
-            let cid = Cid(codec: .codexBlock, multihash: Multihash(code: .sha2_256, digest: digest))
-            let key = Data(cid.bytes)
-            try insert.execute(arguments: [treeKey, Int64(index), key, Data(proof.encoded)])
-            guard db.changesCount == 1 else { return }
-            try ref.execute(arguments: [key])
+          // Counting the reference also ends this session's hold on the blocks it created (`upload`).
+          let ref = try db.cachedStatement(
+            sql: """
+              UPDATE blocks SET refcount = refcount + 1, upload = CASE WHEN upload = ? THEN NULL ELSE upload END
+              WHERE cid = ?
+              """)
+          let release = try db.cachedStatement(sql: "UPDATE blocks SET upload = NULL WHERE cid = ? AND upload = ?")
+          try leaves.forEachLeafEncoded { index, digest, proof in
+            let key = RepoSchema.blockKey(digest: digest)
+            try insert.execute(arguments: [treeKey, Int64(index), key, Data(proof)])
+            guard db.changesCount == 1 else {
+              // The leaf row exists (the same dataset committed meanwhile): no new reference, but the hold ends.
+              try release.execute(arguments: [key, session])
+              return
+            }
+            try ref.execute(arguments: [session, key])
             if db.changesCount == 0 {
+              let cid = Cid(codec: .codexBlock, multihash: Multihash(code: .sha2_256, digest: Array(digest)))
               throw StoreError.notFound("block \(cid) of leaf \(index) of tree \(treeCid) is not stored")
             }
           }
           try db.execute(sql: "DELETE FROM pending WHERE session = ?", arguments: [session])
+          try db.execute(sql: "DELETE FROM upload_batches WHERE session = ?", arguments: [session])
         }
       } catch {
         self.rollback(plan, state: writer)
@@ -235,6 +262,13 @@ final class LeafSpillBox: @unchecked Sendable {
     try lock.withLock {
       guard let spill else { throw StoreError.invalidArgument("the upload has no blocks") }
       try spill.forEachLeaf(body)
+    }
+  }
+
+  func forEachLeafEncoded(_ body: (Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
+    try lock.withLock {
+      guard let spill else { throw StoreError.invalidArgument("the upload has no blocks") }
+      try spill.forEachLeafEncoded(body)
     }
   }
 

@@ -18,7 +18,7 @@ extension RepoStore {
           db,
           sql: """
             SELECT cid FROM blocks WHERE expiry < ?
-            AND NOT EXISTS (SELECT 1 FROM pending WHERE pending.cid = blocks.cid)
+            AND upload IS NULL AND NOT EXISTS (SELECT 1 FROM pending WHERE pending.cid = blocks.cid)
             ORDER BY expiry LIMIT ?
             """,
           arguments: [now, batch])

@@ -45,6 +45,10 @@ extension RepoStore {
       if noBytes > 0 { problems.append("\(noBytes) blocks have no bytes") }
       let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pending") ?? 0
       if pending > 0 { problems.append("\(pending) pending rows") }
+      let batches = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM upload_batches") ?? 0
+      if batches > 0 { problems.append("\(batches) upload batch rows") }
+      let held = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM blocks WHERE upload IS NOT NULL") ?? 0
+      if held > 0 { problems.append("\(held) blocks held by an upload") }
       let free = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM free_ranges") ?? 0
       if free > 0 { problems.append("\(free) free ranges not released") }
       // Manifests and their leaves.

@@ -185,9 +185,11 @@ public final class RepoStore: BlockStore, Sendable {
               SELECT DISTINCT p.cid FROM pending p JOIN blocks b ON b.cid = p.cid
               WHERE p.created = 1 AND b.refcount = 0
               """)
-          _ = try deleteBlockRows(db, cids: orphans)
-          rolledBack = orphans.count
+          // Blocks of fast-path batches (every session is gone: none adopts another's block).
           try db.execute(sql: "DELETE FROM pending")
+          let batchOrphans = try releaseUploadBatches(db, session: nil)
+          _ = try deleteBlockRows(db, cids: orphans + batchOrphans)
+          rolledBack = orphans.count + batchOrphans.count
           return .commit
         }
         if rolledBack > 0 {

@@ -143,6 +143,46 @@ public final class UploadSession: Sendable {
 }
 
 extension RepoStore {
+  /// Ends the hold of upload session `session` (or of every session, for recovery) on the blocks its fast-path
+  /// batches created (`upload_batches`, `blocks.upload`), inside the caller's transaction, and returns those to
+  /// delete: unreferenced ones that no other open upload holds. A block another upload holds through a `pending`
+  /// row passes to that upload (`created = 1`), as in `abortSession`.
+  func releaseUploadBatches(_ db: Database, session: Int64?) throws -> [Data] {
+    let rows =
+      if let session {
+        try Data.fetchAll(db, sql: "SELECT digests FROM upload_batches WHERE session = ?", arguments: [session])
+      } else {
+        try Data.fetchAll(db, sql: "SELECT digests FROM upload_batches")
+      }
+    guard !rows.isEmpty else { return [] }
+    let lookup = try db.cachedStatement(sql: "SELECT refcount, upload FROM blocks WHERE cid = ?")
+    let release = try db.cachedStatement(sql: "UPDATE blocks SET upload = NULL WHERE cid = ?")
+    let adopt = try db.cachedStatement(
+      sql:
+        "UPDATE pending SET created = 1 WHERE cid = ?1 AND session = (SELECT session FROM pending WHERE cid = ?1 LIMIT 1)"
+    )
+    var doomed: [Data] = []
+    var seen = Set<Data>()
+    for digests in rows {
+      for key in RepoSchema.blockKeys(digests: digests) where seen.insert(key).inserted {
+        guard let row = try Row.fetchOne(lookup, arguments: [key]) else { continue }
+        let refcount: Int64 = row[0]
+        let upload: Int64? = row[1]
+        guard let upload, session == nil || upload == session else { continue }
+        try release.execute(arguments: [key])
+        guard refcount == 0 else { continue }
+        try adopt.execute(arguments: [key])
+        if db.changesCount == 0 { doomed.append(key) }
+      }
+    }
+    if let session {
+      try db.execute(sql: "DELETE FROM upload_batches WHERE session = ?", arguments: [session])
+    } else {
+      try db.execute(sql: "DELETE FROM upload_batches")
+    }
+    return doomed
+  }
+
   /// Rolls back an upload session (see `UploadSession.abort`).
   func abortSession(_ id: Int64) async {
     if isClosed.load(ordering: .acquiring) { return }
@@ -165,7 +205,7 @@ extension RepoStore {
               """,
             arguments: [id])
           try db.execute(sql: "DELETE FROM pending WHERE session = ?", arguments: [id])
-          try self.deleteBlockRows(db, cids: doomed)
+          try self.deleteBlockRows(db, cids: doomed + (try self.releaseUploadBatches(db, session: id)))
         }
         try self.releaseFreeRanges(db, current: state.pack)
       }

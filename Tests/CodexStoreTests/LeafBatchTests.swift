@@ -38,6 +38,16 @@ struct LeafBatchTests {
       seen += 1
     }
     #expect(seen == leafCount)
+    // The commit's allocation-free walk gives the same leaves and byte-identical proof encodings.
+    seen = 0
+    try spill.forEachLeafEncoded { i, leaf, proof in
+      #expect(i == seen)
+      #expect(Array(leaf) == tree.leaf(i))
+      let expected = try tree.proof(for: i)
+      #expect(Array(proof) == expected.encoded)
+      seen += 1
+    }
+    #expect(seen == leafCount)
     // Nothing is left in the directory: the file was unlinked when created.
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
   }
