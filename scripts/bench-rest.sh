@@ -123,6 +123,9 @@ json name=sha256_1core value="$SHA_RATE" unit=MB/s block_bytes=65536
 
 echo "bench-rest: writing $SIZE_MIB MiB of random input..." >&2
 head -c "$BYTES" /dev/urandom > "$WORK/input.bin"
+# Flush the input now: otherwise the kernel writes its 1 GiB of dirty pages back during the upload, competing with
+# the node's own writes to the same disk (it made upload runs vary by 2x).
+sync "$WORK/input.bin" 2>/dev/null || sync
 t0=$(now)
 dd if="$WORK/input.bin" of=/dev/null bs=1M status=none
 t1=$(now)
