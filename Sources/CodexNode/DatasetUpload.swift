@@ -7,18 +7,18 @@ import Multiformats
 
 /// One upload in progress: bytes in, a plain manifest CID out (`formats.md` §3 upload pipeline).
 ///
-/// Received bytes are copied once, straight into a page-aligned batch of 64 blocks of 64 KiB (a `BlockBatch`;
+/// Received bytes are copied once, straight into a page-aligned batch of 128 blocks of 64 KiB (a `BlockBatch`;
 /// the last block zero-padded). A full batch is handed to a task that hashes its blocks on every core and then,
 /// in upload order, stores it with one `pwritev` (bypassing the page cache) and one transaction, while the next
 /// batch is being received: the network read, SHA-256 and the disk overlap. Up to `maxInflight` batches are in
-/// flight and the batches are reused, so memory stays at about (`maxInflight` + 1) × 4 MiB whatever the size.
+/// flight and the batches are reused, so memory stays at about (`maxInflight` + 1) × 8 MiB whatever the size.
 /// Leaf digests go to the session's temporary file; the tree and the proofs are computed from it at `finish()`.
 /// Nothing becomes visible until `finish()` commits leaves and manifest in one transaction; `abort()` (or a
 /// crash) leaves no trace.
 ///
 /// Use from one task at a time.
 public final class DatasetUpload {
-  static let batchBlocks = 64
+  static let batchBlocks = 128
   static let maxInflight = 3
 
   private let session: UploadSession
