@@ -12,7 +12,8 @@
 // * Metadata lives in SQLite (GRDB DatabasePool, WAL, synchronous=NORMAL): block rows, leaf rows, quota, packs,
 //   pending uploads. One transaction makes an upload, a delete or a quota change visible at once, so every
 //   multi-step change is atomic, and a million blocks cost a million B-tree rows instead of a million files.
-//   Start-up touches only the packs table and the (normally empty) pending / free_ranges tables: no full scan.
+//   Start-up touches only the packs table and the (normally empty) pending / upload_batches / free_ranges tables:
+//   no full scan.
 // * Block bytes of 4 KiB and more (64 KiB data and parity blocks) are appended to a few large pack files at
 //   4 KiB-aligned offsets and read with `pread` on descriptors kept open (thread-safe, no per-block open/close,
 //   no inode per block). Storing 64 KiB blobs inline in SQLite was measured to be several times slower to write
@@ -28,7 +29,8 @@
 //   `quota.used`. (Upload-session `add`s defer the sync to the session's `commit`: their rows are pending, which
 //   recovery rolls back, so after a power loss nothing visible can point at lost bytes; SIGKILL never loses
 //   written bytes.) At open, bytes beyond `committed_length` are cut off, leftover free ranges are punched, and
-//   blocks created by uploads that never committed (`pending.created = 1`, refcount 0) are deleted with their
+//   blocks created by uploads that never committed (`pending.created = 1`, or listed in `upload_batches` and still
+//   held through `blocks.upload` by the upload fast path; refcount 0) are deleted with their
 //   quota given back. Accounting is therefore exact after any crash.
 // * Writers are serialized on GRDB's writer queue (bytes, sync and transaction under one exclusive access), which
 //   also keeps blocking I/O off Swift's cooperative threads. Reads run on the caller, concurrently with each other
