@@ -49,7 +49,8 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
   // serving
   var scheduled: [PeerID] = []
   var scheduledSet: Set<PeerID> = []
-  var serving: Set<PeerID> = []
+  /// Serving passes running per peer (at most `maxPassesPerPeer`).
+  var serving: [PeerID: Int] = [:]
   var rescheduleAfterServing: Set<PeerID> = []
   var runnerWaiters: [CheckedContinuation<PeerID?, Never>] = []
   var tasks: [Task<Void, Never>] = []

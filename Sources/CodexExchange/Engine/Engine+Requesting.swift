@@ -24,6 +24,9 @@ struct PendingBlock: Sendable {
   var deliverer: PeerID?
   /// The download loop waits for a free in-flight slot.
   var waitingForSlot = false
+  /// Peers that answered DontHave or a bad delivery for it: holders only after an explicit Have, not because they
+  /// hold other leaves of the tree.
+  var noTreeGuess: Set<PeerID> = []
 }
 
 /// How a delivery checked out before the engine looked at its state (computed off the actor).
@@ -172,7 +175,8 @@ extension BlockExchangeEngine {
       // Peer ids only: a PeerContext copy kept alive across the awaits below would make every later insert into
       // that peer's sets copy them whole.
       var holders = peers.compactMap { id, c in
-        c.haves.contains(address) && c.failures < config.maxPeerFailures ? id : nil
+        c.failures < config.maxPeerFailures
+          && (c.haves.contains(address) || (!p.noTreeGuess.contains(id) && c.holdsTree(of: address))) ? id : nil
       }
       if !p.timedOut.isEmpty {
         let fresh = holders.filter { !p.timedOut.contains($0) }
@@ -282,7 +286,9 @@ extension BlockExchangeEngine {
     pending[address]!.requestedFrom = peer
     pending[address]!.requestedAt = clock.now
     pending[address]!.askedPeers.insert(peer)
-    queueWant(WantListEntry(address: address, wantType: .wantBlock), to: peer)
+    // sendDontHave: a peer taken to hold the whole tree that lacks this leaf says so (a Swift provider answers it;
+    // nim ignores the flag on want-blocks, and `requestTimeout` covers that).
+    queueWant(WantListEntry(address: address, wantType: .wantBlock, sendDontHave: true), to: peer)
   }
 
   /// Sends want-haves for `address` to every peer not asked since its last refresh; refreshes stale peers.
@@ -400,6 +406,7 @@ extension BlockExchangeEngine {
       switch p.type {
       case .have:
         if peers[peer]!.haves.count < config.maxKnownPerPeer { peers[peer]!.haves.insert(p.address) }
+        peers[peer]!.noteTreeHolder(p.address)
         guard let pend = pending[p.address], !pend.storing else { continue }
         if pend.requestedFrom == nil, peers[peer]!.requested.count < config.maxInflightPerPeer,
           peers[peer]!.failures < config.maxPeerFailures
@@ -409,6 +416,13 @@ extension BlockExchangeEngine {
         wake(p.address)
       case .dontHave:
         peers[peer]!.haves.remove(p.address)
+        pending[p.address]?.noTreeGuess.insert(peer)
+        // A want-block it cannot serve: ask elsewhere (or learn who has it) instead of waiting for requestTimeout.
+        if peers[peer]!.requested.remove(p.address) != nil {
+          if pending[p.address]?.requestedFrom == peer { pending[p.address]!.requestedFrom = nil }
+          wake(p.address)
+          wakeSlotWaiters()
+        }
       }
     }
   }
@@ -454,6 +468,7 @@ extension BlockExchangeEngine {
         logger.info("rejecting bad block", metadata: ["from": "\(peer)", "address": "\(address)", "why": "\(why)"])
         peers[peer]!.requested.remove(address)
         peers[peer]!.haves.remove(address)
+        pending[address]!.noTreeGuess.insert(peer)
         if pend.requestedFrom == peer { pending[address]!.requestedFrom = nil }
         wake(address)
         freed = true
@@ -463,6 +478,7 @@ extension BlockExchangeEngine {
       if pend.storing { continue }
       if peers[peer]!.requested.remove(address) != nil { freed = true }
       peers[peer]!.exchanged += 1
+      peers[peer]!.noteTreeHolder(address)
       pending[address]!.storing = true
       pending[address]!.deliverer = peer
       accepted.append(d)

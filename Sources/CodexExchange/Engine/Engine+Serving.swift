@@ -79,16 +79,16 @@ extension BlockExchangeEngine {
 
   // MARK: scheduling
 
-  /// Queues `peer` for a task runner (once; again after the current pass if it is being served).
+  /// Queues `peer` for a task runner (once; again after a pass ends if `maxPassesPerPeer` passes are running).
   func schedule(_ peer: PeerID) {
     guard peers[peer] != nil, !stopped else { return }
-    if serving.contains(peer) {
+    if serving[peer, default: 0] >= max(1, config.maxPassesPerPeer) {
       rescheduleAfterServing.insert(peer)
       return
     }
     guard !scheduledSet.contains(peer) else { return }
     if !runnerWaiters.isEmpty {
-      serving.insert(peer)
+      serving[peer, default: 0] += 1
       runnerWaiters.removeFirst().resume(returning: peer)
       return
     }
@@ -101,7 +101,7 @@ extension BlockExchangeEngine {
     if !scheduled.isEmpty {
       let peer = scheduled.removeFirst()
       scheduledSet.remove(peer)
-      serving.insert(peer)
+      serving[peer, default: 0] += 1
       return peer
     }
     return await withCheckedContinuation { (c: CheckedContinuation<PeerID?, Never>) in
@@ -109,29 +109,62 @@ extension BlockExchangeEngine {
     }
   }
 
-  func beginServing(_ peer: PeerID) -> [BlockAddress]? {
+  /// Starts a pass: up to `limit` wanted addresses not in another pass of this peer, reserved for this one. While
+  /// more wants remain (and blocks were found lately), the peer is queued again so another runner can serve it in
+  /// parallel: one pass at a time leaves a fast link idle between store reads and sends.
+  func beginServing(_ peer: PeerID, limit: Int) -> [BlockAddress]? {
     guard peers[peer] != nil else {
-      serving.remove(peer)
+      passEnded(peer)
       return nil
     }
-    return peers[peer]!.nextWants(limit: config.maxLookupsPerPass)
+    let addresses = reserveWants(peer, limit: limit)
+    let ctx = peers[peer]!
+    if ctx.wanted.count > ctx.inPass.count, ctx.unavailableStreak == 0 { schedule(peer) }
+    return addresses
   }
 
-  func endServing(_ peer: PeerID, sent: [BlockAddress], missing: [BlockAddress], sendFailed: Bool) {
-    serving.remove(peer)
+  /// Reserves up to `limit` more wanted addresses of `peer` for a running pass.
+  func reserveWants(_ peer: PeerID, limit: Int) -> [BlockAddress] {
+    guard peers[peer] != nil else { return [] }
+    let addresses = peers[peer]!.nextWants(limit: limit)
+    peers[peer]!.inPass.formUnion(addresses)
+    return addresses
+  }
+
+  private func passEnded(_ peer: PeerID) {
+    let n = serving[peer, default: 1] - 1
+    serving[peer] = n > 0 ? n : nil
+  }
+
+  /// Ends a pass over `reserved`: `sent` leave the wanted set; `missing` ones are answered with DontHave when the
+  /// want asked for it (and dropped), else rotated to the back.
+  func endServing(
+    _ peer: PeerID, reserved: [BlockAddress], sent: [BlockAddress], missing: [BlockAddress], sendFailed: Bool
+  ) {
+    passEnded(peer)
     let again = rescheduleAfterServing.remove(peer) != nil
     guard peers[peer] != nil else { return }
+    peers[peer]!.inPass.subtract(reserved)
     for a in sent { peers[peer]!.removeWant(a) }
     stats.blocksSent += sent.count
-    peers[peer]!.rotate(missing)
+    var rotate: [BlockAddress] = []
+    for a in missing {
+      if !sendFailed, peers[peer]!.wanted[a]?.sendDontHave == true {
+        peers[peer]!.removeWant(a)
+        queuePresence(BlockPresence(address: a, type: .dontHave), to: peer)
+      } else {
+        rotate.append(a)
+      }
+    }
+    peers[peer]!.rotate(rotate)
     if sent.isEmpty {
-      peers[peer]!.unavailableStreak += missing.count
+      peers[peer]!.unavailableStreak += rotate.count
     } else {
       peers[peer]!.unavailableStreak = 0
     }
     if again { peers[peer]!.unavailableStreak = 0 }
     let ctx = peers[peer]!
-    guard !sendFailed, !ctx.wanted.isEmpty else { return }
+    guard !sendFailed, ctx.wanted.count > ctx.inPass.count else { return }
     if again || !sent.isEmpty || ctx.unavailableStreak < ctx.wanted.count {
       schedule(peer)
     }
@@ -140,24 +173,30 @@ extension BlockExchangeEngine {
   // MARK: task runners
 
   /// One provider task runner: pops a scheduled peer, looks up to `maxBlocksPerMessage` of its wanted blocks
-  /// (concurrently), sends them in one message, puts the peer back in the queue if more remain. Store reads and
-  /// hashing happen off the actor.
+  /// (concurrently, more if some are missing, at most `maxLookupsPerPass`), sends them in one message, puts the
+  /// peer back in the queue if more remain. Store reads and hashing happen off the actor.
   nonisolated func runnerLoop() async {
     while !Task.isCancelled {
       guard let peer = await nextScheduledPeer() else { return }
-      guard let addresses = await beginServing(peer) else { continue }
+      guard var reserved = await beginServing(peer, limit: config.maxBlocksPerMessage) else { continue }
       var deliveries: [BlockDelivery] = []
       var missing: [BlockAddress] = []
       var next = 0
-      while deliveries.count < config.maxBlocksPerMessage && next < addresses.count {
-        let chunk = Array(addresses[next..<min(addresses.count, next + config.maxBlocksPerMessage - deliveries.count)])
-        next += chunk.count
+      while true {
+        let chunk = Array(reserved[next...])
+        next = reserved.count
         for (a, d) in zip(chunk, await lookupAll(chunk)) {
           if let d { deliveries.append(d) } else { missing.append(a) }
         }
+        let want = config.maxBlocksPerMessage - deliveries.count
+        let budget = config.maxLookupsPerPass - reserved.count
+        guard want > 0, budget > 0, !chunk.isEmpty else { break }
+        let more = await reserveWants(peer, limit: min(want, budget))
+        if more.isEmpty { break }
+        reserved += more
       }
-      // Send before handing the peer back: one pass per peer at a time, so a peer whose sends hang (dead or slow
-      // link) holds one runner, not all of them.
+      // Send before handing the pass back: a peer whose sends hang (dead or slow link) holds at most
+      // `maxPassesPerPeer` runners, not all of them.
       var failed = false
       if !deliveries.isEmpty {
         do {
@@ -167,7 +206,8 @@ extension BlockExchangeEngine {
           logger.debug("sending blocks failed", metadata: ["to": "\(peer)", "error": "\(error)"])
         }
       }
-      await endServing(peer, sent: failed ? [] : deliveries.map(\.address), missing: missing, sendFailed: failed)
+      await endServing(
+        peer, reserved: reserved, sent: failed ? [] : deliveries.map(\.address), missing: missing, sendFailed: failed)
     }
   }
 

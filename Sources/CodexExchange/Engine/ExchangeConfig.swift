@@ -14,6 +14,9 @@ public struct ExchangeConfig: Sendable {
   public var maxKnownPerPeer = 1 << 20
   /// Store lookups per serving pass of one peer (Swift bound, keeps the runners fair).
   public var maxLookupsPerPass = 64
+  /// Serving passes of one peer running at once on different task runners (Swift bound): a fast peer's link stays
+  /// busy while one pass reads the store and another sends; a peer whose sends hang holds at most this many runners.
+  public var maxPassesPerPeer = 1
   /// Want-blocks outstanding at one peer at a time (Swift addition; nim has no limit). High enough that one peer
   /// can keep a whole prefetch window in flight (many blocks per round trip).
   public var maxInflightPerPeer = 512

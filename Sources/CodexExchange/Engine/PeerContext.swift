@@ -1,4 +1,5 @@
 import LibP2P
+import Multiformats
 
 /// What the engine knows about one connected peer.
 struct PeerContext: Sendable {
@@ -6,6 +7,10 @@ struct PeerContext: Sendable {
   // requester side
   /// Addresses the peer said it has (Have presences).
   var haves: Set<BlockAddress> = []
+  /// Trees the peer is taken to hold whole: it sent a Have for one of their leaves or delivered one. Leaves of these trees are asked with a want-block at once (with `sendDontHave`,
+  /// so a peer that lacks one says so), without a want-have round trip first. Bounded by `maxTreesRemembered`.
+  var trees: Set<Cid> = []
+  static let maxTreesRemembered = 1024
   /// Want-blocks sent to it and not yet answered.
   var requested: Set<BlockAddress> = []
   /// Want-haves sent to it since the last knowledge refresh.
@@ -30,6 +35,8 @@ struct PeerContext: Sendable {
   var wantOrderStart = 0
   /// Its want-haves we could not answer yet: a Have presence goes out when the block arrives here.
   var pendingHaves: Set<BlockAddress> = []
+  /// Wanted addresses reserved by a running serving pass (other passes skip them).
+  var inPass: Set<BlockAddress> = []
   /// Consecutive lookups that found nothing; stop rescheduling when it covers every want.
   var unavailableStreak = 0
 
@@ -37,6 +44,19 @@ struct PeerContext: Sendable {
     self.id = id
     lastActivity = now
     lastRefresh = now
+  }
+
+  /// True if `address` is a leaf of a tree the peer is taken to hold whole.
+  func holdsTree(of address: BlockAddress) -> Bool {
+    if case .leaf(let tree, _) = address { return trees.contains(tree) }
+    return false
+  }
+
+  /// Takes the peer to hold the tree of leaf `address` whole.
+  mutating func noteTreeHolder(_ address: BlockAddress) {
+    guard case .leaf(let tree, _) = address, !trees.contains(tree) else { return }
+    if trees.count >= Self.maxTreesRemembered { trees = [] }
+    trees.insert(tree)
   }
 
   /// `exchanged / (exchanged + requested)`, 0.5 before the first block.
@@ -68,7 +88,7 @@ struct PeerContext: Sendable {
     var i = wantOrderStart
     while out.count < limit && i < wantOrder.count {
       let a = wantOrder[i]
-      if wanted[a] != nil && !out.contains(a) { out.append(a) }
+      if wanted[a] != nil && !inPass.contains(a) && !out.contains(a) { out.append(a) }
       i += 1
     }
     return out
