@@ -43,6 +43,14 @@ public final class NetworkStore: BlockStore {
     return (fetched.block, proof)
   }
 
+  /// Leaf `index` of `treeCid` from the network, without looking in the local store first: for callers that just
+  /// did (a block stored in between is fetched again, which is harmless).
+  public func fetchBlock(tree treeCid: Cid, index: Int) async throws -> (block: Block, proof: CodexProof)? {
+    let fetched = try await engine.requestBlock(.leaf(treeCid: treeCid, index: index), timeout: blockTimeout)
+    guard let proof = fetched.proof else { return nil }
+    return (fetched.block, proof)
+  }
+
   public func hasBlock(_ cid: Cid) async throws -> Bool { try await local.hasBlock(cid) }
 
   public func hasBlock(tree treeCid: Cid, index: Int) async throws -> Bool {
@@ -119,7 +127,7 @@ public final class NetworkStore: BlockStore {
             let i = next
             group.addTask {
               if try await local.hasBlock(tree: tree, index: i) { return false }
-              _ = try await self.getBlock(tree: tree, index: i)
+              _ = try await self.fetchBlock(tree: tree, index: i)
               return true
             }
             next += 1

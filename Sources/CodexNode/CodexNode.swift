@@ -133,7 +133,7 @@ public final class CodexNode: Sendable {
     @Sendable func load(_ i: Int) async throws -> [UInt8] {
       if let data = try await repo.blockData(tree: tree, index: i) { return data }
       // Not local: fetch it from peers (as nim-codex does for GET /data/{cid}).
-      guard hasPeers, let (block, _) = try await remote.getBlock(tree: tree, index: i) else {
+      guard hasPeers, let (block, _) = try await remote.fetchBlock(tree: tree, index: i) else {
         throw NodeError.missingBlock(tree: tree, index: i)
       }
       return block.data.isEmpty ? [UInt8](repeating: 0, count: manifest.blockSize) : block.data
