@@ -41,12 +41,7 @@ public struct ProtobufReader: Sendable {
   }
 
   /// The last length-delimited value of `field`, or nil.
-  public func bytes(_ field: UInt64) -> [UInt8]? {
-    for f in fields.reversed() where f.number == field {
-      if case .bytes(let v) = f.value { return Array(v) }
-    }
-    return nil
-  }
+  public func bytes(_ field: UInt64) -> [UInt8]? { slice(field).map { Array($0) } }
 
   /// The last length-delimited value of `field` as a slice of the message (no copy), or nil; for nested
   /// messages, which ``init(_:)`` then reads in place.
@@ -66,12 +61,7 @@ public struct ProtobufReader: Sendable {
   }
 
   /// Every length-delimited value of a repeated `field`, in order.
-  public func repeatedBytes(_ field: UInt64) -> [[UInt8]] {
-    fields.compactMap { f in
-      guard f.number == field, case .bytes(let v) = f.value else { return nil }
-      return Array(v)
-    }
-  }
+  public func repeatedBytes(_ field: UInt64) -> [[UInt8]] { repeatedSlices(field).map { Array($0) } }
 
   /// The last fixed64 value of `field`, or nil.
   public func fixed64(_ field: UInt64) -> UInt64? {

@@ -54,26 +54,16 @@ public enum MinProtobuf {
 
     public init() {}
 
-    /// Appends an unsigned LEB128 varint (up to 10 bytes).
-    public static func appendVarint(_ value: UInt64, to buffer: inout [UInt8]) {
-      var rest = value
-      while rest >= 0x80 {
-        buffer.append(UInt8(truncatingIfNeeded: rest) | 0x80)
-        rest >>= 7
-      }
-      buffer.append(UInt8(rest))
-    }
-
     /// Writes a wire-type-0 field.
     public mutating func writeVarint(field: UInt64, _ value: UInt64) {
-      Self.appendVarint(field << 3 | UInt64(WireType.varint.rawValue), to: &bytes)
-      Self.appendVarint(value, to: &bytes)
+      Varint.append(field << 3 | UInt64(WireType.varint.rawValue), to: &bytes)
+      Varint.append(value, to: &bytes)
     }
 
     /// Writes a length-delimited field (bytes, string or nested message); empty values are written too.
     public mutating func writeBytes(field: UInt64, _ value: some Collection<UInt8>) {
-      Self.appendVarint(field << 3 | UInt64(WireType.lengthDelimited.rawValue), to: &bytes)
-      Self.appendVarint(UInt64(value.count), to: &bytes)
+      Varint.append(field << 3 | UInt64(WireType.lengthDelimited.rawValue), to: &bytes)
+      Varint.append(UInt64(value.count), to: &bytes)
       bytes.append(contentsOf: value)
     }
 
@@ -100,18 +90,25 @@ public enum MinProtobuf {
 
     /// Reads an unsigned varint of at most 10 bytes from `bytes` at `index`, advancing `index`.
     public static func readVarint(_ bytes: ArraySlice<UInt8>, at index: inout Int) throws(DecodeError) -> UInt64 {
-      var result: UInt64 = 0
-      var shift: UInt64 = 0
-      while true {
-        guard index < bytes.endIndex else { throw DecodeError("truncated varint") }
-        let byte = bytes[index]
-        index += 1
-        if shift == 63 && byte > 1 { throw DecodeError("varint overflows 64 bits") }
-        result |= UInt64(byte & 0x7f) << shift
-        if byte & 0x80 == 0 { return result }
-        shift += 7
-        if shift > 63 { throw DecodeError("varint longer than 10 bytes") }
+      do {
+        let (value, length) = try Varint.decode(bytes[index...])
+        index += length
+        return value
+      } catch {
+        throw DecodeError("varint: \(error)")
       }
+    }
+
+    /// Reads a little-endian fixed-width value of `field` at the current position.
+    private mutating func readFixed<T: FixedWidthInteger>(_: T.Type, field number: UInt64) throws(DecodeError) -> T {
+      let size = MemoryLayout<T>.size
+      guard buffer.endIndex - position >= size else {
+        throw DecodeError("truncated fixed\(size * 8) field \(number)")
+      }
+      var value: T = 0
+      for offset in 0..<size { value |= T(buffer[position + offset]) << (8 * offset) }
+      position += size
+      return value
     }
 
     /// The next field, or `nil` at the end of the message.
@@ -124,11 +121,7 @@ public enum MinProtobuf {
       case WireType.varint.rawValue:
         return Field(number: number, value: .varint(try Self.readVarint(buffer, at: &position)))
       case WireType.fixed64.rawValue:
-        guard buffer.endIndex - position >= 8 else { throw DecodeError("truncated fixed64 field \(number)") }
-        var value: UInt64 = 0
-        for offset in 0..<8 { value |= UInt64(buffer[position + offset]) << (8 * UInt64(offset)) }
-        position += 8
-        return Field(number: number, value: .fixed64(value))
+        return Field(number: number, value: .fixed64(try readFixed(UInt64.self, field: number)))
       case WireType.lengthDelimited.rawValue:
         let length = try Self.readVarint(buffer, at: &position)
         guard length <= UInt64(buffer.endIndex - position) else {
@@ -140,11 +133,7 @@ public enum MinProtobuf {
         position = end
         return Field(number: number, value: .bytes(slice))
       case WireType.fixed32.rawValue:
-        guard buffer.endIndex - position >= 4 else { throw DecodeError("truncated fixed32 field \(number)") }
-        var value: UInt32 = 0
-        for offset in 0..<4 { value |= UInt32(buffer[position + offset]) << (8 * UInt32(offset)) }
-        position += 4
-        return Field(number: number, value: .fixed32(value))
+        return Field(number: number, value: .fixed32(try readFixed(UInt32.self, field: number)))
       default:
         throw DecodeError("unsupported wire type \(key & 7) for field \(number)")
       }

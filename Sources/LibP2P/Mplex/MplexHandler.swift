@@ -34,11 +34,12 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
   private var currentFrame: (streamID: UInt64, flag: MplexFrame.Flag, remaining: Int)?
   private var congested = Set<MuxedStreamID>()
   private var pendingRead = false
-  private var closed = false
   /// Writers waiting for the channel to become writable again.
   private var writabilityWaiters = WritabilityWaiters()
   private let inactivitySweeper = InactivitySweeper()
   let liveness = MuxerLiveness()
+  /// The connection is gone (set once, by `shutdown(error:)`).
+  private var closed: Bool { liveness.isClosed }
 
   init(
     connectionInfo: ConnectionInfo, configuration: MuxerConfiguration, onInboundStream: @escaping InboundStreamHandler
@@ -188,7 +189,6 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
   }
 
   private func shutdown(error: StreamError) {
-    closed = true
     liveness.markClosed()
     inactivitySweeper.stop()
     writabilityWaiters.failAll(error)

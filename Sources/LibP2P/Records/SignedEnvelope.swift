@@ -26,7 +26,7 @@ public struct SignedEnvelope: Sendable, Hashable {
     var out: [UInt8] = []
     out.reserveCapacity(domainBytes.count + payloadType.count + payload.count + 12)
     for part in [domainBytes, payloadType, payload] {
-      MinProtobuf.Writer.appendVarint(UInt64(part.count), to: &out)
+      Varint.append(UInt64(part.count), to: &out)
       out += part
     }
     return out

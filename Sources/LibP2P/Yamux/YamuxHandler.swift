@@ -38,7 +38,6 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
   private var partialHeader = ByteBuffer()
   /// The data frame whose body is still arriving: data is passed on as it comes, never accumulated.
   private var currentFrame: (header: YamuxHeader, remaining: Int)?
-  private var closed = false
   private var goAwayReceived = false
   private var goAwaySent = false
   private let receiveWindowTarget: UInt32
@@ -50,6 +49,8 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
   private var writabilityWaiters = WritabilityWaiters()
   private let inactivitySweeper = InactivitySweeper()
   let liveness = MuxerLiveness()
+  /// The connection is gone (set once, by `shutdown(error:)`).
+  private var closed: Bool { liveness.isClosed }
   /// Largest data frame we write.
   static let maxWriteFrame = 256 * 1024
 
@@ -235,7 +236,6 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
   }
 
   private func shutdown(error: StreamError) {
-    closed = true
     liveness.markClosed()
     inactivitySweeper.stop()
     writabilityWaiters.failAll(error)
