@@ -16,13 +16,19 @@ struct MplexTests {
     var list: [P2PStream] = []
   }
 
-  static func setUp(maxInbound: Int = 200) throws -> (EmbeddedChannel, MplexHandler, Streams) {
+  /// A connected channel with an mplex handler; with `reads`, that counter sits in front of it and sees every
+  /// `read` the handler lets through to the socket.
+  static func setUp(maxInbound: Int = 200, maxBufferedPerStream: Int? = nil, reads: ReadCounter? = nil) throws -> (
+    EmbeddedChannel, MplexHandler, Streams
+  ) {
     let channel = EmbeddedChannel()
     let streams = Streams()
     var config = MuxerConfiguration()
     config.maxInboundStreams = maxInbound
+    if let maxBufferedPerStream { config.maxBufferedPerStream = maxBufferedPerStream }
     let handler = MplexHandler(
       connectionInfo: info(), configuration: config, onInboundStream: { streams.list.append($0) })
+    if let reads { try channel.pipeline.syncOperations.addHandler(reads) }
     try channel.pipeline.syncOperations.addHandler(handler)
     try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
     return (channel, handler, streams)
@@ -69,7 +75,7 @@ struct MplexTests {
       var bytes = i % 2 == 0 ? rng.bytes(Int(rng.next() % 40)) : valid
       if i % 2 == 1 { bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next()) }
       var buffer = ByteBuffer(bytes: bytes)
-      while let frame = try? MplexFrame.decode(&buffer), frame != nil {}
+      while (try? MplexFrame.decode(&buffer)) != nil {}
     }
   }
 
@@ -96,7 +102,7 @@ struct MplexTests {
     // Our own stream: NewStream with the id as name, data with initiator flags.
     let open = channel.eventLoop.makePromise(of: P2PStream.self)
     handler.openStream(promise: open)
-    let mine = try open.futureResult.wait()
+    let mine = try await open.futureResult.get()
     #expect(P2PHex.encode(try #require(try channel.readOutbound(as: ByteBuffer.self))) == "080131")
     handler.streamWrite(mine.id, ByteBuffer(bytes: [0xee]), promise: channel.eventLoop.makePromise())
     #expect(P2PHex.encode(try #require(try channel.readOutbound(as: ByteBuffer.self))) == "0a01ee")
@@ -124,16 +130,8 @@ struct MplexTests {
 
   @Test("back-pressure: a stream with too much unread data stops socket reads until it is drained")
   func backPressure() throws {
-    let channel = EmbeddedChannel()
-    var config = MuxerConfiguration()
-    config.maxBufferedPerStream = 1000
-    let streams = Streams()
-    let handler = MplexHandler(
-      connectionInfo: Self.info(), configuration: config, onInboundStream: { streams.list.append($0) })
     let reads = ReadCounter()
-    try channel.pipeline.syncOperations.addHandler(reads)
-    try channel.pipeline.syncOperations.addHandler(handler)
-    try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+    let (channel, handler, streams) = try Self.setUp(maxBufferedPerStream: 1000, reads: reads)
     try channel.writeInbound(Self.frame(1, .newStream))
     channel.read()
     let before = reads.count
@@ -153,16 +151,8 @@ struct MplexTests {
 extension MplexTests {
   @Test("back-pressure: data that arrives between the consumer's drain report and its handling does not stall reads")
   func backPressureResumeRace() async throws {
-    let channel = EmbeddedChannel()
-    var config = MuxerConfiguration()
-    config.maxBufferedPerStream = 1000
-    let streams = Streams()
-    let handler = MplexHandler(
-      connectionInfo: Self.info(), configuration: config, onInboundStream: { streams.list.append($0) })
     let reads = ReadCounter()
-    try channel.pipeline.syncOperations.addHandler(reads)
-    try channel.pipeline.syncOperations.addHandler(handler)
-    try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
+    let (channel, handler, streams) = try Self.setUp(maxBufferedPerStream: 1000, reads: reads)
     try channel.writeInbound(Self.frame(1, .newStream))
     let before = reads.count
     // Over the limit: reads stop.
