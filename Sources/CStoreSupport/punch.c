@@ -33,6 +33,16 @@ int cstore_open_direct(const char *path) {
 #endif
 }
 
+int cstore_open_direct_read(const char *path) {
+#if defined(__linux__) && defined(O_DIRECT)
+  return open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+#else
+  (void)path;
+  errno = EINVAL;
+  return -1;
+#endif
+}
+
 int cstore_pwritev_all(int fd, const void *const *bases, const int64_t *lengths, int count, int64_t offset) {
   enum { MAXV = 64 };
   struct iovec iov[MAXV];

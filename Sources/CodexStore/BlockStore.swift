@@ -10,6 +10,9 @@ public protocol BlockStore: Sendable {
   func getBlock(_ cid: Cid) async throws -> Block?
   /// The block at `index` of the dataset tree `treeCid`, with its inclusion proof, or nil when not here.
   func getBlock(tree treeCid: Cid, index: Int) async throws -> (block: Block, proof: CodexProof)?
+  /// Leaves `indices` of `treeCid` with their proofs, in the order asked (nil where not here). The default asks
+  /// `getBlock(tree:index:)` for each; the repo reads neighbouring blocks with one read.
+  func getBlocks(tree treeCid: Cid, indices: [Int]) async throws -> [(block: Block, proof: CodexProof)?]
   /// True if the block is here.
   func hasBlock(_ cid: Cid) async throws -> Bool
   /// True if leaf `index` of `treeCid` and its block are here.
@@ -23,6 +26,15 @@ public protocol BlockStore: Sendable {
   /// Deletes a block that no dataset references (or that has expired).
   /// - Throws: `StoreError.blockInUse` when it is still part of a dataset.
   func deleteBlock(_ cid: Cid) async throws
+}
+
+extension BlockStore {
+  public func getBlocks(tree treeCid: Cid, indices: [Int]) async throws -> [(block: Block, proof: CodexProof)?] {
+    var out: [(block: Block, proof: CodexProof)?] = []
+    out.reserveCapacity(indices.count)
+    for i in indices { out.append(try await getBlock(tree: treeCid, index: i)) }
+    return out
+  }
 }
 
 /// A source of "now", so engines with expiry and timeouts can be driven deterministically in tests.

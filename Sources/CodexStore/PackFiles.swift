@@ -23,6 +23,9 @@ final class PackFiles: @unchecked Sendable {
   /// Pack id → a second, write-only O_DIRECT descriptor for aligned batch writes (see `write(pack:offset:segments:)`).
   /// Used only by the (single) writer; mutated under the write lock.
   private var directFds: [Int64: Int32] = [:]
+  /// Pack id → a read-only O_DIRECT descriptor for `read(_:)`, opened with the pack; absent when the file system has
+  /// no direct I/O. Mutated only under the write lock.
+  private var directReadFds: [Int64: Int32] = [:]
   /// Set once the file system refused direct I/O; later batch writes go through the page cache.
   private var directUnsupported = false
   private var closed = false
@@ -60,6 +63,8 @@ final class PackFiles: @unchecked Sendable {
       let fd = p.withCString { Glibc.open($0, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
       guard fd >= 0 else { throw StoreError.io("cannot open \(p): \(Self.errnoText())") }
       fds[id] = fd
+      let direct = p.withCString { cstore_open_direct_read($0) }
+      if direct >= 0 { directReadFds[id] = direct }
       return fd
     }
   }
@@ -88,6 +93,89 @@ final class PackFiles: @unchecked Sendable {
     }
     if let failure { throw failure }
     return bytes
+  }
+
+  /// Most bytes one system call of `read(_:)` reads.
+  static let maxRunBytes: UInt64 = 4 << 20
+
+  /// Reads several byte ranges; results in the order of `ranges`. The caller holds `lock` (either mode).
+  ///
+  /// Ranges that lie back to back in one pack (each starting at the aligned end of the one before, as the blocks of
+  /// one upload or one fetched batch do) are read with one system call of up to `maxRunBytes`, and aligned runs
+  /// bypass the page cache (O_DIRECT). Measured on this kind of machine (virtio disk, 2 cores): reading blocks that
+  /// are not cached through the page cache in 64 KiB `pread`s costs ~2.7 CPU-s of kernel time per GiB, direct 1 MiB
+  /// reads ~0.1; serving a dataset to a peer is exactly such a read. Falls back to buffered reads where direct I/O
+  /// is refused.
+  func read(_ ranges: [(pack: Int64, offset: UInt64, count: Int)]) throws(StoreError) -> [[UInt8]] {
+    var out = [[UInt8]](repeating: [], count: ranges.count)
+    let order = ranges.indices.sorted { (ranges[$0].pack, ranges[$0].offset) < (ranges[$1].pack, ranges[$1].offset) }
+    var i = 0
+    while i < order.count {
+      let first = ranges[order[i]]
+      var end = Self.align(first.offset + UInt64(first.count))
+      var j = i + 1
+      while j < order.count {
+        let r = ranges[order[j]]
+        let next = Self.align(r.offset + UInt64(r.count))
+        guard r.pack == first.pack, r.offset == end, next - first.offset <= Self.maxRunBytes else { break }
+        end = next
+        j += 1
+      }
+      let last = ranges[order[j - 1]]
+      let needed = Int(last.offset - first.offset) + last.count
+      try readRun(pack: first.pack, offset: first.offset, length: Int(end - first.offset), needed: needed) { base in
+        for k in order[i..<j] {
+          let r = ranges[k]
+          out[k] = [UInt8](UnsafeRawBufferPointer(start: base + Int(r.offset - first.offset), count: r.count))
+        }
+      }
+      i = j
+    }
+    return out
+  }
+
+  /// Reads at least `needed` of the `length` bytes at `offset` of pack `id` into a temporary buffer and passes it
+  /// to `body`.
+  private func readRun(
+    pack id: Int64, offset: UInt64, length: Int, needed: Int, _ body: (UnsafeRawPointer) -> Void
+  ) throws(StoreError) {
+    guard let fd = fds[id] else { throw StoreError.corrupt("pack \(path(id)) is missing") }
+    let a = Int(Self.alignment)
+    var raw: UnsafeMutableRawPointer?
+    guard posix_memalign(&raw, a, max(length, a)) == 0, let buffer = raw else {
+      throw .io("cannot allocate \(length) bytes to read \(path(id))")
+    }
+    defer { free(buffer) }
+    var done = 0
+    if let direct = directReadFds[id], offset % Self.alignment == 0, length % a == 0 {
+      while done < needed {
+        let n = pread(direct, buffer + done, length - done, off_t(offset) + off_t(done))
+        if n > 0 {
+          done += n
+        } else if n < 0 && errno == EINTR {
+          continue
+        } else if n == 0 || errno != EINVAL {
+          throw n == 0
+            ? .corrupt("pack \(path(id)) ends before byte \(offset + UInt64(needed)) (a block is missing)")
+            : .io("read of \(path(id)) failed: \(Self.errnoText())")
+        } else {
+          break  // direct I/O refused here: read the rest through the page cache
+        }
+      }
+    }
+    while done < needed {
+      let n = pread(fd, buffer + done, needed - done, off_t(offset) + off_t(done))
+      if n > 0 {
+        done += n
+      } else if n < 0 && errno == EINTR {
+        continue
+      } else {
+        throw n == 0
+          ? .corrupt("pack \(path(id)) ends before byte \(offset + UInt64(needed)) (a block is missing)")
+          : .io("read of \(path(id)) failed: \(Self.errnoText())")
+      }
+    }
+    body(buffer)
   }
 
   /// Writes all of `bytes` at `offset` of pack `id` (not synced).
@@ -213,6 +301,7 @@ final class PackFiles: @unchecked Sendable {
     lock.withWriteLock {
       if let fd = fds.removeValue(forKey: id) { Glibc.close(fd) }
       if let fd = directFds.removeValue(forKey: id) { Glibc.close(fd) }
+      if let fd = directReadFds.removeValue(forKey: id) { Glibc.close(fd) }
       _ = unlink(path(id))
     }
   }
@@ -230,8 +319,10 @@ final class PackFiles: @unchecked Sendable {
     lock.withWriteLock {
       for fd in fds.values { Glibc.close(fd) }
       for fd in directFds.values { Glibc.close(fd) }
+      for fd in directReadFds.values { Glibc.close(fd) }
       fds.removeAll()
       directFds.removeAll()
+      directReadFds.removeAll()
       closed = true
     }
   }
@@ -239,6 +330,7 @@ final class PackFiles: @unchecked Sendable {
   deinit {
     for fd in fds.values { Glibc.close(fd) }
     for fd in directFds.values { Glibc.close(fd) }
+    for fd in directReadFds.values { Glibc.close(fd) }
   }
 
   private func descriptorOrThrow(_ id: Int64) throws(StoreError) -> Int32 {

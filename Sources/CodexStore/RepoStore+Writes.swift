@@ -77,10 +77,11 @@ extension RepoStore {
     }
     var end = pos
     do {
+      var stage = PackStage(pack: pack, offset: pos, buffer: state.stage())
       for w in toWrite {
         let placement: Placement
         if w.block.data.count >= RepoSchema.inlineLimit {
-          try packs.write(pack: pack, offset: pos, bytes: w.block.data)
+          try stage.add(w.block.data, to: packs)
           placement = .pack(id: pack, pos: pos)
           end = pos + UInt64(w.block.data.count)
           pos = PackFiles.align(end)
@@ -89,6 +90,7 @@ extension RepoStore {
         }
         if w.isNew { plan.new[w.index].placement = placement } else { plan.existing[w.index].restoredTo = placement }
       }
+      try stage.flush(to: packs)
       config.faultHook?("pack-written")
       // Restored bytes belong to a block that is already visible: never defer those.
       if deferSync && toWrite.allSatisfy(\.isNew) {

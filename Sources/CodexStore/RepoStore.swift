@@ -72,6 +72,16 @@ public final class RepoStore: BlockStore, Sendable {
     var committed: UInt64
     /// Packs with bytes written by upload-session adds and not yet synced (see `prepare(deferSync:)`).
     var dirty: Set<Int64> = []
+    /// Where `prepare` stages pack bytes (allocated on first use, then reused).
+    var stageBuffer: PackStageBuffer?
+
+    /// The staging buffer, allocated on first use.
+    mutating func stage() -> PackStageBuffer {
+      if let b = stageBuffer { return b }
+      let b = PackStageBuffer()
+      stageBuffer = b
+      return b
+    }
   }
 
   /// Opens the repo at `config.directory`, creating it if needed, and recovers from any earlier crash.

@@ -48,4 +48,13 @@ public struct Cid: Hashable, Sendable, CustomStringConvertible, Comparable {
   public var description: String { string }
 
   public static func < (lhs: Cid, rhs: Cid) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
+
+  /// Equality and hashing use the binary form alone (it determines codec and multihash), hashed as one byte run:
+  /// CIDs key the block-exchange engine's per-block tables, and the synthesized versions hashed every byte of all
+  /// three fields one at a time.
+  public static func == (lhs: Cid, rhs: Cid) -> Bool { lhs.bytes == rhs.bytes }
+
+  public func hash(into hasher: inout Hasher) {
+    bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+  }
 }

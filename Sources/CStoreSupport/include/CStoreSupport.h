@@ -16,6 +16,9 @@ int64_t cstore_allocated_bytes(int fd);
 /// with errno set (EINVAL when the file system has no direct I/O, e.g. tmpfs).
 int cstore_open_direct(const char *path);
 
+/// Opens an existing file read-only with O_DIRECT, close-on-exec. Returns the descriptor, or -1 with errno set.
+int cstore_open_direct_read(const char *path);
+
 /// Writes all `count` buffers at `offset` with pwritev, retrying short writes and EINTR. Returns 0, or -1 with errno
 /// set. With a direct-I/O descriptor every buffer address, length and the offset must be aligned to the device's
 /// logical block size (EINVAL otherwise).

@@ -41,7 +41,12 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
   var outbox: [PeerID: [WantListEntry]] = [:]
   var outboxPresences: [PeerID: [BlockPresence]] = [:]
   var flushScheduled = false
-  var senders: [PeerID: AsyncStream<Message>.Continuation] = [:]
+  /// Per-peer ordered outgoing queue: control messages (bytes 0) and delivery messages (their block bytes).
+  var senders: [PeerID: AsyncStream<(Message, bytes: Int)>.Continuation] = [:]
+  /// Delivery bytes queued to each peer and not yet written (bounded by `maxQueuedDeliveryBytes`).
+  var deliveryBytesQueued: [PeerID: Int] = [:]
+  /// Serving passes waiting for room in a peer's delivery queue.
+  var deliveryWaiters: [PeerID: [CheckedContinuation<Void, Never>]] = [:]
   var nextToken = 0
   var running = false
   var stopped = false
@@ -117,6 +122,8 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
     for (address, _) in pending { fail(address, ExchangeError.stopped) }
     for s in senders.values { s.finish() }
     senders = [:]
+    for w in deliveryWaiters.values.joined() { w.resume() }
+    deliveryWaiters = [:]
     await network.stop()
   }
 
@@ -183,19 +190,20 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
   }
 
   private func startSender(for peer: PeerID) {
-    let (stream, continuation) = AsyncStream<Message>.makeStream()
+    let (stream, continuation) = AsyncStream<(Message, bytes: Int)>.makeStream()
     senders[peer] = continuation
     let network = self.network
     let logger = self.logger
     tasks.append(
       Task {
-        for await m in stream {
+        for await (m, bytes) in stream {
           do {
             try await network.send(m, to: peer)
           } catch {
             logger.debug("block-exchange send failed", metadata: ["to": "\(peer)", "error": "\(error)"])
             self.sendFailed(to: peer)
           }
+          if bytes > 0 { self.deliveriesWritten(bytes, to: peer) }
         }
       })
   }
@@ -209,13 +217,15 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
 
   /// Queues a control message (wants, cancels, presences) to `peer`; per-peer order is kept.
   func enqueue(_ message: Message, to peer: PeerID) {
-    senders[peer]?.yield(message)
+    senders[peer]?.yield((message, 0))
   }
 
   /// Forgets `peer`: its outstanding requests go back to the download loops.
   func removePeer(_ peer: PeerID) {
     guard let ctx = peers.removeValue(forKey: peer) else { return }
     senders.removeValue(forKey: peer)?.finish()
+    deliveryBytesQueued.removeValue(forKey: peer)
+    for w in deliveryWaiters.removeValue(forKey: peer) ?? [] { w.resume() }
     outbox.removeValue(forKey: peer)
     outboxPresences.removeValue(forKey: peer)
     scheduledSet.remove(peer)

@@ -170,6 +170,27 @@ extension BlockExchangeEngine {
     }
   }
 
+  // MARK: delivery queue
+
+  /// Queues a delivery message on `peer`'s link, first waiting while `maxQueuedDeliveryBytes` are queued to it.
+  /// False when the peer is gone.
+  func queueDeliveries(_ message: Message, bytes: Int, to peer: PeerID) async -> Bool {
+    while peers[peer] != nil, !stopped, deliveryBytesQueued[peer, default: 0] >= config.maxQueuedDeliveryBytes {
+      await withCheckedContinuation { deliveryWaiters[peer, default: []].append($0) }
+    }
+    guard peers[peer] != nil, !stopped, let sender = senders[peer] else { return false }
+    deliveryBytesQueued[peer, default: 0] += bytes
+    sender.yield((message, bytes))
+    return true
+  }
+
+  /// A queued delivery message to `peer` was written (or failed): room for the next.
+  func deliveriesWritten(_ bytes: Int, to peer: PeerID) {
+    guard let queued = deliveryBytesQueued[peer] else { return }
+    deliveryBytesQueued[peer] = max(0, queued - bytes)
+    for w in deliveryWaiters.removeValue(forKey: peer) ?? [] { w.resume() }
+  }
+
   // MARK: task runners
 
   /// One provider task runner: pops a scheduled peer, looks up to `maxBlocksPerMessage` of its wanted blocks
@@ -195,59 +216,106 @@ extension BlockExchangeEngine {
         if more.isEmpty { break }
         reserved += more
       }
-      // Send before handing the pass back: a peer whose sends hang (dead or slow link) holds at most
+      // Queue the message on the peer's link and go on with the next pass while it is written (reading the store
+      // overlaps with sending). A peer whose link is slow or hangs fills its bounded queue and then holds at most
       // `maxPassesPerPeer` runners, not all of them.
       var failed = false
       if !deliveries.isEmpty {
-        do {
-          try await network.send(Message(payload: deliveries), to: peer)
-        } catch {
-          failed = true
-          logger.debug("sending blocks failed", metadata: ["to": "\(peer)", "error": "\(error)"])
-        }
+        let bytes = deliveries.reduce(0) { $0 + $1.block.data.count }
+        failed = !(await queueDeliveries(Message(payload: deliveries), bytes: bytes, to: peer))
       }
       await endServing(
         peer, reserved: reserved, sent: failed ? [] : deliveries.map(\.address), missing: missing, sendFailed: failed)
     }
   }
 
-  /// Looks `addresses` up concurrently; results in the same order.
+  /// Looks `addresses` up; results in the same order, nil where absent or corrupt. The leaves of one tree are read
+  /// with one `getBlocks` call (the repo reads neighbouring blocks with one disk read), plain CIDs one by one,
+  /// concurrently. With `verifyServedBlocks` every block is re-hashed, on several tasks.
   nonisolated func lookupAll(_ addresses: [BlockAddress]) async -> [BlockDelivery?] {
-    if addresses.count == 1 { return [await lookup(addresses[0])] }
-    return await withTaskGroup(of: (Int, BlockDelivery?).self) { group in
-      for (i, a) in addresses.enumerated() { group.addTask { (i, await self.lookup(a)) } }
-      var out = [BlockDelivery?](repeating: nil, count: addresses.count)
-      for await (i, d) in group { out[i] = d }
-      return out
+    var byTree: [Cid: [(slot: Int, index: Int)]] = [:]
+    var plain: [Int] = []
+    for (slot, a) in addresses.enumerated() {
+      switch a {
+      case .leaf(let tree, let index): byTree[tree, default: []].append((slot, index))
+      case .cid: plain.append(slot)
+      }
+    }
+    var out = [BlockDelivery?](repeating: nil, count: addresses.count)
+    await withTaskGroup(of: [(Int, BlockDelivery?)].self) { group in
+      for (tree, leaves) in byTree {
+        group.addTask { await self.lookupLeaves(tree: tree, leaves) }
+      }
+      for slot in plain {
+        group.addTask { [(slot, await self.lookup(addresses[slot]))] }
+      }
+      for await results in group {
+        for (slot, d) in results { out[slot] = d }
+      }
+    }
+    return config.verifyServedBlocks ? await verified(out) : out
+  }
+
+  /// Leaves of one tree from the local store, tagged with their slots in the pass.
+  nonisolated func lookupLeaves(tree: Cid, _ leaves: [(slot: Int, index: Int)]) async -> [(Int, BlockDelivery?)] {
+    do {
+      let found = try await store.getBlocks(tree: tree, indices: leaves.map(\.index))
+      return zip(leaves, found).map { leaf, f in
+        (
+          leaf.slot,
+          f.map { BlockDelivery(block: $0.block, address: .leaf(treeCid: tree, index: leaf.index), proof: $0.proof) }
+        )
+      }
+    } catch {
+      logger.debug("store read failed while serving", metadata: ["tree": "\(tree)", "error": "\(error)"])
+      return leaves.map { ($0.slot, nil) }
     }
   }
 
-  /// The block (and proof) for `address` from the local store, checked against its CID; nil when absent or corrupt.
+  /// The block (and proof) for a plain-CID address from the local store; nil when absent.
   nonisolated func lookup(_ address: BlockAddress) async -> BlockDelivery? {
     do {
-      let block: Block
-      var proof: CodexProof? = nil
       switch address {
       case .leaf(let tree, let index):
         guard let found = try await store.getBlock(tree: tree, index: index) else { return nil }
-        block = found.block
-        proof = found.proof
+        return BlockDelivery(block: found.block, address: address, proof: found.proof)
       case .cid(let cid):
         if Codex.isEmpty(cid) { return BlockDelivery(block: Block(unchecked: cid, data: []), address: address) }
         guard let found = try await store.getBlock(cid) else { return nil }
-        block = found
+        return BlockDelivery(block: found, address: address)
       }
-      if config.verifyServedBlocks {
-        guard block.cid.multihash.code == .sha2_256, SHA256Hashing.digest(block.data) == block.cid.multihash.digest
-        else {
-          logger.error("local block does not match its CID; not serving it", metadata: ["cid": "\(block.cid)"])
-          return nil
-        }
-      }
-      return BlockDelivery(block: block, address: address, proof: proof)
     } catch {
       logger.debug("store read failed while serving", metadata: ["address": "\(address)", "error": "\(error)"])
       return nil
     }
+  }
+
+  /// `deliveries` with every block that does not hash to its CID dropped (logged): never send a delivery the
+  /// receiver must reject. Hashes in parallel, a few blocks per task.
+  nonisolated func verified(_ deliveries: [BlockDelivery?]) async -> [BlockDelivery?] {
+    let perTask = 4
+    var out = deliveries
+    await withTaskGroup(of: [Int].self) { group in
+      for start in stride(from: 0, to: deliveries.count, by: perTask) {
+        let range = start..<min(start + perTask, deliveries.count)
+        group.addTask {
+          range.filter { i in
+            guard let block = deliveries[i]?.block, !block.data.isEmpty || !Codex.isEmpty(block.cid) else {
+              return false
+            }
+            return block.cid.multihash.code != .sha2_256
+              || SHA256Hashing.digest(block.data) != block.cid.multihash.digest
+          }
+        }
+      }
+      for await bad in group {
+        for i in bad {
+          logger.error(
+            "local block does not match its CID; not serving it", metadata: ["cid": "\(out[i]!.block.cid)"])
+          out[i] = nil
+        }
+      }
+    }
+    return out
   }
 }

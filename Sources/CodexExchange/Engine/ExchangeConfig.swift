@@ -17,6 +17,9 @@ public struct ExchangeConfig: Sendable {
   /// Serving passes of one peer running at once on different task runners (Swift bound): a fast peer's link stays
   /// busy while one pass reads the store and another sends; a peer whose sends hang holds at most this many runners.
   public var maxPassesPerPeer = 1
+  /// Delivery bytes queued on one peer's link before its serving passes wait (Swift bound): the next pass reads the
+  /// store while the previous message is written, and a slow link holds at most this much memory.
+  public var maxQueuedDeliveryBytes = 3 << 20
   /// Want-blocks outstanding at one peer at a time (Swift addition; nim has no limit). High enough that one peer
   /// can keep a whole prefetch window in flight (many blocks per round trip).
   public var maxInflightPerPeer = 512

@@ -73,6 +73,11 @@ public struct PeerID: Sendable, Hashable, Comparable, CustomStringConvertible {
   /// Base58btc text.
   public var description: String { Base58.encode(bytes) }
 
+  /// Hashes the bytes as one run (the synthesized version combined them one at a time; peer ids key hot tables).
+  public func hash(into hasher: inout Hasher) {
+    bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+  }
+
   /// The public key inlined in an identity-multihash peer id, or `nil` (sha2-256 ids, undecodable keys).
   public var extractedPublicKey: PublicKey? {
     guard let multihash = try? Multihash(bytes: bytes), multihash.code == .identity else { return nil }
