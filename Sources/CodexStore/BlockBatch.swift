@@ -18,6 +18,8 @@ public final class BlockBatch: @unchecked Sendable {
   public let capacity: Int
   private let bytes: UnsafeMutableRawPointer
   private let digestBytes: UnsafeMutableRawPointer
+  /// CRC-32C of each block (the repo's stored checksum), computed with the digest while the bytes are in cache.
+  private let crcs: UnsafeMutablePointer<UInt32>
   /// Bytes filled so far (blocks are complete up to `filled / blockSize`).
   public private(set) var filled = 0
 
@@ -32,11 +34,13 @@ public final class BlockBatch: @unchecked Sendable {
     }
     bytes = p
     digestBytes = .allocate(byteCount: 32 * capacity, alignment: 16)
+    crcs = .allocate(capacity: capacity)
   }
 
   deinit {
     free(bytes)
     digestBytes.deallocate()
+    crcs.deallocate()
   }
 
   /// Complete blocks (after `padLastBlock()`, every block).
@@ -65,12 +69,15 @@ public final class BlockBatch: @unchecked Sendable {
   /// Empties the batch for reuse.
   public func reset() { filled = 0 }
 
-  /// Computes the SHA-256 of blocks `range` (all complete). Disjoint ranges may be hashed concurrently.
+  /// Computes the SHA-256 (and the CRC-32C checksum) of blocks `range` (all complete). Disjoint ranges may be
+  /// hashed concurrently.
   public func hash(blocks range: Range<Int>) {
     precondition(range.lowerBound >= 0 && range.upperBound <= count, "hashing blocks that are not complete")
     for i in range {
-      let digest = SHA256Hashing.digest(UnsafeRawBufferPointer(start: bytes + i * blockSize, count: blockSize))
+      let block = UnsafeRawBufferPointer(start: bytes + i * blockSize, count: blockSize)
+      let digest = SHA256Hashing.digest(block)
       digest.withUnsafeBytes { (digestBytes + 32 * i).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+      crcs[i] = BlockChecksum.crc32c(block)
     }
   }
 
@@ -100,6 +107,12 @@ public final class BlockBatch: @unchecked Sendable {
   public func digest(_ i: Int) -> UnsafeRawBufferPointer {
     precondition(i >= 0 && i < count, "block index out of range")
     return UnsafeRawBufferPointer(start: digestBytes + 32 * i, count: 32)
+  }
+
+  /// The CRC-32C of block `i` (valid after it was hashed).
+  public func crc(_ i: Int) -> UInt32 {
+    precondition(i >= 0 && i < count, "block index out of range")
+    return crcs[i]
   }
 
   /// The `codex-block` CID of block `i` (valid after it was hashed).

@@ -11,7 +11,8 @@ public protocol BlockStore: Sendable {
   /// The block at `index` of the dataset tree `treeCid`, with its inclusion proof, or nil when not here.
   func getBlock(tree treeCid: Cid, index: Int) async throws -> (block: Block, proof: CodexProof)?
   /// Leaves `indices` of `treeCid` with their proofs, in the order asked (nil where not here). The default asks
-  /// `getBlock(tree:index:)` for each; the repo reads neighbouring blocks with one read.
+  /// `getBlock(tree:index:)` for each; the repo reads neighbouring blocks with one read and leaves out blocks that
+  /// fail its integrity check (see `IntegrityCheckedReads`).
   func getBlocks(tree treeCid: Cid, indices: [Int]) async throws -> [(block: Block, proof: CodexProof)?]
   /// True if the block is here.
   func hasBlock(_ cid: Cid) async throws -> Bool
@@ -36,6 +37,10 @@ extension BlockStore {
     return out
   }
 }
+
+/// A store whose `getBlocks(tree:indices:)` never returns a block whose bytes differ from what was stored (it
+/// checks each against a stored checksum), so a server need not re-hash what it sends.
+public protocol IntegrityCheckedReads: BlockStore {}
 
 /// A source of "now", so engines with expiry and timeouts can be driven deterministically in tests.
 public protocol CodexClock: Sendable {

@@ -11,9 +11,10 @@ import Synchronization
 /// BEGIN/COMMIT: one prepared statement step per lookup (an implicit WAL read snapshot, ended by the reset).
 /// GRDB's pool keeps serving every other read. Connections are pooled; each is used by one thread at a time.
 final class RawReaders: Sendable {
-  /// The columns every lookup returns: block CID, size, pack, pos, inline data, proof (leaf lookups only).
+  /// The columns every lookup returns: block CID, size, pack, pos, inline data, then (leaf lookups only) proof and
+  /// the block's CRC-32C.
   static let leafSQL = """
-    SELECT l.block, b.size, b.pack, b.pos, b.data, l.proof FROM leaves l LEFT JOIN blocks b ON b.cid = l.block
+    SELECT l.block, b.size, b.pack, b.pos, b.data, l.proof, b.crc FROM leaves l LEFT JOIN blocks b ON b.cid = l.block
     WHERE l.tree = ?1 AND l.idx = ?2
     """
   static let blockSQL = "SELECT cid, size, pack, pos, data FROM blocks WHERE cid = ?1"

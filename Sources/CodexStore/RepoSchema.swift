@@ -85,6 +85,11 @@ enum RepoSchema {
           ) WITHOUT ROWID;
           """)
     }
+    m.registerMigration("v3") { db in
+      // CRC-32C of each block's bytes, checked when blocks are served (NULL for blocks stored before: those are
+      // checked against their CID instead).
+      try db.execute(sql: "ALTER TABLE blocks ADD COLUMN crc INTEGER")
+    }
     return m
   }
 

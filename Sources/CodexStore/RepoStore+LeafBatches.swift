@@ -10,7 +10,7 @@ extension RepoStore {
   /// rewritten), duplicates within the batch.
   struct BatchPlan {
     var new: [(index: Int, key: Data, placement: Placement)] = []
-    var existing: [(key: Data, restoredTo: Placement?, ownUpload: Bool)] = []
+    var existing: [(index: Int, key: Data, restoredTo: Placement?, ownUpload: Bool)] = []
     var packEnd: (id: Int64, length: UInt64)?
     var newBytes: UInt64 = 0
     /// The pack write of the batch's new blocks, left for `storeLeafBatch` to run while it inserts the rows.
@@ -82,7 +82,7 @@ extension RepoStore {
           lost = try packs.descriptor(pack) == nil || packs.size(pack: pack) < UInt64(pos) + UInt64(size)
         }
         let upload: Int64? = row[4]
-        plan.existing.append((key, nil, upload == session))
+        plan.existing.append((i, key, nil, upload == session))
         if lost {
           logger.warning("repo: restoring lost bytes of a stored block", metadata: ["cid": "\(batch.cid(i))"])
           toWrite.append((i, false, plan.existing.count - 1))
@@ -149,8 +149,8 @@ extension RepoStore {
     let size = batch.blockSize
     let insert = try db.cachedStatement(
       sql: """
-        INSERT INTO blocks (cid, codec, size, expiry, refcount, pack, pos, data, tree, upload)
-        VALUES (?, ?, ?, ?, 0, ?, ?, NULL, NULL, ?)
+        INSERT INTO blocks (cid, codec, size, expiry, refcount, pack, pos, data, tree, upload, crc)
+        VALUES (?, ?, ?, ?, 0, ?, ?, NULL, NULL, ?, ?)
         """)
     let pend = try db.cachedStatement(
       sql: "INSERT INTO pending (session, cid, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
@@ -158,7 +158,9 @@ extension RepoStore {
     var digests = Data(capacity: 32 * plan.new.count)
     for (index, key, placement) in plan.new {
       guard case .pack(let pack, let pos) = placement else { continue }
-      try insert.execute(arguments: [key, codec, Int64(size), expiry, pack, Int64(pos), session])
+      try insert.execute(arguments: [
+        key, codec, Int64(size), expiry, pack, Int64(pos), session, Int64(batch.crc(index)),
+      ])
       digests.append(contentsOf: batch.digest(index))
     }
     if !digests.isEmpty {
@@ -167,10 +169,13 @@ extension RepoStore {
         arguments: [session, seq, digests])
     }
     let touch = try db.cachedStatement(sql: "UPDATE blocks SET expiry = MAX(expiry, ?) WHERE cid = ?")
-    let relocate = try db.cachedStatement(sql: "UPDATE blocks SET pack = ?, pos = ?, data = NULL WHERE cid = ?")
-    for (key, restoredTo, ownUpload) in plan.existing {
+    let relocate = try db.cachedStatement(
+      sql: "UPDATE blocks SET pack = ?, pos = ?, data = NULL, crc = ? WHERE cid = ?")
+    for (index, key, restoredTo, ownUpload) in plan.existing {
       try touch.execute(arguments: [expiry, key])
-      if case .pack(let pack, let pos) = restoredTo { try relocate.execute(arguments: [pack, Int64(pos), key]) }
+      if case .pack(let pack, let pos) = restoredTo {
+        try relocate.execute(arguments: [pack, Int64(pos), Int64(batch.crc(index)), key])
+      }
       if !ownUpload { try pend.execute(arguments: [session, key, 0]) }
     }
     if let (id, length) = plan.packEnd {

@@ -92,12 +92,14 @@ extension RepoStore {
   }
 
   /// Leaves `indices` of tree `treeCid` with their proofs, in the order asked; nil for a leaf (or its block) that
-  /// is not here. The serving path: one read lock, one statement step per leaf, and blocks that lie back to back in
-  /// a pack read with one direct (page-cache bypassing) read (see `PackFiles.read(_:)`).
+  /// is not here, and for a block whose bytes fail their integrity check (logged as an error): its stored CRC-32C,
+  /// or, for blocks stored before checksums, its CID. The serving path: one read lock, one statement step per leaf,
+  /// and blocks that lie back to back in a pack read with one direct (page-cache bypassing) read (see
+  /// `PackFiles.read(_:)`).
   /// - Throws: `StoreError.corrupt` for undecodable stored metadata, `.io` on I/O failures.
   public func getBlocks(tree treeCid: Cid, indices: [Int]) async throws -> [(block: Block, proof: CodexProof)?] {
-    typealias Row = (cid: [UInt8], proof: [UInt8], inline: [UInt8]?, range: Int)
-    let found = try withRawReader { c -> [(cid: [UInt8], proof: [UInt8], data: [UInt8])?] in
+    typealias Row = (cid: [UInt8], proof: [UInt8], crc: UInt32?, inline: [UInt8]?, range: Int)
+    let found = try withRawReader { c -> [(cid: [UInt8], proof: [UInt8], crc: UInt32?, data: [UInt8])?] in
       var rows: [Row?] = []
       rows.reserveCapacity(indices.count)
       var ranges: [(pack: Int64, offset: UInt64, count: Int)] = []
@@ -105,29 +107,44 @@ extension RepoStore {
         let r = try c.query(c.leaf, bind: { Self.bindLeaf($0, treeCid, index) }) { row -> Row? in
           guard let row else { return nil }
           let cidBytes = row.bytes(0)
-          if cidBytes == Codex.emptyBlockCid.bytes { return (cidBytes, row.bytes(5), [], -1) }
+          if cidBytes == Codex.emptyBlockCid.bytes { return (cidBytes, row.bytes(5), nil, [], -1) }
           guard !row.isNull(1) else { return nil }
+          let crc = row.isNull(6) ? nil : UInt32(truncatingIfNeeded: row.int64(6))
           switch try rawBlockLocation(row, from: 1, cid: nil) {
-          case .inline(let data): return (cidBytes, row.bytes(5), data, -1)
+          case .inline(let data): return (cidBytes, row.bytes(5), crc, data, -1)
           case .pack(let pack, let offset, let count):
             ranges.append((pack, offset, count))
-            return (cidBytes, row.bytes(5), nil, ranges.count - 1)
+            return (cidBytes, row.bytes(5), crc, nil, ranges.count - 1)
           }
         }
         rows.append(r)
       }
       let bytes = try packs.read(ranges)
-      return rows.map { r in r.map { ($0.cid, $0.proof, $0.inline ?? bytes[$0.range]) } }
+      return rows.map { r in r.map { ($0.cid, $0.proof, $0.crc, $0.inline ?? bytes[$0.range]) } }
     }
     return try zip(indices, found).map { index, f in
       guard let f else { return nil }
       let cid = try decodeCid(Data(f.cid), what: "block of leaf \(index) of tree \(treeCid)")
+      guard Self.intact(f.data, cid: cid, crc: f.crc) else {
+        logger.error(
+          "local block does not match its CID; not serving it",
+          metadata: ["cid": "\(cid)", "tree": "\(treeCid)", "index": "\(index)"])
+        return nil
+      }
       do {
         return (Block(unchecked: cid, data: f.data), try CodexProof(encoded: f.proof))
       } catch {
         throw StoreError.corrupt("stored proof of leaf \(index) of tree \(treeCid) is undecodable: \(error)")
       }
     }
+  }
+
+  /// True if `data` matches its stored checksum, or, without one, hashes to `cid` (SHA-256 CIDs; others pass).
+  static func intact(_ data: [UInt8], cid: Cid, crc: UInt32?) -> Bool {
+    if Codex.isEmpty(cid) { return data.isEmpty }
+    if let crc { return BlockChecksum.crc32c(data) == crc }
+    guard cid.multihash.code == .sha2_256 else { return true }
+    return SHA256Hashing.digest(data) == cid.multihash.digest
   }
 
   /// True if the block is stored (always true for the empty CID).

@@ -131,8 +131,8 @@ extension RepoStore {
   func apply(_ db: Database, _ plan: StorePlan, expiry: Int64, session: Int64?) throws {
     let insert = try db.cachedStatement(
       sql: """
-        INSERT INTO blocks (cid, codec, size, expiry, refcount, pack, pos, data, tree)
-        VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)
+        INSERT INTO blocks (cid, codec, size, expiry, refcount, pack, pos, data, tree, crc)
+        VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
         """)
     for (block, placement) in plan.new {
       var tree: Data?
@@ -142,17 +142,18 @@ extension RepoStore {
       let (pack, pos, data) = Self.columns(placement, block)
       try insert.execute(arguments: [
         Data(block.cid.bytes), Int64(bitPattern: block.cid.codec.rawValue), Int64(block.data.count), expiry,
-        pack, pos, data, tree,
+        pack, pos, data, tree, Int64(BlockChecksum.crc32c(block.data)),
       ])
     }
     let touch = try db.cachedStatement(sql: "UPDATE blocks SET expiry = MAX(expiry, ?) WHERE cid = ?")
-    let relocate = try db.cachedStatement(sql: "UPDATE blocks SET pack = ?, pos = ?, data = ? WHERE cid = ?")
+    let relocate = try db.cachedStatement(
+      sql: "UPDATE blocks SET pack = ?, pos = ?, data = ?, crc = ? WHERE cid = ?")
     for (block, restoredTo) in plan.existing {
       let key = Data(block.cid.bytes)
       try touch.execute(arguments: [expiry, key])
       if let restoredTo {
         let (pack, pos, data) = Self.columns(restoredTo, block)
-        try relocate.execute(arguments: [pack, pos, data, key])
+        try relocate.execute(arguments: [pack, pos, data, Int64(BlockChecksum.crc32c(block.data)), key])
       }
     }
     if let (id, length) = plan.packEnd {

@@ -46,6 +46,41 @@ struct StreamingDecodeTests {
     #expect(channel.isActive)
   }
 
+  @Test(
+    "length-prefixed messages cut anywhere read the same as arrays and as buffers, then end cleanly",
+    arguments: [1, 5, 3000, 200_000])
+  func lengthPrefixedAcrossChunks(maxPiece: Int) async throws {
+    var rng = P2PRNG(seed: 7 &+ UInt64(maxPiece))
+    let (channel, _, streams) = try MplexTests.setUp()
+    var wire = MplexTests.frame(3, .newStream, Array("3".utf8))
+    var payload = ByteBuffer()
+    let messages = [0, 1, 127, 128, 70_000, 300_000, 5].map { rng.bytes($0) }
+    for m in messages {
+      payload.writeUVarint(UInt64(m.count))
+      payload.writeBytes(m)
+    }
+    // Re-cut the payload into mplex data frames of random sizes, so prefixes and bodies straddle chunks.
+    while payload.readableBytes > 0 {
+      let n = min(payload.readableBytes, 1 + Int(rng.next() % UInt64(maxPiece)))
+      var f = MplexTests.frame(3, .messageInitiator, Array(payload.readSlice(length: n)!.readableBytesView))
+      wire.writeBuffer(&f)
+    }
+    var close = MplexTests.frame(3, .closeInitiator)
+    wire.writeBuffer(&close)
+    try Self.feed(channel, wire, rng: &rng, maxPiece: 65_536)
+    let stream = try #require(streams.list.first)
+    var got: [[UInt8]] = []
+    for i in messages.indices {
+      if i % 2 == 0 {
+        got.append(try #require(try await stream.readLengthPrefixedBytes(maxLength: 1 << 20)))
+      } else {
+        got.append(Array(try #require(try await stream.readLengthPrefixed(maxLength: 1 << 20)).readableBytesView))
+      }
+    }
+    #expect(got == messages)
+    #expect(try await stream.readLengthPrefixedBytes(maxLength: 1 << 20) == nil)
+  }
+
   @Test("mplex: an oversized header split across reads still closes the connection")
   func mplexSplitOversized() throws {
     let (channel, _, _) = try MplexTests.setUp()

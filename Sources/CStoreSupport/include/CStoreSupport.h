@@ -2,6 +2,7 @@
 #ifndef CSTORESUPPORT_H
 #define CSTORESUPPORT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /// Frees the disk space of [offset, offset+length) in the file without changing its size
@@ -23,5 +24,9 @@ int cstore_open_direct_read(const char *path);
 /// set. With a direct-I/O descriptor every buffer address, length and the offset must be aligned to the device's
 /// logical block size (EINVAL otherwise).
 int cstore_pwritev_all(int fd, const void *const *bases, const int64_t *lengths, int count, int64_t offset);
+
+/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78, initial value and final xor 0xFFFFFFFF) of `length` bytes:
+/// the checksum the repo stores per block. Uses the SSE4.2 crc32 instruction where the CPU has it.
+uint32_t cstore_crc32c(const void *data, size_t length);
 
 #endif

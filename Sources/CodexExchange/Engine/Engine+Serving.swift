@@ -231,7 +231,8 @@ extension BlockExchangeEngine {
 
   /// Looks `addresses` up; results in the same order, nil where absent or corrupt. The leaves of one tree are read
   /// with one `getBlocks` call (the repo reads neighbouring blocks with one disk read), plain CIDs one by one,
-  /// concurrently. With `verifyServedBlocks` every block is re-hashed, on several tasks.
+  /// concurrently. With `verifyServedBlocks` every block is re-hashed, on several tasks, except leaves read from a
+  /// store that checks them itself (`IntegrityCheckedReads`: the repo compares each with its stored CRC-32C).
   nonisolated func lookupAll(_ addresses: [BlockAddress]) async -> [BlockDelivery?] {
     var byTree: [Cid: [(slot: Int, index: Int)]] = [:]
     var plain: [Int] = []
@@ -242,6 +243,8 @@ extension BlockExchangeEngine {
       }
     }
     var out = [BlockDelivery?](repeating: nil, count: addresses.count)
+    // Leaves from a store that checks its blocks' checksums on read need no second check here.
+    let leavesChecked = store is any IntegrityCheckedReads
     await withTaskGroup(of: [(Int, BlockDelivery?)].self) { group in
       for (tree, leaves) in byTree {
         group.addTask { await self.lookupLeaves(tree: tree, leaves) }
@@ -253,7 +256,9 @@ extension BlockExchangeEngine {
         for (slot, d) in results { out[slot] = d }
       }
     }
-    return config.verifyServedBlocks ? await verified(out) : out
+    guard config.verifyServedBlocks else { return out }
+    if leavesChecked, plain.isEmpty { return out }
+    return await verified(out, only: leavesChecked ? Set(plain) : nil)
   }
 
   /// Leaves of one tree from the local store, tagged with their slots in the pass.
@@ -292,7 +297,8 @@ extension BlockExchangeEngine {
 
   /// `deliveries` with every block that does not hash to its CID dropped (logged): never send a delivery the
   /// receiver must reject. Hashes in parallel, a few blocks per task.
-  nonisolated func verified(_ deliveries: [BlockDelivery?]) async -> [BlockDelivery?] {
+  /// `only`: the slots to check (nil: all).
+  nonisolated func verified(_ deliveries: [BlockDelivery?], only: Set<Int>? = nil) async -> [BlockDelivery?] {
     let perTask = 4
     var out = deliveries
     await withTaskGroup(of: [Int].self) { group in
@@ -300,7 +306,9 @@ extension BlockExchangeEngine {
         let range = start..<min(start + perTask, deliveries.count)
         group.addTask {
           range.filter { i in
-            guard let block = deliveries[i]?.block, !block.data.isEmpty || !Codex.isEmpty(block.cid) else {
+            guard only?.contains(i) ?? true, let block = deliveries[i]?.block,
+              !block.data.isEmpty || !Codex.isEmpty(block.cid)
+            else {
               return false
             }
             return block.cid.multihash.code != .sha2_256

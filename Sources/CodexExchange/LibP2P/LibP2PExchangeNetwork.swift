@@ -102,12 +102,11 @@ public final class LibP2PExchangeNetwork: ExchangeNetwork {
   func readLoop(_ stream: P2PStream) async {
     let peer = stream.connection.remotePeer
     do {
-      while let buffer = try await stream.readLengthPrefixed(maxLength: Message.maxSize) {
+      while let bytes = try await stream.readLengthPrefixedBytes(maxLength: Message.maxSize) {
         guard let handler else { return stream.reset() }
         // A message still buffered when the peer's connection closed would make the engine add the peer again
         // after it heard `peerDisconnected`, and then ask a dead peer for blocks: drop it.
         guard state.withLock({ $0.known.contains(peer) }) else { return stream.reset() }
-        let bytes = Array(buffer.readableBytesView)
         let message: Message
         do {
           message = try Message(encoded: bytes)

@@ -108,6 +108,32 @@ public final class P2PStream: Sendable, CustomStringConvertible {
   /// - Throws: ``StreamError/messageTooLarge(_:limit:)`` when the prefix exceeds `maxLength`,
   ///   ``StreamError/unexpectedEOF`` when the stream ends inside the message.
   public func readLengthPrefixed(maxLength: Int) async throws -> ByteBuffer? {
+    guard let length = try await readLengthPrefix(maxLength: maxLength) else { return nil }
+    return try await readExactly(length)
+  }
+
+  /// Reads one `varint(length) ‖ bytes` message into an array, copying each received chunk once (for callers that
+  /// decode from `[UInt8]`: `readLengthPrefixed` and a conversion would copy a message assembled from several
+  /// chunks twice).
+  ///
+  /// - Returns: the message body, or `nil` when the stream ended cleanly before a new message began.
+  /// - Throws: as ``readLengthPrefixed(maxLength:)``.
+  public func readLengthPrefixedBytes(maxLength: Int) async throws -> [UInt8]? {
+    guard let count = try await readLengthPrefix(maxLength: maxLength) else { return nil }
+    var out: [UInt8] = []
+    out.reserveCapacity(count)
+    while out.count < count {
+      guard var chunk = try await read() else { throw StreamError.unexpectedEOF }
+      let take = min(chunk.readableBytes, count - out.count)
+      chunk.withUnsafeReadableBytes { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<take])) }
+      chunk.moveReaderIndex(forwardBy: take)
+      if chunk.readableBytes > 0 { unread(chunk) }
+    }
+    return out
+  }
+
+  /// Reads a message's varint length prefix; nil when the stream ended cleanly before it.
+  private func readLengthPrefix(maxLength: Int) async throws -> Int? {
     var header = ByteBufferAllocator().buffer(capacity: 10)
     while true {
       var probe = header
@@ -118,7 +144,7 @@ public final class P2PStream: Sendable, CustomStringConvertible {
           throw StreamError.messageTooLarge(Int(clamping: value), limit: maxLength)
         }
         if probe.readableBytes > 0 { unread(probe) }
-        return try await readExactly(Int(value))
+        return Int(value)
       }
       guard header.readableBytes < 10 else { throw StreamError.invalidVarint }
       guard var chunk = try await read() else {
