@@ -107,6 +107,7 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
     for _ in 0..<max(1, config.concurrentTasks) {
       tasks.append(Task { [weak self] in await self?.runnerLoop() })
     }
+    tasks.append(Task { [weak self] in await self?.requestWatchdog() })
     try await network.start(handler: self)
   }
 

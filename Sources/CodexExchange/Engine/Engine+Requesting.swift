@@ -7,7 +7,8 @@ import Multiformats
 /// A block this node is waiting for.
 struct PendingBlock: Sendable {
   var waiters: [Int: CheckedContinuation<FetchedBlock, any Error>] = [:]
-  var wakers: [Int: (CheckedContinuation<Void, Never>, Task<Void, Never>)] = [:]
+  /// Suspended download loops and their timers (nil: woken by an event or the request watchdog).
+  var wakers: [Int: (CheckedContinuation<Void, Never>, Task<Void, Never>?)] = [:]
   /// The peer the want-block went to, while outstanding.
   var requestedFrom: PeerID?
   var requestedAt: ContinuousClock.Instant
@@ -111,7 +112,7 @@ extension BlockExchangeEngine {
       }
     }
     for (_, w) in p.wakers {
-      w.1.cancel()
+      w.1?.cancel()
       w.0.resume()
     }
     var freed = false
@@ -167,7 +168,9 @@ extension BlockExchangeEngine {
             wakeSlotWaiters()
             continue
           }
-          await sleepOrWake(address, for: now.duration(to: min(deadline, requestDeadline)))
+          // No timer per block: a delivery, DontHave or peer loss wakes the loop, and so does the request
+          // watchdog once `requestTimeout` (or the peer's activity deadline) passed.
+          await waitForWake(address)
           continue
         }
         pending[address]?.requestedFrom = nil
@@ -236,6 +239,40 @@ extension BlockExchangeEngine {
     }
   }
 
+  /// Suspends the download loop of `address` until `wake(address)` (from an event or `requestWatchdog`).
+  func waitForWake(_ address: BlockAddress) async {
+    guard pending[address] != nil else { return }
+    let token = nextToken
+    nextToken += 1
+    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+      pending[address]!.wakers[token] = (c, nil)
+    }
+  }
+
+  /// Wakes the download loops whose outstanding want-block passed `requestTimeout` or whose peer passed its
+  /// activity deadline, so they re-issue the request or evict the peer. Runs every `watchdogInterval` while
+  /// requests are pending (one timer for all instead of one per block).
+  func requestWatchdog() async {
+    while !stopped {
+      try? await Task.sleep(for: watchdogInterval)
+      if stopped { return }
+      let now = clock.now
+      var due: [BlockAddress] = []
+      for (address, p) in pending where !p.wakers.isEmpty {
+        guard let peer = p.requestedFrom else { continue }
+        let requestDeadline = p.requestedAt.advanced(by: config.requestTimeout)
+        let activity = peers[peer].map { max(p.requestedAt, $0.lastActivity) } ?? p.requestedAt
+        if now >= min(requestDeadline, activity.advanced(by: config.peerActivityTimeout)) { due.append(address) }
+      }
+      for address in due { wake(address) }
+    }
+  }
+
+  /// How often `requestWatchdog` looks: a quarter of the shorter timeout, at least 10 ms.
+  var watchdogInterval: Duration {
+    max(.milliseconds(10), min(config.requestTimeout, config.peerActivityTimeout) / 4)
+  }
+
   private func wakeOne(_ address: BlockAddress, token: Int) {
     guard let w = pending[address]?.wakers.removeValue(forKey: token) else { return }
     w.0.resume()
@@ -246,7 +283,7 @@ extension BlockExchangeEngine {
     guard let wakers = pending[address]?.wakers, !wakers.isEmpty else { return }
     pending[address]!.wakers = [:]
     for (_, w) in wakers {
-      w.1.cancel()
+      w.1?.cancel()
       w.0.resume()
     }
   }
