@@ -17,6 +17,7 @@ struct ExchangeDebugRoutes {
     var messagesReceived: Int
     var blocksReceived: Int
     var blocksSent: Int
+    var deliveryMessagesSent: Int
     var rejectedDeliveries: Int
     var malformedMessages: Int
     var peersEvicted: Int
@@ -34,6 +35,7 @@ struct ExchangeDebugRoutes {
         failuresByPeer: named(await engine.failuresByPeer),
         connectedPeers: await engine.connectedPeers.map(\.description).sorted(),
         messagesReceived: stats.messagesReceived, blocksReceived: stats.blocksReceived, blocksSent: stats.blocksSent,
+        deliveryMessagesSent: stats.deliveryMessagesSent,
         rejectedDeliveries: stats.rejectedDeliveries, malformedMessages: stats.malformedMessages,
         peersEvicted: stats.peersEvicted)
       return try CodexAPI.json(info, pretty: true)

@@ -69,6 +69,8 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
     public var messagesReceived = 0
     public var blocksReceived = 0
     public var blocksSent = 0
+    /// Messages that carried blocks (`blocksSent / deliveryMessagesSent` is their average fill).
+    public var deliveryMessagesSent = 0
     public var rejectedDeliveries = 0
     public var malformedMessages = 0
     public var peersEvicted = 0

@@ -196,9 +196,8 @@ extension BlockExchangeEngine {
           pending[address]?.refreshedAfterTimeout = false
         }
       }
-      if let pick = selectPeer(
-        holders.compactMap { peers[$0] }.filter { $0.requested.count < config.maxInflightPerPeer })
-      {
+      let free = holders.filter { peers[$0]!.requested.count < config.maxInflightPerPeer }
+      if let pick = runPeer(for: address, among: free) ?? selectPeer(free.compactMap { peers[$0] }) {
         request(address, from: pick)
         continue
       }
@@ -299,6 +298,19 @@ extension BlockExchangeEngine {
   }
 
   // MARK: peer selection and requests
+
+  /// Leaves are asked in runs of `maxBlocksPerMessage` consecutive indices from one peer: the peer leaf `index − 1`
+  /// was asked of, when it is among `candidates` and `index` does not start a new run. A run fills one delivery
+  /// message, and its blocks usually lie back to back in the provider's pack (one disk read); picking each leaf's
+  /// peer at random instead spread a chunk over every seeder in small messages of scattered blocks.
+  func runPeer(for address: BlockAddress, among candidates: [PeerID]) -> PeerID? {
+    guard case .leaf(let tree, let index) = address, index > 0,
+      index % max(1, config.maxBlocksPerMessage) != 0,
+      let previous = pending[.leaf(treeCid: tree, index: index - 1)]?.requestedFrom,
+      candidates.contains(previous)
+    else { return nil }
+    return previous
+  }
 
   /// nim's `selectRandom`: weight `max(score) + 1 − score`, picked at random proportionally.
   func selectPeer(_ candidates: [PeerContext]) -> PeerID? {

@@ -147,6 +147,7 @@ extension BlockExchangeEngine {
     peers[peer]!.inPass.subtract(reserved)
     for a in sent { peers[peer]!.removeWant(a) }
     stats.blocksSent += sent.count
+    if !sent.isEmpty { stats.deliveryMessagesSent += 1 }
     var rotate: [BlockAddress] = []
     for a in missing {
       if !sendFailed, peers[peer]!.wanted[a]?.sendDontHave == true {
