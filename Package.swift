@@ -193,7 +193,8 @@ let package = Package(
     .target(name: "CodexTestSupport", path: "Tests/CodexTestSupport", swiftSettings: swift6),
     .testTarget(name: "MultiformatsTests", dependencies: ["Multiformats", "CodexTestSupport"], swiftSettings: swift6),
     .testTarget(name: "CodexFormatsTests", dependencies: ["CodexFormats", "CodexTestSupport"], swiftSettings: swift6),
-    .testTarget(name: "CodexStoreTests", dependencies: ["CodexStore", "CodexTestSupport"], swiftSettings: swift6),
+    .testTarget(
+      name: "CodexStoreTests", dependencies: ["CodexStore", "CStoreSupport", "CodexTestSupport"], swiftSettings: swift6),
     .testTarget(
       name: "LibP2PTests",
       dependencies: [

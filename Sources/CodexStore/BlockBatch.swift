@@ -1,3 +1,4 @@
+import CStoreSupport
 import CodexFormats
 import Foundation
 import Multiformats
@@ -6,8 +7,8 @@ import Multiformats
 /// unit an upload hands to `UploadSession.addLeaves`.
 ///
 /// Bytes are copied in once (`append`), hashed in place (`hash(blocks:)`, callable for disjoint ranges from
-/// several threads at once) and written to a pack with one `pwritev` that can bypass the page cache because the
-/// buffer is aligned. A batch is reused after `reset()`, so an upload allocates its buffers once.
+/// several threads at once; 16 blocks per call of the AVX-512 multi-lane SHA-256 where the CPU has it) and written
+/// to a pack with one `pwritev` that can bypass the page cache because the buffer is aligned. A batch is reused after `reset()`, so an upload allocates its buffers once.
 ///
 /// Concurrency contract (hence `@unchecked Sendable`): one owner fills it; while it is being hashed or stored
 /// nobody appends to it; `hash(blocks:)` calls from several threads must use disjoint ranges.
@@ -69,29 +70,59 @@ public final class BlockBatch: @unchecked Sendable {
   /// Empties the batch for reuse.
   public func reset() { filled = 0 }
 
+  /// Blocks hashed together by `cstore_sha256_lanes`.
+  static let lanes = 16
+  /// True when this CPU runs `cstore_sha256_lanes` (x86-64 with AVX-512).
+  public static let lanesAvailable = cstore_sha256_lanes_available() != 0
+  /// True when `hash(blocks:)` uses the lanes by default: available, and compiled with optimization.
+  public static let lanesPreferred = cstore_sha256_lanes_preferred() != 0
+
   /// Computes the SHA-256 (and the CRC-32C checksum) of blocks `range` (all complete). Disjoint ranges may be
   /// hashed concurrently.
-  public func hash(blocks range: Range<Int>) {
+  ///
+  /// Where the CPU has AVX-512, 16 blocks at a time go through `cstore_sha256_lanes` (one block per vector lane),
+  /// which hashes about 1.9x the bytes per CPU-second of swift-crypto's one-block-at-a-time SHA-NI code; the
+  /// `useLanes: false` path (the default in debug builds, and any CPU without AVX-512) hashes one block at a time
+  /// with swift-crypto. Each
+  /// group's checksums are computed right after its hashes, while its bytes are still in the cache.
+  public func hash(blocks range: Range<Int>, useLanes: Bool = BlockBatch.lanesPreferred) {
     precondition(range.lowerBound >= 0 && range.upperBound <= count, "hashing blocks that are not complete")
-    for i in range {
+    var i = range.lowerBound
+    if useLanes {
+      while i < range.upperBound {
+        let n = min(Self.lanes, range.upperBound - i)
+        let start = (bytes + i * blockSize).assumingMemoryBound(to: UInt8.self)
+        let out = (digestBytes + 32 * i).assumingMemoryBound(to: UInt8.self)
+        guard cstore_sha256_lanes(start, blockSize, blockSize, Int32(n), out) == 0 else { break }
+        for k in i..<i + n {
+          crcs[k] = BlockChecksum.crc32c(UnsafeRawBufferPointer(start: bytes + k * blockSize, count: blockSize))
+        }
+        i += n
+      }
+    }
+    while i < range.upperBound {
       let block = UnsafeRawBufferPointer(start: bytes + i * blockSize, count: blockSize)
       let digest = SHA256Hashing.digest(block)
       digest.withUnsafeBytes { (digestBytes + 32 * i).copyMemory(from: $0.baseAddress!, byteCount: 32) }
       crcs[i] = BlockChecksum.crc32c(block)
+      i += 1
     }
   }
 
   /// Hashes every complete block, split over the cores (runs on the cooperative pool, not the caller's thread).
+  /// With the lanes, the parts are whole groups of 16 blocks, so no lane is wasted but in the last group.
   public func hashAll() async {
     let n = count
-    let parts = min(n, max(1, ProcessInfo.processInfo.activeProcessorCount))
+    let unit = Self.lanesPreferred ? Self.lanes : 1
+    let units = (n + unit - 1) / unit
+    let parts = min(units, max(1, ProcessInfo.processInfo.activeProcessorCount))
     if parts <= 1 {
       hash(blocks: 0..<n)
       return
     }
     await withTaskGroup(of: Void.self) { group in
       for p in 0..<parts {
-        let range = (n * p / parts)..<(n * (p + 1) / parts)
+        let range = min(n, units * p / parts * unit)..<min(n, units * (p + 1) / parts * unit)
         group.addTask { self.hash(blocks: range) }
       }
     }

@@ -1,3 +1,4 @@
+import CStoreSupport
 import CodexFormats
 import Foundation
 import Multiformats
@@ -81,6 +82,61 @@ struct LeafBatchTests {
     batch.reset()
     #expect(big.withUnsafeBytes { batch.append($0) } == 8 * 4096)
     #expect(batch.isFull)
+  }
+
+  /// The multi-lane SHA-256 (16 blocks per call where the CPU has AVX-512) gives swift-crypto's digests for every
+  /// block, for batches that end inside a group of 16, in a part of `hashAll`'s split, or on a group boundary; and
+  /// for ranges that start inside a group.
+  @Test(arguments: [1, 5, 15, 16, 17, 31, 32, 33, 50])
+  func laneHashingMatchesSwiftCrypto(blocks: Int) async throws {
+    let size = 4096
+    let data = pseudoRandomBytes(blocks * size, seed: UInt64(100 + blocks))
+    let batch = BlockBatch(blockSize: size, capacity: 64)
+    #expect(data.withUnsafeBytes { batch.append($0) } == data.count)
+    await batch.hashAll()
+    for i in 0..<blocks {
+      let block = Array(data[i * size..<(i + 1) * size])
+      #expect(Array(batch.digest(i)) == SHA256Hashing.digest(block), "block \(i)")
+      #expect(batch.crc(i) == block.withUnsafeBytes { BlockChecksum.crc32c($0) }, "block \(i)")
+    }
+    // Uneven ranges through the lanes, then the one-at-a-time path, give the same digests and checksums.
+    let expected = (0..<blocks).map { Array(batch.digest($0)) }
+    let crcs = (0..<blocks).map { batch.crc($0) }
+    let cut = blocks / 3
+    batch.hash(blocks: 0..<blocks, useLanes: true)
+    #expect((0..<blocks).map { Array(batch.digest($0)) } == expected)
+    #expect((0..<blocks).map { batch.crc($0) } == crcs)
+    batch.hash(blocks: cut..<blocks, useLanes: true)
+    batch.hash(blocks: 0..<cut, useLanes: true)
+    #expect((0..<blocks).map { Array(batch.digest($0)) } == expected)
+    #expect((0..<blocks).map { batch.crc($0) } == crcs)
+    batch.hash(blocks: 0..<blocks, useLanes: false)
+    #expect((0..<blocks).map { Array(batch.digest($0)) } == expected)
+    #expect((0..<blocks).map { batch.crc($0) } == crcs)
+  }
+
+  /// The C entry point refuses what it cannot do (and writes nothing) instead of hashing wrong.
+  @Test func laneHashingRefusesBadArguments() throws {
+    let data = pseudoRandomBytes(17 * 64, seed: 9)
+    var out = [UInt8](repeating: 0, count: 17 * 32)
+    data.withUnsafeBufferPointer { d in
+      out.withUnsafeMutableBufferPointer { o in
+        #expect(cstore_sha256_lanes(d.baseAddress, 64, 64, 0, o.baseAddress) == -1)
+        #expect(cstore_sha256_lanes(d.baseAddress, 64, 64, 17, o.baseAddress) == -1)
+        #expect(cstore_sha256_lanes(d.baseAddress, 64, 60, 1, o.baseAddress) == -1)
+      }
+    }
+    #expect(out.allSatisfy { $0 == 0 })
+    guard BlockBatch.lanesAvailable else { return }
+    // 64-byte messages (one data block and the padding block), packed with no gap.
+    data.withUnsafeBufferPointer { d in
+      out.withUnsafeMutableBufferPointer { o in
+        #expect(cstore_sha256_lanes(d.baseAddress, 64, 64, 16, o.baseAddress) == 0)
+      }
+    }
+    for i in 0..<16 {
+      #expect(Array(out[32 * i..<32 * i + 32]) == SHA256Hashing.digest(Array(data[64 * i..<64 * i + 64])))
+    }
   }
 
   /// Fills batches of `capacity` blocks from `blocks` (whole blocks) and adds them to `session`.

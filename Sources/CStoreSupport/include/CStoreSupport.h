@@ -29,4 +29,16 @@ int cstore_pwritev_all(int fd, const void *const *bases, const int64_t *lengths,
 /// the checksum the repo stores per block. Uses the SSE4.2 crc32 instruction where the CPU has it.
 uint32_t cstore_crc32c(const void *data, size_t length);
 
+/// 1 when `cstore_sha256_lanes` can run on this CPU (x86-64 with AVX-512 F and BW), else 0.
+int cstore_sha256_lanes_available(void);
+
+/// 1 when `cstore_sha256_lanes` is available and this file was compiled with optimization (a debug build of it
+/// hashes slower than one-message-at-a-time SHA-NI code), else 0.
+int cstore_sha256_lanes_preferred(void);
+
+/// SHA-256 of `count` (1...16) messages of `length` bytes each (a multiple of 64), message `i` at `base + i * stride`,
+/// computed together in the lanes of AVX-512 registers; digest `i` goes to `out + 32 * i`. Returns 0, or -1 (nothing
+/// written) when the CPU lacks AVX-512 or `count` or `length` is out of range.
+int cstore_sha256_lanes(const uint8_t *base, size_t stride, size_t length, int count, uint8_t *out);
+
 #endif
