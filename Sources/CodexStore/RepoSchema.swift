@@ -101,7 +101,7 @@ enum RepoSchema {
   }
 
   /// The bytes of a `codex-block` SHA-256 CID before its digest.
-  private static let blockKeyPrefix = Data(
+  static let blockKeyPrefix = Data(
     Cid(codec: .codexBlock, multihash: Multihash(code: .sha2_256, digest: [UInt8](repeating: 0, count: 32))).bytes
       .dropLast(32))
 

@@ -193,6 +193,34 @@ struct LeafBatchTests {
     await again.close()
   }
 
+  /// Two uploads of the same content, committed one after the other: the second finds every leaf row there, adds
+  /// no reference and still ends its hold on the blocks it created, so they are counted once and go away with the
+  /// dataset.
+  @Test func secondCommitOfTheSameDatasetAddsNoReference() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir)
+    let ds = try TestDataset(count: 6, seed: 76)
+    let first = try await store.beginUpload()
+    let second = try await store.beginUpload()
+    // The second upload creates the blocks (its hold), the first finds them stored; the first commits first.
+    try await addInBatches(ds.blocks, capacity: 4, to: second)
+    try await addInBatches(ds.blocks, capacity: 4, to: first)
+    try await first.commit(manifest: ds.manifestBlock)
+    try await second.commit(manifest: ds.manifestBlock)
+    for block in ds.blocks {
+      #expect(try await store.testingInt("SELECT refcount FROM blocks WHERE cid = ?", block) == 1)
+      #expect(
+        try await store.testingInt("SELECT COUNT(*) FROM blocks WHERE cid = ? AND upload IS NOT NULL", block) == 0)
+    }
+    #expect(try await store.testingInt("SELECT COUNT(*) FROM pending") == 0)
+    #expect(try await store.testingInt("SELECT COUNT(*) FROM upload_batches") == 0)
+    #expect(try await store.verify().isEmpty)
+    try await store.deleteDataset(manifestCid: ds.manifestCid)
+    #expect(try await store.space().quotaUsedBytes == 0)
+    await store.close()
+  }
+
   @Test func abortAfterLeafBatchesLeavesNoTrace() async throws {
     let dir = TempDir()
     defer { dir.cleanup() }
