@@ -99,6 +99,25 @@ struct BatchReadTests {
     #expect(BlockChecksum.crc32c([]) == 0)
   }
 
+  /// Inputs of 12 KiB and more go through three interleaved crc32 chains joined with zero-append operators: they
+  /// give the bit-at-a-time CRC-32C for lengths around the 12 KiB chunks and the 8-byte steps, at odd offsets.
+  @Test(arguments: [12287, 12288, 12289, 24576, 24583, 65536, 65537, 100_003])
+  func crc32cOfLongInputsMatchesTheBitwiseDefinition(length: Int) {
+    let data = pseudoRandomBytes(length + 3, seed: UInt64(length))
+    func bitwise(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+      var crc: UInt32 = 0xFFFF_FFFF
+      for byte in bytes {
+        crc ^= UInt32(byte)
+        for _ in 0..<8 { crc = (crc >> 1) ^ (0x82F6_3B78 & (0 &- (crc & 1))) }
+      }
+      return ~crc
+    }
+    for offset in 0..<3 {
+      let slice = data[offset..<offset + length]
+      #expect(BlockChecksum.crc32c(Array(slice)) == bitwise(slice), "offset \(offset)")
+    }
+  }
+
   /// Flips one byte of leaf `index`'s block in its pack file.
   static func flipByte(of index: Int, tree: Cid, in store: RepoStore, dir: TempDir) async throws {
     let hex = tree.bytes.map { String(format: "%02x", $0) }.joined()
