@@ -63,10 +63,10 @@ LANES_TARGET static inline void compress(__m512i s[8], __m512i w[16]) {
   s[7] = ADD(s[7], h);
 }
 
-LANES_TARGET static void sha256_lanes(const uint8_t *base, size_t stride, size_t length, int count, uint8_t *out) {
+LANES_TARGET static void sha256_lanes_rows(const uint8_t *const *messages, size_t length, int count, uint8_t *out) {
   // Lane l reads message l (lanes past `count` re-read message 0; their digests are dropped).
   const uint8_t *rows[16];
-  for (int l = 0; l < 16; l++) rows[l] = base + (l < count ? (size_t)l : 0) * stride;
+  for (int l = 0; l < 16; l++) rows[l] = messages[l < count ? l : 0];
   const __m512i bigEndian = _mm512_broadcast_i32x4(_mm_setr_epi8(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12));
   __m512i s[8], w[16];
   for (int i = 0; i < 8; i++) s[i] = _mm512_set1_epi32((int)kInitial[i]);
@@ -132,7 +132,15 @@ int cstore_sha256_lanes_preferred(void) {
 
 int cstore_sha256_lanes(const uint8_t *base, size_t stride, size_t length, int count, uint8_t *out) {
   if (count < 1 || count > 16 || length % 64 != 0 || !cstore_sha256_lanes_available()) return -1;
-  sha256_lanes(base, stride, length, count, out);
+  const uint8_t *rows[16];
+  for (int l = 0; l < count; l++) rows[l] = base + (size_t)l * stride;
+  sha256_lanes_rows(rows, length, count, out);
+  return 0;
+}
+
+int cstore_sha256_lanes_messages(const uint8_t *const *messages, size_t length, int count, uint8_t *out) {
+  if (count < 1 || count > 16 || length % 64 != 0 || !cstore_sha256_lanes_available()) return -1;
+  sha256_lanes_rows(messages, length, count, out);
   return 0;
 }
 
@@ -150,6 +158,11 @@ int cstore_sha256_lanes_preferred(void) {
 
 int cstore_sha256_lanes(const uint8_t *base, size_t stride, size_t length, int count, uint8_t *out) {
   (void)base; (void)stride; (void)length; (void)count; (void)out;
+  return -1;
+}
+
+int cstore_sha256_lanes_messages(const uint8_t *const *messages, size_t length, int count, uint8_t *out) {
+  (void)messages; (void)length; (void)count; (void)out;
   return -1;
 }
 

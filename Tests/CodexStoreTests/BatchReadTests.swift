@@ -163,3 +163,37 @@ struct BatchReadTests {
     await store.close()
   }
 }
+
+@Suite("Many-block SHA-256")
+struct BlockDigestsTests {
+  @Test func digestsMatchOneAtATimeHashingForMixedSizesWithAndWithoutLanes() {
+    // 20 blocks of 64 KiB (a group of 16 and 4 left over), 9 of 4 KiB (one group of 9), odd sizes, an empty block.
+    var blocks: [[UInt8]] = []
+    for i in 0..<20 { blocks.append(pseudoRandomBytes(65536, seed: UInt64(100 + i))) }
+    for i in 0..<9 { blocks.append(pseudoRandomBytes(4096, seed: UInt64(200 + i))) }
+    blocks += [
+      pseudoRandomBytes(1000, seed: 1), [], pseudoRandomBytes(65535, seed: 2), pseudoRandomBytes(128, seed: 3),
+    ]
+    var rng = SeededGenerator(seed: 5)
+    blocks.shuffle(using: &rng)
+    let expected = blocks.map { SHA256Hashing.digest($0) }
+    #expect(BlockDigests.sha256(blocks, useLanes: false) == expected)
+    if BlockBatch.lanesAvailable {
+      #expect(BlockDigests.sha256(blocks, useLanes: true) == expected)
+    }
+    #expect(BlockDigests.sha256([]) == [])
+  }
+}
+
+/// A deterministic generator for shuffles (splitmix64).
+struct SeededGenerator: RandomNumberGenerator {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}

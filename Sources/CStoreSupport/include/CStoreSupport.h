@@ -41,4 +41,7 @@ int cstore_sha256_lanes_preferred(void);
 /// written) when the CPU lacks AVX-512 or `count` or `length` is out of range.
 int cstore_sha256_lanes(const uint8_t *base, size_t stride, size_t length, int count, uint8_t *out);
 
+/// As `cstore_sha256_lanes`, with message `i` at `messages[i]` (anywhere in memory).
+int cstore_sha256_lanes_messages(const uint8_t *const *messages, size_t length, int count, uint8_t *out);
+
 #endif

@@ -31,15 +31,19 @@ public struct BlockDelivery: Hashable, Sendable {
   /// Decodes a delivery and checks that `data` hashes to `cid` (per the CID's multihash).
   /// - Throws: `MessageError.hashMismatch` for bytes that do not match, other `MessageError`s for bad fields.
   public init(encoded bytes: some Collection<UInt8>) throws(MessageError) {
+    try self.init(unhashed: bytes)
+    if SHA256Hashing.digest(block.data) != block.cid.multihash.digest { throw MessageError.hashMismatch(block.cid) }
+  }
+
+  /// Decodes a delivery; its CID must be SHA-256 but the bytes are not hashed here (`Message(encoded:)` checks a
+  /// message's deliveries together).
+  init(unhashed bytes: some Collection<UInt8>) throws(MessageError) {
     let r = try readProtobuf(bytes)
     let cid = try parseCid(r.bytes(1) ?? [], field: "BlockDelivery.cid")
-    let data = r.bytes(2) ?? []
-    do {
-      block = try Block(cid: cid, data: data)
-    } catch {
-      if case .hashMismatch = error { throw MessageError.hashMismatch(cid) }
-      throw MessageError.invalidValue(field: "BlockDelivery.cid", error.description)
+    guard cid.multihash.code == .sha2_256 else {
+      throw MessageError.invalidValue(field: "BlockDelivery.cid", "block CID hash \(cid.multihash.code)")
     }
+    block = Block(unchecked: cid, data: r.bytes(2) ?? [])
     guard let a = r.slice(3) else { throw MessageError.invalidValue(field: "BlockDelivery.address", "missing") }
     address = try BlockAddress(encoded: a)
     if let p = r.slice(4) {

@@ -1,4 +1,5 @@
 import CodexFormats
+import CodexStore
 import Multiformats
 
 /// The account message (`6: AccountMessage { 1: bytes address }`): a 20-byte Ethereum address, empty when unused.
@@ -78,7 +79,12 @@ public struct Message: Hashable, Sendable {
     let r = try readProtobuf(bytes)
     wantList = try r.slice(1).map { b throws(MessageError) in try WantList(encoded: b) } ?? WantList()
     var payload: [BlockDelivery] = []
-    for d in r.repeatedSlices(3) { payload.append(try BlockDelivery(encoded: d)) }
+    for d in r.repeatedSlices(3) { payload.append(try BlockDelivery(unhashed: d)) }
+    // Every delivery's bytes must hash to its CID; 64 KiB blocks are hashed 16 at a time.
+    let digests = BlockDigests.sha256(payload.map(\.block.data))
+    for (d, digest) in zip(payload, digests) where digest != d.block.cid.multihash.digest {
+      throw MessageError.hashMismatch(d.block.cid)
+    }
     self.payload = payload
     var presences: [BlockPresence] = []
     for p in r.repeatedSlices(4) { presences.append(try BlockPresence(encoded: p)) }
