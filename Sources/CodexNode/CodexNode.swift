@@ -42,6 +42,7 @@ public final class CodexNode: Sendable {
     self.network = try NodeNetwork(config: config, logger: logger)
     var exchangeConfig = ExchangeConfig()
     exchangeConfig.blockRetries = config.blockRetries
+    if let passes = config.blockPassesPerPeer { exchangeConfig.maxPassesPerPeer = passes }
     self.exchange = Exchange(
       host: network.host, store: repo, discovery: StaticDiscovery(), config: exchangeConfig,
       blockTimeout: .seconds(60), logger: logger)

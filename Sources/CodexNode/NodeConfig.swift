@@ -24,6 +24,9 @@ public struct NodeConfig: Sendable, Equatable {
   /// Passes of the block-exchange download loop without any provider before a block request fails
   /// (`--block-retries`, nim-codex's default 3000).
   public var blockRetries: Int = 3000
+  /// Block-exchange serving passes of one peer running at once (`--block-passes`, a hidden Swift option; nil: the
+  /// engine's default, `ExchangeConfig.maxPassesPerPeer`).
+  public var blockPassesPerPeer: Int? = nil
   public var agentString: String = "Codex"
   public var logLevel: String = "info"
   public var logFormat: String = "auto"

@@ -68,6 +68,8 @@ struct NodeOptions: ParsableArguments {
   @Option(help: "Block maintenance interval, e.g. 10m (default 10m).") var blockMi: String?
   @Option(help: "Blocks checked per maintenance cycle (default 1000).") var blockMn: String?
   @Option(help: "Block-exchange retries per block (default 3000).") var blockRetries: String?
+  /// Swift extension, hidden: block-exchange serving passes of one peer at once (`ExchangeConfig.maxPassesPerPeer`).
+  @Option(help: .hidden) var blockPasses: String?
   @Option(name: [.customShort("c"), .long], help: "Block cache size (default 0, disabled).") var cacheSize: String?
 
   /// Resolves every option from the command line, environment and config file.
@@ -111,6 +113,7 @@ struct NodeOptions: ParsableArguments {
     c.blockMaintenanceBatch = try int("block-mn", blockMn, 1...10_000_000) ?? c.blockMaintenanceBatch
     _ = try int("num-threads", numThreads, 0...256)
     c.blockRetries = try int("block-retries", blockRetries, 0...1_000_000) ?? c.blockRetries
+    c.blockPassesPerPeer = try int("block-passes", blockPasses, 1...64) ?? c.blockPassesPerPeer
     _ = try int("cache-size", cacheSize, 0...Int.max)
     if let kind = src.string("repo-kind", cli: repoKind), !["fs", "sqlite", "leveldb"].contains(kind) {
       throw SettingSources.ConfigError(description: "--repo-kind: '\(kind)' is not one of fs, sqlite, leveldb")
