@@ -34,7 +34,7 @@ public final class P2PConnection: Sendable, CustomStringConvertible {
   public func openRawStream() async throws -> P2PStream {
     guard !muxer.isClosed else { throw StreamError.connectionClosed }
     let promise = muxer.eventLoop.makePromise(of: P2PStream.self)
-    muxer.execute { $0.openStream(promise: promise) }
+    muxer.execute({ $0.openStream(promise: promise) }, ifClosed: { promise.fail(StreamError.connectionClosed) })
     return try await promise.futureResult.get()
   }
 
@@ -56,7 +56,7 @@ public final class P2PConnection: Sendable, CustomStringConvertible {
   public func streamCount() async -> Int {
     guard !muxer.isClosed else { return 0 }
     let promise = muxer.eventLoop.makePromise(of: Int.self)
-    muxer.execute { promise.succeed($0.openStreamCount) }
+    muxer.execute({ promise.succeed($0.openStreamCount) }, ifClosed: { promise.succeed(0) })
     return (try? await promise.futureResult.get()) ?? 0
   }
 
@@ -64,7 +64,7 @@ public final class P2PConnection: Sendable, CustomStringConvertible {
   public func close() async {
     guard !muxer.isClosed else { return }
     let promise = muxer.eventLoop.makePromise(of: Void.self)
-    muxer.execute { $0.closeConnection(promise: promise) }
+    muxer.execute({ $0.closeConnection(promise: promise) }, ifClosed: { promise.succeed(()) })
     _ = try? await promise.futureResult.get()
     _ = try? await channel.closeFuture.get()
   }

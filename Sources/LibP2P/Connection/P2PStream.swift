@@ -182,7 +182,8 @@ public final class P2PStream: Sendable, CustomStringConvertible {
     guard !muxer.isClosed else { throw StreamError.connectionClosed }
     let promise = muxer.eventLoop.makePromise(of: Void.self)
     let id = self.id
-    muxer.execute { $0.streamWrite(id, data, promise: promise) }
+    muxer.execute(
+      { $0.streamWrite(id, data, promise: promise) }, ifClosed: { promise.fail(StreamError.connectionClosed) })
     try await promise.futureResult.get()
   }
 
@@ -207,7 +208,7 @@ public final class P2PStream: Sendable, CustomStringConvertible {
     guard !muxer.isClosed else { return }  // nothing left to close
     let promise = muxer.eventLoop.makePromise(of: Void.self)
     let id = self.id
-    muxer.execute { $0.streamCloseWrite(id, promise: promise) }
+    muxer.execute({ $0.streamCloseWrite(id, promise: promise) }, ifClosed: { promise.succeed(()) })
     try await promise.futureResult.get()
   }
 

@@ -71,11 +71,21 @@ struct MuxerRef: @unchecked Sendable {
 
   /// Runs `body` on the muxer's event loop; does nothing once the connection is gone (see ``isClosed``).
   func execute(_ body: @escaping @Sendable (any StreamMuxerCore) -> Void) {
+    execute(body, ifClosed: {})
+  }
+
+  /// Runs `body` on the muxer's event loop, or `ifClosed` (on the calling thread) instead when the connection is
+  /// gone. Callers that wait on a promise the body completes pass one that completes it: checking ``isClosed``
+  /// and then calling ``execute(_:)`` leaves a window in which the connection closes, the body is dropped and
+  /// the promise never completes (a writer would wait for good).
+  func execute(_ body: @escaping @Sendable (any StreamMuxerCore) -> Void, ifClosed: () -> Void) {
     if eventLoop.inEventLoop {
       body(core)
     } else if !liveness.isClosed {
       let ref = self
       eventLoop.execute { body(ref.core) }
+    } else {
+      ifClosed()
     }
   }
 }
