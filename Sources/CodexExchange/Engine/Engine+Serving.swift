@@ -98,9 +98,14 @@ extension BlockExchangeEngine {
 
   func nextScheduledPeer() async -> PeerID? {
     if stopped { return nil }
-    if !scheduled.isEmpty {
+    while !scheduled.isEmpty {
       let peer = scheduled.removeFirst()
       scheduledSet.remove(peer)
+      // Queued while under the limit, but passes started since: serve it when one of them ends.
+      if serving[peer, default: 0] >= max(1, config.maxPassesPerPeer) {
+        rescheduleAfterServing.insert(peer)
+        continue
+      }
       serving[peer, default: 0] += 1
       return peer
     }
