@@ -92,7 +92,7 @@ extension RepoStore {
   }
 
   /// Leaves `indices` of tree `treeCid` with their proofs, in the order asked; nil for a leaf (or its block) that
-  /// is not here, and for a block whose bytes fail their integrity check (logged as an error): its stored CRC-32C,
+  /// is not here or cannot be read, and for a block whose bytes fail their integrity check (logged as an error): its stored CRC-32C,
   /// or, for blocks stored before checksums, its CID. The serving path: one read lock, one statement step per leaf,
   /// and blocks that lie back to back in a pack read with one direct (page-cache bypassing) read (see
   /// `PackFiles.read(_:)`).
@@ -119,8 +119,19 @@ extension RepoStore {
         }
         rows.append(r)
       }
-      let bytes = try packs.read(ranges)
-      return rows.map { r in r.map { ($0.cid, $0.proof, $0.crc, $0.inline ?? bytes[$0.range]) } }
+      let bytes: [[UInt8]?]
+      do {
+        bytes = try packs.read(ranges)
+      } catch {
+        // One unreadable block (its pack cut short or gone) must not hide its neighbours: read them one by one.
+        logger.error(
+          "repo: a batched block read failed; reading the blocks one by one",
+          metadata: ["tree": "\(treeCid)", "error": "\(error)"])
+        bytes = ranges.map { range in (try? packs.read([range]))?.first }
+      }
+      return rows.map { r in
+        r.flatMap { row in (row.inline ?? bytes[row.range]).map { (row.cid, row.proof, row.crc, $0) } }
+      }
     }
     return try zip(indices, found).map { index, f in
       guard let f else { return nil }

@@ -72,6 +72,23 @@ struct BatchReadTests {
     await store.close()
   }
 
+  @Test func aBlockCutOffItsPackDoesNotHideItsNeighbours() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir)
+    let set = try TestDataset(count: 8, seed: 41)
+    try await set.upload(to: store)
+    // Cut the pack in the middle of the last block (as a lost tail after a crash of the file system would).
+    let pack = try await store.testingInt("SELECT MAX(pack) FROM blocks")
+    let pos = try await store.testingInt("SELECT MAX(pos) FROM blocks")
+    #expect(truncate(store.packs.path(Int64(pack)), off_t(pos + 1000)) == 0)
+    let got = try await store.getBlocks(tree: set.treeCid, indices: Array(0..<8))
+    let missing = got.indices.filter { got[$0] == nil }
+    #expect(missing.count == 1)
+    for i in got.indices where got[i] != nil { #expect(got[i]?.block == set.blocks[i]) }
+    await store.close()
+  }
+
   @Test func blocksPutInBatchesReadBackAcrossPackRotation() async throws {
     let dir = TempDir()
     defer { dir.cleanup() }
