@@ -23,25 +23,20 @@ int64_t cstore_allocated_bytes(int fd) {
   return (int64_t)st.st_blocks * 512;
 }
 
-int cstore_open_direct(const char *path) {
+static int open_direct(const char *path, int access) {
 #if defined(__linux__) && defined(O_DIRECT)
-  return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+  return open(path, access | O_DIRECT | O_CLOEXEC);
 #else
   (void)path;
+  (void)access;
   errno = EINVAL;
   return -1;
 #endif
 }
 
-int cstore_open_direct_read(const char *path) {
-#if defined(__linux__) && defined(O_DIRECT)
-  return open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
-#else
-  (void)path;
-  errno = EINVAL;
-  return -1;
-#endif
-}
+int cstore_open_direct(const char *path) { return open_direct(path, O_WRONLY); }
+
+int cstore_open_direct_read(const char *path) { return open_direct(path, O_RDONLY); }
 
 int cstore_pwritev_all(int fd, const void *const *bases, const int64_t *lengths, int count, int64_t offset) {
   enum { MAXV = 64 };

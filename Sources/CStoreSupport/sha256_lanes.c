@@ -117,11 +117,23 @@ LANES_TARGET static void sha256_lanes_rows(const uint8_t *const *messages, size_
   }
 }
 
-int cstore_sha256_lanes_available(void) {
+static int lanes_cpu(void) {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 }
 
+#else
+
+static int lanes_cpu(void) { return 0; }
+
+static void sha256_lanes_rows(const uint8_t *const *messages, size_t length, int count, uint8_t *out) {
+  (void)messages; (void)length; (void)count; (void)out;  // never called: lanes_cpu() is 0
+}
+
+#endif
+
+int cstore_sha256_lanes_available(void) { return lanes_cpu(); }
+
 int cstore_sha256_lanes_preferred(void) {
 #if defined(__OPTIMIZE__)
   return cstore_sha256_lanes_available();
@@ -130,40 +142,15 @@ int cstore_sha256_lanes_preferred(void) {
 #endif
 }
 
-int cstore_sha256_lanes(const uint8_t *base, size_t stride, size_t length, int count, uint8_t *out) {
-  if (count < 1 || count > 16 || length % 64 != 0 || !cstore_sha256_lanes_available()) return -1;
-  const uint8_t *rows[16];
-  for (int l = 0; l < count; l++) rows[l] = base + (size_t)l * stride;
-  sha256_lanes_rows(rows, length, count, out);
-  return 0;
-}
-
 int cstore_sha256_lanes_messages(const uint8_t *const *messages, size_t length, int count, uint8_t *out) {
-  if (count < 1 || count > 16 || length % 64 != 0 || !cstore_sha256_lanes_available()) return -1;
+  if (count < 1 || count > 16 || length % 64 != 0 || !lanes_cpu()) return -1;
   sha256_lanes_rows(messages, length, count, out);
   return 0;
 }
 
-#else
-
-int cstore_sha256_lanes_available(void) { return 0; }
-
-int cstore_sha256_lanes_preferred(void) {
-#if defined(__OPTIMIZE__)
-  return cstore_sha256_lanes_available();
-#else
-  return 0;  // an unoptimized (debug) build of this file is several times slower than swift-crypto's assembly
-#endif
-}
-
 int cstore_sha256_lanes(const uint8_t *base, size_t stride, size_t length, int count, uint8_t *out) {
-  (void)base; (void)stride; (void)length; (void)count; (void)out;
-  return -1;
+  if (count < 1 || count > 16) return -1;
+  const uint8_t *rows[16];
+  for (int l = 0; l < count; l++) rows[l] = base + (size_t)l * stride;
+  return cstore_sha256_lanes_messages(rows, length, count, out);
 }
-
-int cstore_sha256_lanes_messages(const uint8_t *const *messages, size_t length, int count, uint8_t *out) {
-  (void)messages; (void)length; (void)count; (void)out;
-  return -1;
-}
-
-#endif

@@ -74,20 +74,12 @@ final class PackFiles: @unchecked Sendable {
     guard let fd = fds[id] else { throw StoreError.corrupt("pack \(path(id)) is missing") }
     var failure: StoreError?
     let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
-      var done = 0
-      while done < count {
-        let n = pread(fd, buf.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-        if n > 0 {
-          done += n
-        } else if n < 0 && errno == EINTR {
-          continue
-        } else {
-          failure =
-            n == 0
-            ? .corrupt("pack \(path(id)) ends before byte \(offset + UInt64(count)) (a block is missing)")
-            : .io("read of \(path(id)) failed: \(Self.errnoText())")
-          break
-        }
+      do throws(StoreError) {
+        _ = try preadFully(
+          fd, pack: id, offset: offset, into: UnsafeMutableRawPointer(buf.baseAddress!), from: 0,
+          needed: count, asking: count)
+      } catch {
+        failure = error
       }
       initialized = failure == nil ? count : 0
     }
@@ -148,34 +140,38 @@ final class PackFiles: @unchecked Sendable {
     defer { free(buffer) }
     var done = 0
     if let direct = directReadFds[id], offset % Self.alignment == 0, length % a == 0 {
-      while done < needed {
-        let n = pread(direct, buffer + done, length - done, off_t(offset) + off_t(done))
-        if n > 0 {
-          done += n
-        } else if n < 0 && errno == EINTR {
-          continue
-        } else if n == 0 || errno != EINVAL {
-          throw n == 0
-            ? .corrupt("pack \(path(id)) ends before byte \(offset + UInt64(needed)) (a block is missing)")
-            : .io("read of \(path(id)) failed: \(Self.errnoText())")
-        } else {
-          break  // direct I/O refused here: read the rest through the page cache
-        }
-      }
+      // Where direct I/O is refused (EINVAL), the rest is read through the page cache below.
+      done = try preadFully(
+        direct, pack: id, offset: offset, into: buffer, from: 0, needed: needed, asking: length, stopOnEINVAL: true)
     }
+    _ = try preadFully(fd, pack: id, offset: offset, into: buffer, from: done, needed: needed, asking: needed)
+    body(buffer)
+  }
+
+  /// `pread`s `fd` (pack `id`, from `offset`) into `buffer` until at least `needed` bytes are there, asking for up
+  /// to `asking` in all, from byte `done` on; retries EINTR and short reads. Returns the bytes read.
+  /// - Throws: `.corrupt` when the pack ends first, `.io` on a failed read — except EINVAL with `stopOnEINVAL`
+  ///   (direct I/O refused), which returns the count read so far.
+  private func preadFully(
+    _ fd: Int32, pack id: Int64, offset: UInt64, into buffer: UnsafeMutableRawPointer, from done: Int, needed: Int,
+    asking: Int, stopOnEINVAL: Bool = false
+  ) throws(StoreError) -> Int {
+    var done = done
     while done < needed {
-      let n = pread(fd, buffer + done, needed - done, off_t(offset) + off_t(done))
+      let n = pread(fd, buffer + done, asking - done, off_t(offset) + off_t(done))
       if n > 0 {
         done += n
       } else if n < 0 && errno == EINTR {
         continue
+      } else if n < 0 && errno == EINVAL && stopOnEINVAL {
+        break
       } else {
         throw n == 0
           ? .corrupt("pack \(path(id)) ends before byte \(offset + UInt64(needed)) (a block is missing)")
           : .io("read of \(path(id)) failed: \(Self.errnoText())")
       }
     }
-    body(buffer)
+    return done
   }
 
   /// Writes all of `bytes` at `offset` of pack `id` (not synced).

@@ -33,13 +33,7 @@ extension RepoStore {
     }
     guard let (cidBytes, bytes, proofBytes) = found else { return nil }
     let cid = try decodeCid(Data(cidBytes), what: "block of leaf \(index) of tree \(treeCid)")
-    let proof: CodexProof
-    do {
-      proof = try CodexProof(encoded: proofBytes)
-    } catch {
-      throw StoreError.corrupt("stored proof of leaf \(index) of tree \(treeCid) is undecodable: \(error)")
-    }
-    return (Block(unchecked: cid, data: bytes), proof)
+    return (Block(unchecked: cid, data: bytes), try decodeProof(proofBytes, leaf: index, of: treeCid))
   }
 
   /// The bytes of leaf `index` of tree `tree`, or nil when the leaf or its block is not here: the download fast
@@ -142,11 +136,17 @@ extension RepoStore {
           metadata: ["cid": "\(cid)", "tree": "\(treeCid)", "index": "\(index)"])
         return nil
       }
-      do {
-        return (Block(unchecked: cid, data: f.data), try CodexProof(encoded: f.proof))
-      } catch {
-        throw StoreError.corrupt("stored proof of leaf \(index) of tree \(treeCid) is undecodable: \(error)")
-      }
+      return (Block(unchecked: cid, data: f.data), try decodeProof(f.proof, leaf: index, of: treeCid))
+    }
+  }
+
+  /// A stored leaf proof.
+  /// - Throws: `StoreError.corrupt` when it does not decode.
+  func decodeProof(_ bytes: [UInt8], leaf index: Int, of treeCid: Cid) throws(StoreError) -> CodexProof {
+    do {
+      return try CodexProof(encoded: bytes)
+    } catch {
+      throw .corrupt("stored proof of leaf \(index) of tree \(treeCid) is undecodable: \(error)")
     }
   }
 

@@ -81,6 +81,33 @@ struct StreamingDecodeTests {
     #expect(try await stream.readLengthPrefixedBytes(maxLength: 1 << 20) == nil)
   }
 
+  @Test("length-prefixed arrays: a message cut short by the stream's end or over the limit is an error")
+  func lengthPrefixedBytesBadInput() async throws {
+    for (prefix, bodyBytes, limit) in [(UInt64(100), 40, 1 << 20), (UInt64(5000), 0, 4096)] {
+      let (channel, _, streams) = try MplexTests.setUp()
+      var payload = ByteBuffer()
+      payload.writeUVarint(prefix)
+      payload.writeBytes([UInt8](repeating: 7, count: bodyBytes))
+      var wire = MplexTests.frame(3, .newStream, Array("3".utf8))
+      var data = MplexTests.frame(3, .messageInitiator, Array(payload.readableBytesView))
+      wire.writeBuffer(&data)
+      var close = MplexTests.frame(3, .closeInitiator)
+      wire.writeBuffer(&close)
+      try channel.writeInbound(wire)
+      let stream = try #require(streams.list.first)
+      do {
+        _ = try await stream.readLengthPrefixedBytes(maxLength: limit)
+        Issue.record("a bad message was accepted (prefix \(prefix))")
+      } catch let e as StreamError {
+        if prefix > UInt64(limit) {
+          #expect(e == .messageTooLarge(Int(prefix), limit: limit))
+        } else {
+          #expect(e == .unexpectedEOF)
+        }
+      }
+    }
+  }
+
   @Test("mplex: an oversized header split across reads still closes the connection")
   func mplexSplitOversized() throws {
     let (channel, _, _) = try MplexTests.setUp()

@@ -30,6 +30,19 @@ struct PendingBlock: Sendable {
   var noTreeGuess: Set<PeerID> = []
 }
 
+extension PendingBlock {
+  /// When the outstanding want-block counts as unanswered (re-issued to another peer) and when the peer it went
+  /// to, last heard from at `peerLastActive`, counts as silent (evicted).
+  func deadlines(peerLastActive: ContinuousClock.Instant, _ config: ExchangeConfig) -> (
+    request: ContinuousClock.Instant, activity: ContinuousClock.Instant
+  ) {
+    (
+      requestedAt.advanced(by: config.requestTimeout),
+      max(requestedAt, peerLastActive).advanced(by: config.peerActivityTimeout)
+    )
+  }
+}
+
 /// How a delivery checked out before the engine looked at its state (computed off the actor).
 enum DeliveryCheck: Sendable, Equatable {
   case ok
@@ -150,14 +163,12 @@ extension BlockExchangeEngine {
       }
       if let peer = p.requestedFrom {
         if let lastActivity = peers[peer]?.lastActivity, peers[peer]!.requested.contains(address) {
-          let since = max(p.requestedAt, lastActivity)
-          let deadline = since.advanced(by: config.peerActivityTimeout)
+          let (requestDeadline, deadline) = p.deadlines(peerLastActive: lastActivity, config)
           let now = clock.now
           if now >= deadline {
             evict(peer, reason: "no answer within \(config.peerActivityTimeout)")
             continue
           }
-          let requestDeadline = p.requestedAt.advanced(by: config.requestTimeout)
           if now >= requestDeadline {
             // Re-issue elsewhere; the slow peer keeps the want (a late delivery is still accepted) but no slot.
             logger.debug(
@@ -170,7 +181,7 @@ extension BlockExchangeEngine {
           }
           // No timer per block: a delivery, DontHave or peer loss wakes the loop, and so does the request
           // watchdog once `requestTimeout` (or the peer's activity deadline) passed.
-          await waitForWake(address)
+          await sleepOrWake(address, for: nil)
           continue
         }
         pending[address]?.requestedFrom = nil
@@ -223,28 +234,21 @@ extension BlockExchangeEngine {
     }
   }
 
-  /// Suspends the download loop of `address` until `wake(address)` or `duration` passed.
-  func sleepOrWake(_ address: BlockAddress, for duration: Duration) async {
+  /// Suspends the download loop of `address` until `wake(address)` or `duration` passed; with no duration, until
+  /// `wake(address)` only (from an event or `requestWatchdog`), without a timer task.
+  func sleepOrWake(_ address: BlockAddress, for duration: Duration?) async {
     guard pending[address] != nil else { return }
     let token = nextToken
     nextToken += 1
     await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-      let timer = Task {
-        try? await Task.sleep(for: duration)
-        if Task.isCancelled { return }
-        self.wakeOne(address, token: token)
+      let timer = duration.map { duration in
+        Task {
+          try? await Task.sleep(for: duration)
+          if Task.isCancelled { return }
+          self.wakeOne(address, token: token)
+        }
       }
       pending[address]!.wakers[token] = (c, timer)
-    }
-  }
-
-  /// Suspends the download loop of `address` until `wake(address)` (from an event or `requestWatchdog`).
-  func waitForWake(_ address: BlockAddress) async {
-    guard pending[address] != nil else { return }
-    let token = nextToken
-    nextToken += 1
-    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-      pending[address]!.wakers[token] = (c, nil)
     }
   }
 
@@ -259,9 +263,8 @@ extension BlockExchangeEngine {
       var due: [BlockAddress] = []
       for (address, p) in pending where !p.wakers.isEmpty {
         guard let peer = p.requestedFrom else { continue }
-        let requestDeadline = p.requestedAt.advanced(by: config.requestTimeout)
-        let activity = peers[peer].map { max(p.requestedAt, $0.lastActivity) } ?? p.requestedAt
-        if now >= min(requestDeadline, activity.advanced(by: config.peerActivityTimeout)) { due.append(address) }
+        let (request, activity) = p.deadlines(peerLastActive: peers[peer]?.lastActivity ?? p.requestedAt, config)
+        if now >= min(request, activity) { due.append(address) }
       }
       for address in due { wake(address) }
     }
