@@ -34,6 +34,36 @@ final class RawStatement {
     _ = sqlite3_bind_blob(stmt, index, blob.baseAddress, Int32(blob.count), nil)
   }
 
+  /// Binds parameter `index` (1-based) to `value`, or NULL.
+  func bind(_ index: Int32, _ value: Int64?) {
+    if let value { _ = sqlite3_bind_int64(stmt, index, value) } else { _ = sqlite3_bind_null(stmt, index) }
+  }
+
+  /// Binds parameter `index` (1-based) to a copy of `bytes` (SQLite keeps its own), or NULL.
+  func bind(_ index: Int32, copying bytes: [UInt8]?) {
+    guard let bytes else {
+      _ = sqlite3_bind_null(stmt, index)
+      return
+    }
+    bytes.withUnsafeBytes { raw in
+      _ = sqlite3_bind_blob(
+        stmt, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count),
+        unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+    }
+  }
+
+  /// Steps a query once with the current bindings; `read` sees its first row (nil when there is none), then the
+  /// statement is reset.
+  /// - Throws: `StoreError.io` with SQLite's message, or what `read` throws.
+  func query<T>(_ read: (RawRow?) throws -> T) throws -> T {
+    defer { sqlite3_reset(stmt) }
+    switch sqlite3_step(stmt) {
+    case SQLITE_ROW: return try read(RawRow(stmt: stmt))
+    case SQLITE_DONE: return try read(nil)
+    default: throw StoreError.io("repo database read failed: \(String(cString: sqlite3_errmsg(connection)))")
+    }
+  }
+
   /// Runs a statement that returns no rows with the current bindings; returns the number of rows it changed.
   /// - Throws: `StoreError.io` with SQLite's message (the caller's transaction must roll back).
   @discardableResult

@@ -43,16 +43,19 @@ extension RepoStore {
 
   /// Inserts leaf rows that are absent and counts their references (inside the caller's transaction).
   func insertLeaves(_ db: Database, tree: Cid, _ leaves: [(index: Int, blockCid: Cid, proof: CodexProof)]) throws {
-    let treeKey = Data(tree.bytes)
-    let insert = try db.cachedStatement(
-      sql: "INSERT INTO leaves (tree, idx, block, proof) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
-    let ref = try db.cachedStatement(sql: "UPDATE blocks SET refcount = refcount + 1 WHERE cid = ?")
+    // Raw statements: GRDB's per-execution bookkeeping cost more than SQLite's insert on the block-exchange path.
+    let insert = try RawStatement(
+      db, "INSERT INTO leaves (tree, idx, block, proof) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING")
+    let ref = try RawStatement(db, "UPDATE blocks SET refcount = refcount + 1 WHERE cid = ?1")
+    insert.bind(1, copying: tree.bytes)
     for leaf in leaves {
-      let key = Data(leaf.blockCid.bytes)
-      try insert.execute(arguments: [treeKey, Int64(leaf.index), key, Data(leaf.proof.encoded)])
-      guard db.changesCount == 1, leaf.blockCid.codec == .codexBlock, !Codex.isEmpty(leaf.blockCid) else { continue }
-      try ref.execute(arguments: [key])
-      if db.changesCount == 0 {
+      let key = leaf.blockCid.bytes
+      insert.bind(2, Int64(leaf.index))
+      insert.bind(3, copying: key)
+      insert.bind(4, copying: leaf.proof.encoded)
+      guard try insert.run() == 1, leaf.blockCid.codec == .codexBlock, !Codex.isEmpty(leaf.blockCid) else { continue }
+      ref.bind(1, copying: key)
+      if try ref.run() == 0 {
         throw StoreError.notFound("block \(leaf.blockCid) of leaf \(leaf.index) of tree \(tree) is not stored")
       }
     }

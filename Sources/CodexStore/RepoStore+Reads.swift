@@ -191,11 +191,11 @@ extension RepoStore {
     return try packs.read(pack: pack, offset: UInt64(pos), count: Int(size))
   }
 
-  func decodeCid(_ bytes: Data, what: String) throws -> Cid {
+  func decodeCid(_ bytes: Data, what: @autoclosure () -> String) throws -> Cid {
     do {
       return try Cid(bytes: bytes)
     } catch {
-      throw StoreError.corrupt("stored CID of \(what) is undecodable: \(error)")
+      throw StoreError.corrupt("stored CID of \(what()) is undecodable: \(error)")
     }
   }
 }

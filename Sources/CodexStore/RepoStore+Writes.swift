@@ -35,16 +35,24 @@ extension RepoStore {
   {
     var plan = StorePlan()
     var seen = Set<Cid>()
-    let lookup = try db.cachedStatement(sql: "SELECT size, pack, pos, data IS NULL FROM blocks WHERE cid = ?")
+    let lookup = try RawStatement(db, "SELECT size, pack, pos, data IS NULL FROM blocks WHERE cid = ?1")
     var toWrite: [(index: Int, block: Block, isNew: Bool)] = []
     for block in blocks where !Codex.isEmpty(block.cid) && seen.insert(block.cid).inserted {
-      let key = Data(block.cid.bytes)
-      if let row = try Row.fetchOne(lookup, arguments: [key]) {
-        let size: Int64 = row[0]
+      lookup.bind(1, copying: block.cid.bytes)
+      let stored = try lookup.query { row in
+        row.map { r in
+          (
+            size: r.int64(0), pack: r.isNull(1) ? nil : r.int64(1), pos: r.isNull(2) ? nil : r.int64(2),
+            noInline: r.int64(3) != 0
+          )
+        }
+      }
+      if let stored {
+        let size = stored.size
         guard size == Int64(block.data.count) else {
           throw StoreError.sizeMismatch(block.cid, stored: Int(size), given: block.data.count)
         }
-        let lost = try bytesLost(pack: row[1], pos: row[2], size: UInt64(size), noInline: row[3])
+        let lost = try bytesLost(pack: stored.pack, pos: stored.pos, size: UInt64(size), noInline: stored.noInline)
         plan.existing.append((block, nil))
         if lost {
           logger.warning("repo: restoring lost bytes of a stored block", metadata: ["cid": "\(block.cid)"])
@@ -129,21 +137,35 @@ extension RepoStore {
   /// Inserts/updates the rows of a prepared write, inside the caller's transaction. `session` records new and
   /// existing blocks as pending for that upload. `tree` tags manifest blocks with their dataset tree.
   func apply(_ db: Database, _ plan: StorePlan, expiry: Int64, session: Int64?) throws {
-    let insert = try db.cachedStatement(
-      sql: """
-        INSERT INTO blocks (cid, codec, size, expiry, refcount, pack, pos, data, tree, crc)
-        VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
-        """)
+    // Raw statement: GRDB's per-execution bookkeeping cost more than SQLite's insert on the block-exchange path.
+    let insert = try RawStatement(
+      db,
+      """
+      INSERT INTO blocks (cid, codec, size, expiry, refcount, pack, pos, data, tree, crc)
+      VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9)
+      """)
     for (block, placement) in plan.new {
-      var tree: Data?
+      var tree: [UInt8]?
       if block.cid.codec == .codexManifest, let m = try? Manifest(encoded: block.data) {
-        tree = Data(m.treeCid.bytes)
+        tree = m.treeCid.bytes
       }
-      let (pack, pos, data) = Self.columns(placement, block)
-      try insert.execute(arguments: [
-        Data(block.cid.bytes), Int64(bitPattern: block.cid.codec.rawValue), Int64(block.data.count), expiry,
-        pack, pos, data, tree, Int64(BlockChecksum.crc32c(block.data)),
-      ])
+      insert.bind(1, copying: block.cid.bytes)
+      insert.bind(2, Int64(bitPattern: block.cid.codec.rawValue))
+      insert.bind(3, Int64(block.data.count))
+      insert.bind(4, expiry)
+      switch placement {
+      case .inline:
+        insert.bind(5, nil as Int64?)
+        insert.bind(6, nil as Int64?)
+        insert.bind(7, copying: block.data)
+      case .pack(let id, let pos):
+        insert.bind(5, id)
+        insert.bind(6, Int64(pos))
+        insert.bind(7, copying: nil)
+      }
+      insert.bind(8, copying: tree)
+      insert.bind(9, Int64(BlockChecksum.crc32c(block.data)))
+      try insert.run()
     }
     let touch = try db.cachedStatement(sql: "UPDATE blocks SET expiry = MAX(expiry, ?) WHERE cid = ?")
     let relocate = try db.cachedStatement(

@@ -227,7 +227,7 @@ public final class RepoStore: IntegrityCheckedReads, Sendable {
   /// Runs `body` with exclusive write access: GRDB's writer connection (no transaction opened) and the writer
   /// state. Errors other than `StoreError` become `.io`.
   func withWriter<T: Sendable>(
-    _ what: String, _ body: @escaping @Sendable (Database, inout WriterState) throws -> T
+    _ what: @autoclosure () -> String, _ body: @escaping @Sendable (Database, inout WriterState) throws -> T
   ) async throws -> T {
     try checkOpen()
     do {
@@ -242,7 +242,7 @@ public final class RepoStore: IntegrityCheckedReads, Sendable {
     } catch is CancellationError {
       throw CancellationError()
     } catch {
-      throw StoreError.io("\(what): \(error)")
+      throw StoreError.io("\(what()): \(error)")
     }
   }
 

@@ -292,6 +292,33 @@ struct EngineTests {
     for n in [leecher, empty, lonely] { await n.engine.stop() }
   }
 
+  @Test("waiter timeouts share one timer: a shorter timeout asked later still fires first, the longer waits on")
+  func waiterTimeoutsRearm() async throws {
+    let hub = InMemoryExchangeHub()
+    let leecher = try await hub.node(blockTimeout: nil)
+    let ds = try TestDataset(count: 3, seed: 19)
+    let slow = BlockAddress.leaf(treeCid: ds.treeCid, index: 0)
+    let fast = BlockAddress.leaf(treeCid: ds.treeCid, index: 1)
+    let engine = leecher.engine
+    let long = Task { try await engine.requestBlock(slow, timeout: .seconds(600)) }
+    while await !engine.pendingAddresses.contains(slow) { await Task.yield() }
+    do {
+      _ = try await engine.requestBlock(fast, timeout: .milliseconds(200))
+      Issue.record("expected a timeout")
+    } catch let e as ExchangeError {
+      guard case .timeout(let a, let after, _) = e else { throw e }
+      #expect(a == fast)
+      #expect(after == .milliseconds(200))
+    }
+    // The 600 s waiter is untouched by the shorter one's timer.
+    #expect(await engine.pendingAddresses == [slow])
+    #expect(await engine.waiterTimerDeadline != nil)
+    long.cancel()
+    await #expect(throws: CancellationError.self) { _ = try await long.value }
+    await engine.stop()
+    #expect(await engine.waiterTimer == nil)
+  }
+
   @Test("providers found through discovery are dialled")
   func discoveryDials() async throws {
     let hub = InMemoryExchangeHub()

@@ -48,6 +48,11 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
   /// Serving passes waiting for room in a peer's delivery queue.
   var deliveryWaiters: [PeerID: [CheckedContinuation<Void, Never>]] = [:]
   var nextToken = 0
+  /// The one timer for waiters' timeouts (`requestBlock(_:timeout:)`), the deadline it is armed for, and its
+  /// generation (a fired timer that was replaced meanwhile does nothing).
+  var waiterTimer: Task<Void, Never>?
+  var waiterTimerDeadline: ContinuousClock.Instant?
+  var waiterTimerGeneration = 0
   var running = false
   var stopped = false
 
@@ -120,6 +125,8 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
     running = false
     for t in tasks { t.cancel() }
     tasks = []
+    waiterTimer?.cancel()
+    waiterTimer = nil
     for w in runnerWaiters { w.resume(returning: nil) }
     runnerWaiters = []
     for (address, _) in pending { fail(address, ExchangeError.stopped) }
@@ -156,7 +163,7 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
   /// block hashes to its CID; leaf proofs are checked here, before the actor is entered. Accepted deliveries are
   /// queued for the store writer; this waits while its queue is full (back-pressure on the sending peer).
   public nonisolated func received(_ message: Message, from peer: PeerID) async {
-    let checks = message.payload.map { Self.check($0) }
+    let checks = Self.check(message.payload)
     let accepted = await process(message, checks: checks, from: peer)
     await writer.submit(accepted, for: self)
   }

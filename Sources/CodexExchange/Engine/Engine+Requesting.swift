@@ -7,6 +7,8 @@ import Multiformats
 /// A block this node is waiting for.
 struct PendingBlock: Sendable {
   var waiters: [Int: CheckedContinuation<FetchedBlock, any Error>] = [:]
+  /// When each waiter that asked for a timeout gives up, and that timeout (for its error).
+  var waiterDeadlines: [Int: (at: ContinuousClock.Instant, timeout: Duration)] = [:]
   /// Suspended download loops and their timers (nil: woken by an event or the request watchdog).
   var wakers: [Int: (CheckedContinuation<Void, Never>, Task<Void, Never>?)] = [:]
   /// The peer the want-block went to, while outstanding.
@@ -92,18 +94,52 @@ extension BlockExchangeEngine {
     }
     pending[address]!.waiters[token] = continuation
     if let timeout {
-      Task {
-        try? await Task.sleep(for: timeout)
-        self.timeoutWaiter(address, token: token, after: timeout)
-      }
+      let deadline = clock.now.advanced(by: timeout)
+      pending[address]!.waiterDeadlines[token] = (deadline, timeout)
+      scheduleWaiterTimer(at: deadline)
     }
   }
 
-  private func timeoutWaiter(_ address: BlockAddress, token: Int, after timeout: Duration) {
-    dropWaiter(address, token: token, error: ExchangeError.timeout(address, timeout, connectedPeers: peers.count))
+  /// Arms the one waiter-timeout timer for `deadline` unless it already fires earlier. Deadlines of a download
+  /// mostly grow, so the timer is rarely re-armed (before: one sleeping task per requested block).
+  private func scheduleWaiterTimer(at deadline: ContinuousClock.Instant) {
+    if let armed = waiterTimerDeadline, armed <= deadline { return }
+    waiterTimer?.cancel()
+    waiterTimerGeneration += 1
+    let generation = waiterTimerGeneration
+    waiterTimerDeadline = deadline
+    waiterTimer = Task { [weak self] in
+      try? await Task.sleep(until: deadline, clock: .continuous)
+      if Task.isCancelled { return }
+      await self?.waiterTimerFired(generation)
+    }
+  }
+
+  /// Fails the waiters whose timeout passed and re-arms the timer for the earliest remaining deadline.
+  private func waiterTimerFired(_ generation: Int) {
+    guard generation == waiterTimerGeneration, !stopped else { return }
+    waiterTimer = nil
+    waiterTimerDeadline = nil
+    let now = clock.now
+    var due: [(BlockAddress, Int, Duration)] = []
+    var next: ContinuousClock.Instant?
+    for (address, p) in pending where !p.waiterDeadlines.isEmpty {
+      for (token, d) in p.waiterDeadlines {
+        if d.at <= now {
+          due.append((address, token, d.timeout))
+        } else if next.map({ d.at < $0 }) ?? true {
+          next = d.at
+        }
+      }
+    }
+    for (address, token, timeout) in due {
+      dropWaiter(address, token: token, error: ExchangeError.timeout(address, timeout, connectedPeers: peers.count))
+    }
+    if let next { scheduleWaiterTimer(at: next) }
   }
 
   private func dropWaiter(_ address: BlockAddress, token: Int, error: any Error) {
+    pending[address]?.waiterDeadlines[token] = nil
     guard let c = pending[address]?.waiters.removeValue(forKey: token) else { return }
     c.resume(throwing: error)
     if pending[address]?.waiters.isEmpty == true, pending[address]?.storing == false {
@@ -479,9 +515,18 @@ extension BlockExchangeEngine {
     }
   }
 
-  /// Checks a delivery on its own terms (address, proof against the tree), off the actor: pure CPU. The block's
-  /// bytes were hashed against its CID when the message was decoded (`BlockDelivery(encoded:)`).
-  nonisolated static func check(_ d: BlockDelivery) -> DeliveryCheck {
+  /// Checks each delivery on its own terms (address, proof against the tree), off the actor: pure CPU. The blocks'
+  /// bytes were hashed against their CIDs when the message was decoded (`BlockDelivery(encoded:)`).
+  /// Proofs of one tree share a `CodexProofVerifier`, so the inner nodes common to neighbouring leaves of a message
+  /// are hashed once.
+  nonisolated static func check(_ deliveries: [BlockDelivery]) -> [DeliveryCheck] {
+    var verifiers: [Cid: CodexProofVerifier] = [:]
+    return deliveries.map { check($0, verifiers: &verifiers) }
+  }
+
+  private nonisolated static func check(
+    _ d: BlockDelivery, verifiers: inout [Cid: CodexProofVerifier]
+  ) -> DeliveryCheck {
     let block = d.block
     guard block.cid.multihash.code == .sha2_256 else { return .bad("block CID \(block.cid) is not SHA-256") }
     switch d.address {
@@ -490,7 +535,9 @@ extension BlockExchangeEngine {
     case .leaf(let tree, let index):
       guard let proof = d.proof else { return .bad("leaf delivery without proof") }
       guard proof.index == index else { return .bad("proof for index \(proof.index), wanted \(index)") }
-      guard proof.verify(leaf: block.cid.multihash, root: tree.multihash) else {
+      let verified = verifiers[tree, default: CodexProofVerifier(root: tree.multihash)].verify(
+        proof, leaf: block.cid.multihash)
+      guard verified else {
         return .bad("proof does not verify against \(tree)")
       }
       return .ok
