@@ -41,6 +41,42 @@ extension RepoStore {
     }
   }
 
+  /// Stores the blocks of fetched leaves and records the leaves, with one durable write and one transaction: the
+  /// same rules as `putBlocks` followed by `putLeaves` for each tree, all or nothing. Leaves of several trees may be
+  /// mixed; each tree's leaves are recorded in the order given.
+  /// - Throws: `StoreError.quotaExceeded` (nothing written), `.invalidArgument` for a negative index, `.sizeMismatch`,
+  ///   `.io`.
+  public func putLeafBlocks(
+    _ leaves: [(tree: Cid, index: Int, block: Block, proof: CodexProof)], ttl: Duration? = nil
+  ) async throws {
+    guard !leaves.isEmpty else { return }
+    for leaf in leaves where leaf.index < 0 {
+      throw StoreError.invalidArgument("leaf index \(leaf.index) of \(leaf.tree) is negative")
+    }
+    let blocks = leaves.map(\.block).filter { !Codex.isEmpty($0.cid) }
+    var byTree: [Cid: [(index: Int, blockCid: Cid, proof: CodexProof)]] = [:]
+    var order: [Cid] = []
+    for leaf in leaves {
+      if byTree[leaf.tree] == nil { order.append(leaf.tree) }
+      byTree[leaf.tree, default: []].append((leaf.index, leaf.block.cid, leaf.proof))
+    }
+    let expiry = clock.now() + Self.seconds(ttl ?? config.blockTTL)
+    try await withWriter("storing \(leaves.count) leaves") { [byTree, order] db, state in
+      let plan = try self.prepare(db, blocks, state: &state)
+      do {
+        try db.inTransaction {
+          try self.apply(db, plan, expiry: expiry, session: nil)
+          for tree in order { try self.insertLeaves(db, tree: tree, byTree[tree]!) }
+          return .commit
+        }
+      } catch {
+        self.rollback(plan, state: state)
+        throw error
+      }
+      self.committed(plan, state: &state)
+    }
+  }
+
   /// Inserts leaf rows that are absent and counts their references (inside the caller's transaction).
   func insertLeaves(_ db: Database, tree: Cid, _ leaves: [(index: Int, blockCid: Cid, proof: CodexProof)]) throws {
     // Raw statements: GRDB's per-execution bookkeeping cost more than SQLite's insert on the block-exchange path.

@@ -78,6 +78,54 @@ struct DatasetTests {
     await store.close()
   }
 
+  @Test("putLeafBlocks stores blocks and leaves of several trees at once; over quota it leaves no trace")
+  func putLeafBlocksAllOrNothing() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let a = try TestDataset(count: 5, seed: 51)
+    let b = try TestDataset(count: 3, seed: 52)
+    let store = try openStore(dir, quota: UInt64((a.blocks + b.blocks).reduce(0) { $0 + $1.data.count }))
+    let la = try a.leaves()
+    let lb = try b.leaves()
+    var items: [(tree: Cid, index: Int, block: Block, proof: CodexProof)] = []
+    for i in 0..<3 {
+      items.append((a.treeCid, i, a.blocks[i], la[i].proof))
+      items.append((b.treeCid, i, b.blocks[i], lb[i].proof))
+    }
+    try await store.putLeafBlocks(items)
+    for i in 0..<3 {
+      let (block, proof) = try #require(try await store.getBlock(tree: b.treeCid, index: i))
+      #expect(block == b.blocks[i])
+      #expect(proof == lb[i].proof)
+      #expect(try await store.hasBlock(tree: a.treeCid, index: i))
+      #expect(try await store.testingInt("SELECT refcount FROM blocks WHERE cid = ?", a.blocks[i]) == 1)
+    }
+    #expect(try await store.hasBlock(tree: a.treeCid, index: 3) == false)
+    // The rest of `a` plus one block too many: refused whole, before anything is written.
+    let space = try await store.space()
+    let files = packSizes(dir)
+    let extra = Block(data: pseudoRandomBytes(65536, seed: 53))
+    await #expect(throws: StoreError.self) {
+      try await store.putLeafBlocks([
+        (a.treeCid, 3, a.blocks[3], la[3].proof), (a.treeCid, 4, a.blocks[4], la[4].proof),
+        (a.treeCid, 5, extra, la[4].proof),
+      ])
+    }
+    #expect(try await store.space() == space)
+    #expect(packSizes(dir) == files)
+    #expect(try await store.hasBlock(tree: a.treeCid, index: 3) == false)
+    #expect(try await store.hasBlock(a.blocks[3].cid) == false)
+    await #expect(throws: StoreError.invalidArgument("leaf index -1 of \(a.treeCid) is negative")) {
+      try await store.putLeafBlocks([(a.treeCid, -1, a.blocks[3], la[3].proof)])
+    }
+    try await store.putLeafBlocks([(a.treeCid, 3, a.blocks[3], la[3].proof), (a.treeCid, 4, a.blocks[4], la[4].proof)])
+    #expect(
+      try await store.space().quotaUsedBytes == space.quotaUsedBytes
+        + UInt64(a.blocks[3].data.count + a.blocks[4].data.count))
+    #expect(try await store.verify().isEmpty)
+    await store.close()
+  }
+
   @Test func putLeafRules() async throws {
     let dir = TempDir()
     defer { dir.cleanup() }

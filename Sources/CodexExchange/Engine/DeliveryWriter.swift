@@ -2,13 +2,14 @@ import CodexFormats
 import CodexStore
 import Multiformats
 
-/// A store that can write many blocks and leaves with one sync and one transaction each. `RepoStore` is one; the
+/// A store that can write many blocks and leaves with one sync and one transaction. `RepoStore` is one; the
 /// engine falls back to one `putBlock`/`putLeaf` per block for other stores.
 public protocol BatchBlockStore: BlockStore {
   /// Stores several blocks (same rules as `putBlock`, all or nothing, one durable write).
   func putBlocks(_ blocks: [Block], ttl: Duration?) async throws
-  /// Records several leaves of one tree (same rules as `putLeaf`, all or nothing).
-  func putLeaves(tree treeCid: Cid, leaves: [(index: Int, blockCid: Cid, proof: CodexProof)]) async throws
+  /// Stores the blocks of leaves and records the leaves (same rules as `putBlocks` then `putLeaves`, all or
+  /// nothing, one durable write and one transaction).
+  func putLeafBlocks(_ leaves: [(tree: Cid, index: Int, block: Block, proof: CodexProof)], ttl: Duration?) async throws
 }
 
 extension RepoStore: BatchBlockStore {}
@@ -76,18 +77,20 @@ actor DeliveryWriter {
     draining = false
   }
 
-  /// Blocks first (one durable write), then the leaves of each tree (one transaction per tree).
+  /// Leaf deliveries with their blocks in one durable write and one transaction; plain blocks in another.
   static func write(_ batch: [BlockDelivery], to store: any BlockStore) async throws {
     if let batchStore = store as? any BatchBlockStore {
-      try await batchStore.putBlocks(batch.map(\.block), ttl: nil)
-      var byTree: [Cid: [(index: Int, blockCid: Cid, proof: CodexProof)]] = [:]
-      var order: [Cid] = []
+      var leaves: [(tree: Cid, index: Int, block: Block, proof: CodexProof)] = []
+      var blocks: [Block] = []
       for d in batch {
-        guard case .leaf(let tree, let index) = d.address, let proof = d.proof else { continue }
-        if byTree[tree] == nil { order.append(tree) }
-        byTree[tree, default: []].append((index, d.block.cid, proof))
+        if case .leaf(let tree, let index) = d.address, let proof = d.proof {
+          leaves.append((tree, index, d.block, proof))
+        } else {
+          blocks.append(d.block)
+        }
       }
-      for tree in order { try await batchStore.putLeaves(tree: tree, leaves: byTree[tree]!) }
+      if !blocks.isEmpty { try await batchStore.putBlocks(blocks, ttl: nil) }
+      if !leaves.isEmpty { try await batchStore.putLeafBlocks(leaves, ttl: nil) }
     } else {
       for d in batch {
         try await store.putBlock(d.block, ttl: nil)

@@ -194,7 +194,8 @@ extension BlockExchangeEngine {
         return
       }
       if p.storing {
-        await sleepOrWake(address, for: config.retryInterval)
+        // No timer: the store writer's answer (`stored(_:error:)`) or `stop()` always ends the want.
+        await sleepOrWake(address, for: nil)
         continue
       }
       if let peer = p.requestedFrom {
