@@ -23,9 +23,9 @@ public struct ProtobufReader: Sendable {
       bytes = ArraySlice(data)
     }
     var reader = MinProtobuf.Reader(bytes)
-    var out: [(UInt64, Value)] = []
+    var out: [(number: UInt64, value: Value)] = []
     do {
-      while let field = try reader.next() { out.append((field.number, field.value)) }
+      while let field = try reader.next() { out.append((number: field.number, value: field.value)) }
     } catch {
       throw .malformedProtobuf(error.message)
     }

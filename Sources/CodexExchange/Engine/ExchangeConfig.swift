@@ -1,7 +1,10 @@
 /// Limits and timers of the block-exchange engine. Defaults are nim-codex's (`blockexc.md` §5) unless noted.
 public struct ExchangeConfig: Sendable {
-  /// Deliveries per message (`DefaultMaxBlocksPerMessage`).
-  public var maxBlocksPerMessage = 20
+  /// Deliveries per message we send, and the length of the runs of consecutive leaves asked of one peer. nim's
+  /// `DefaultMaxBlocksPerMessage` is 20; we use 16 (within what nim peers accept): a receiving swift node hashes a
+  /// message's deliveries 16 at a time in vector lanes, and the 4 extra blocks of a 20-block message, hashed one by
+  /// one, cost it ~5% more CPU per GiB (measured, 7 alternated 1 GiB pairs).
+  public var maxBlocksPerMessage = 16
   /// Presences per message.
   public var maxPresencesPerMessage = 1024
   /// Want-list entries per message (`MaxWantListBatchSize`).
