@@ -70,8 +70,12 @@ public struct CodexProof: Sendable, Hashable {
   public init(encoded: some Collection<UInt8>) throws(FormatError) {
     let r = try ProtobufReader(encoded)
     guard let code = r.varint(1) else { throw .invalidField(message: "proof", field: "mcodec") }
-    guard let index = r.varint(2), index < UInt64(Int.max) else { throw .invalidField(message: "proof", field: "index") }
-    guard let n = r.varint(3), n < UInt64(Int.max), n > 0 else { throw .invalidField(message: "proof", field: "nleaves") }
+    guard let index = r.varint(2), index < UInt64(Int.max) else {
+      throw .invalidField(message: "proof", field: "index")
+    }
+    guard let n = r.varint(3), n < UInt64(Int.max), n > 0 else {
+      throw .invalidField(message: "proof", field: "nleaves")
+    }
     var path: [[UInt8]] = []
     for entry in r.repeatedBytes(4) {
       let inner = try ProtobufReader(entry)
@@ -80,5 +84,59 @@ public struct CodexProof: Sendable, Hashable {
     }
     guard path.count <= 64 else { throw .invalidProof("path of \(path.count) entries is longer than any tree") }
     self.init(mcodec: Multicodec(rawValue: code), index: Int(index), leafCount: Int(n), path: path)
+  }
+}
+
+extension CodexProof {
+  /// The canonical encoding (`encoded`) of the proof in `bytes`: `bytes` itself, without decoding, when it already
+  /// is exactly what `CodexProof(encoded: bytes).encoded` would return (minimal varints, fields 1, 2, 3 then one
+  /// `{1: node}` per path entry and nothing else, values the decoder accepts), else that re-encoding. Stored proofs
+  /// are written as `encoded`, so serving them takes the first way.
+  /// - Throws: what `init(encoded:)` throws, for bytes that do not decode.
+  public static func canonicalEncoding(_ bytes: [UInt8]) throws(FormatError) -> [UInt8] {
+    if isCanonicalEncoding(bytes) { return bytes }
+    return try CodexProof(encoded: bytes).encoded
+  }
+
+  /// True if `bytes` decode to a proof whose `encoded` is `bytes` again (checked by scanning, no allocation).
+  /// False answers may be conservative: such bytes take the decoding path.
+  static func isCanonicalEncoding(_ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBufferPointer { b in
+      var i = 0
+      // A minimal (as `Varint.append` writes them) varint at `i`, or nil.
+      func varint() -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        var n = 0
+        while i < b.count, n < 10 {
+          let byte = b[i]
+          i += 1
+          n += 1
+          if n == 10 && byte > 1 { return nil }
+          value |= UInt64(byte & 0x7f) << shift
+          if byte & 0x80 == 0 { return n > 1 && byte == 0 ? nil : value }
+          shift += 7
+        }
+        return nil
+      }
+      func key(_ k: UInt8) -> Bool {
+        guard i < b.count, b[i] == k else { return false }
+        i += 1
+        return true
+      }
+      guard key(0x08), varint() != nil else { return false }
+      guard key(0x10), let index = varint(), index < UInt64(Int.max) else { return false }
+      guard key(0x18), let n = varint(), n > 0, n < UInt64(Int.max) else { return false }
+      var entries = 0
+      while i < b.count {
+        guard key(0x22), let length = varint(), length <= UInt64(b.count - i) else { return false }
+        let end = i + Int(length)
+        guard key(0x0a), let nodeLength = varint(), i <= end, nodeLength == UInt64(end - i) else { return false }
+        i = end
+        entries += 1
+        guard entries <= 64 else { return false }
+      }
+      return true
+    }
   }
 }

@@ -42,6 +42,30 @@ extension BlockStore {
 /// checks each against a stored checksum), so a server need not re-hash what it sends.
 public protocol IntegrityCheckedReads: BlockStore {}
 
+/// A store that can lend the leaves it serves without copying their bytes into `Block`s (the repo: straight out of
+/// its read buffers), with the same integrity guarantee as its `getBlocks(tree:indices:)`.
+public protocol LendingReads: IntegrityCheckedReads {
+  /// Leaves `indices` of `treeCid` as `getBlocks(tree:indices:)` finds them, in the order asked (nil where not here
+  /// or failing the integrity check), passed to `body`; their bytes are valid only during `body`.
+  func withBlocks<R>(tree treeCid: Cid, indices: [Int], _ body: ([ServedLeaf?]) -> R) async throws -> R
+}
+
+/// A leaf lent by `LendingReads.withBlocks(tree:indices:_:)`.
+public struct ServedLeaf {
+  /// The block's CID.
+  public let cid: Cid
+  /// The block's bytes; valid only during the call they were passed to.
+  public let data: UnsafeRawBufferPointer
+  /// The leaf's inclusion proof in its canonical encoding (byte for byte `CodexProof.encoded`).
+  public let proof: [UInt8]
+
+  public init(cid: Cid, data: UnsafeRawBufferPointer, proof: [UInt8]) {
+    self.cid = cid
+    self.data = data
+    self.proof = proof
+  }
+}
+
 /// A source of "now", so engines with expiry and timeouts can be driven deterministically in tests.
 public protocol CodexClock: Sendable {
   /// Seconds since the Unix epoch.

@@ -91,6 +91,15 @@ final class PackFiles: @unchecked Sendable {
   static let maxRunBytes: UInt64 = 4 << 20
 
   /// Reads several byte ranges; results in the order of `ranges`. The caller holds `lock` (either mode).
+  /// Copies the bytes out of `readSpans(_:)`.
+  func read(_ ranges: [(pack: Int64, offset: UInt64, count: Int)]) throws(StoreError) -> [[UInt8]] {
+    let (owners, spans) = try readSpans(ranges)
+    return withExtendedLifetime(owners) { spans.map { [UInt8]($0) } }
+  }
+
+  /// Reads several byte ranges without copying them out of the read buffers: each range's bytes are a span of one
+  /// of `owners`, valid while that buffer lives; spans in the order of `ranges`. The caller holds `lock` (either
+  /// mode) while reading; the spans stay valid after it lets go.
   ///
   /// Ranges that lie back to back in one pack (each starting at the aligned end of the one before, as the blocks of
   /// one upload or one fetched batch do) are read with one system call of up to `maxRunBytes`, and aligned runs
@@ -98,8 +107,11 @@ final class PackFiles: @unchecked Sendable {
   /// are not cached through the page cache in 64 KiB `pread`s costs ~2.7 CPU-s of kernel time per GiB, direct 1 MiB
   /// reads ~0.1; serving a dataset to a peer is exactly such a read. Falls back to buffered reads where direct I/O
   /// is refused.
-  func read(_ ranges: [(pack: Int64, offset: UInt64, count: Int)]) throws(StoreError) -> [[UInt8]] {
-    var out = [[UInt8]](repeating: [], count: ranges.count)
+  func readSpans(_ ranges: [(pack: Int64, offset: UInt64, count: Int)]) throws(StoreError) -> (
+    owners: [AlignedBuffer], spans: [UnsafeRawBufferPointer]
+  ) {
+    var spans = [UnsafeRawBufferPointer](repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: ranges.count)
+    var owners: [AlignedBuffer] = []
     let order = ranges.indices.sorted { (ranges[$0].pack, ranges[$0].offset) < (ranges[$1].pack, ranges[$1].offset) }
     var i = 0
     while i < order.count {
@@ -115,37 +127,36 @@ final class PackFiles: @unchecked Sendable {
       }
       let last = ranges[order[j - 1]]
       let needed = Int(last.offset - first.offset) + last.count
-      try readRun(pack: first.pack, offset: first.offset, length: Int(end - first.offset), needed: needed) { base in
-        for k in order[i..<j] {
-          let r = ranges[k]
-          out[k] = [UInt8](UnsafeRawBufferPointer(start: base + Int(r.offset - first.offset), count: r.count))
-        }
+      let buffer = try readRun(pack: first.pack, offset: first.offset, length: Int(end - first.offset), needed: needed)
+      owners.append(buffer)
+      for k in order[i..<j] {
+        let r = ranges[k]
+        spans[k] = buffer.span(Int(r.offset - first.offset), r.count)
       }
       i = j
     }
-    return out
+    return (owners, spans)
   }
 
-  /// Reads at least `needed` of the `length` bytes at `offset` of pack `id` into a temporary buffer and passes it
-  /// to `body`.
-  private func readRun(
-    pack id: Int64, offset: UInt64, length: Int, needed: Int, _ body: (UnsafeRawPointer) -> Void
-  ) throws(StoreError) {
+  /// Reads at least `needed` of the `length` bytes at `offset` of pack `id` into a new buffer.
+  private func readRun(pack id: Int64, offset: UInt64, length: Int, needed: Int) throws(StoreError) -> AlignedBuffer {
     guard let fd = fds[id] else { throw StoreError.corrupt("pack \(path(id)) is missing") }
     let a = Int(Self.alignment)
-    var raw: UnsafeMutableRawPointer?
-    guard posix_memalign(&raw, a, max(length, a)) == 0, let buffer = raw else {
+    let buffer: AlignedBuffer
+    do {
+      buffer = try AlignedBuffer(count: max(length, a), alignment: a)
+    } catch {
       throw .io("cannot allocate \(length) bytes to read \(path(id))")
     }
-    defer { free(buffer) }
     var done = 0
     if let direct = directReadFds[id], offset % Self.alignment == 0, length % a == 0 {
       // Where direct I/O is refused (EINVAL), the rest is read through the page cache below.
       done = try preadFully(
-        direct, pack: id, offset: offset, into: buffer, from: 0, needed: needed, asking: length, stopOnEINVAL: true)
+        direct, pack: id, offset: offset, into: buffer.base, from: 0, needed: needed, asking: length,
+        stopOnEINVAL: true)
     }
-    _ = try preadFully(fd, pack: id, offset: offset, into: buffer, from: done, needed: needed, asking: needed)
-    body(buffer)
+    _ = try preadFully(fd, pack: id, offset: offset, into: buffer.base, from: done, needed: needed, asking: needed)
+    return buffer
   }
 
   /// `pread`s `fd` (pack `id`, from `offset`) into `buffer` until at least `needed` bytes are there, asking for up

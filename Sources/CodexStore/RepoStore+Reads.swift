@@ -89,11 +89,37 @@ extension RepoStore {
   /// is not here or cannot be read, and for a block whose bytes fail their integrity check (logged as an error): its stored CRC-32C,
   /// or, for blocks stored before checksums, its CID. The serving path: one read lock, one statement step per leaf,
   /// and blocks that lie back to back in a pack read with one direct (page-cache bypassing) read (see
-  /// `PackFiles.read(_:)`).
+  /// `readLeaves`). `withBlocks(tree:indices:_:)` lends the same leaves without copying their bytes.
   /// - Throws: `StoreError.corrupt` for undecodable stored metadata, `.io` on I/O failures.
   public func getBlocks(tree treeCid: Cid, indices: [Int]) async throws -> [(block: Block, proof: CodexProof)?] {
+    let (leaves, owners) = try readLeaves(tree: treeCid, indices: indices)
+    let found = withExtendedLifetime(owners) {
+      leaves.map { $0.map { (cid: $0.cid, proof: $0.proof, crc: $0.crc, data: [UInt8]($0.data)) } }
+    }
+    return try zip(indices, found).map { index, f in
+      guard let f else { return nil }
+      let cid = try decodeCid(Data(f.cid), what: "block of leaf \(index) of tree \(treeCid)")
+      guard Self.intact(f.data, cid: cid, crc: f.crc) else {
+        logger.error(
+          "local block does not match its CID; not serving it",
+          metadata: ["cid": "\(cid)", "tree": "\(treeCid)", "index": "\(index)"])
+        return nil
+      }
+      return (Block(unchecked: cid, data: f.data), try decodeProof(f.proof, leaf: index, of: treeCid))
+    }
+  }
+
+  /// A stored leaf as `readLeaves` returns it: its CID and proof as stored, its checksum, and its block's bytes (a
+  /// span of one of the buffers returned with it).
+  typealias StoredLeaf = (cid: [UInt8], proof: [UInt8], crc: UInt32?, data: UnsafeRawBufferPointer)
+
+  /// The stored rows of leaves `indices` of `treeCid` and their blocks' bytes, in the order asked (nil where the leaf
+  /// or its block is not here or cannot be read); the bytes live as long as `owners`. One read lock, one statement
+  /// step per leaf, and blocks that lie back to back in a pack read with one direct read (`PackFiles.readSpans`).
+  /// Integrity is not checked here.
+  func readLeaves(tree treeCid: Cid, indices: [Int]) throws -> (leaves: [StoredLeaf?], owners: [AlignedBuffer]) {
     typealias Row = (cid: [UInt8], proof: [UInt8], crc: UInt32?, inline: [UInt8]?, range: Int)
-    let found = try withRawReader { c -> [(cid: [UInt8], proof: [UInt8], crc: UInt32?, data: [UInt8])?] in
+    return try withRawReader { c -> ([StoredLeaf?], [AlignedBuffer]) in
       var rows: [Row?] = []
       rows.reserveCapacity(indices.count)
       var ranges: [(pack: Int64, offset: UInt64, count: Int)] = []
@@ -113,30 +139,80 @@ extension RepoStore {
         }
         rows.append(r)
       }
-      let bytes: [[UInt8]?]
+      var owners: [AlignedBuffer] = []
+      var spans: [UnsafeRawBufferPointer?]
       do {
-        bytes = try packs.read(ranges)
+        let read = try packs.readSpans(ranges)
+        owners = read.owners
+        spans = read.spans
       } catch {
         // One unreadable block (its pack cut short or gone) must not hide its neighbours: read them one by one.
         logger.error(
           "repo: a batched block read failed; reading the blocks one by one",
           metadata: ["tree": "\(treeCid)", "error": "\(error)"])
-        bytes = ranges.map { range in (try? packs.read([range]))?.first }
+        spans = ranges.map { range in
+          guard let read = try? packs.readSpans([range]) else { return nil }
+          owners += read.owners
+          return read.spans[0]
+        }
       }
-      return rows.map { r in
-        r.flatMap { row in (row.inline ?? bytes[row.range]).map { (row.cid, row.proof, row.crc, $0) } }
+      var leaves: [StoredLeaf?] = []
+      leaves.reserveCapacity(rows.count)
+      for r in rows {
+        guard let r else {
+          leaves.append(nil)
+          continue
+        }
+        if let inline = r.inline {
+          let owner = try AlignedBuffer(copying: inline)
+          owners.append(owner)
+          leaves.append((r.cid, r.proof, r.crc, owner.span(0, inline.count)))
+        } else {
+          leaves.append(spans[r.range].map { (r.cid, r.proof, r.crc, $0) })
+        }
       }
+      return (leaves, owners)
     }
-    return try zip(indices, found).map { index, f in
-      guard let f else { return nil }
-      let cid = try decodeCid(Data(f.cid), what: "block of leaf \(index) of tree \(treeCid)")
-      guard Self.intact(f.data, cid: cid, crc: f.crc) else {
-        logger.error(
-          "local block does not match its CID; not serving it",
-          metadata: ["cid": "\(cid)", "tree": "\(treeCid)", "index": "\(index)"])
-        return nil
+  }
+
+  /// Leaves `indices` of tree `treeCid` as `getBlocks(tree:indices:)` finds them (nil for a leaf that is not here,
+  /// cannot be read or fails its integrity check, logged), lent to `body` without copying their bytes into
+  /// `Block`s: the serving path, which copies them once, into the message it sends. Each proof is in its canonical
+  /// encoding (`CodexProof.encoded`), taken as stored when it already is (it always is when written by this repo).
+  /// The leaves' `data` are valid only during `body`.
+  /// - Throws: `StoreError.corrupt` for undecodable stored metadata, `.io` on I/O failures.
+  public func withBlocks<R>(tree treeCid: Cid, indices: [Int], _ body: ([ServedLeaf?]) -> R) async throws -> R {
+    let (stored, owners) = try readLeaves(tree: treeCid, indices: indices)
+    return try withExtendedLifetime(owners) {
+      var leaves: [ServedLeaf?] = []
+      leaves.reserveCapacity(stored.count)
+      for (index, f) in zip(indices, stored) {
+        guard let f else {
+          leaves.append(nil)
+          continue
+        }
+        let cid: Cid
+        do {
+          cid = try Cid(bytes: f.cid)
+        } catch {
+          throw StoreError.corrupt("stored CID of block of leaf \(index) of tree \(treeCid) is undecodable: \(error)")
+        }
+        guard Self.intact(f.data, cid: cid, crc: f.crc) else {
+          logger.error(
+            "local block does not match its CID; not serving it",
+            metadata: ["cid": "\(cid)", "tree": "\(treeCid)", "index": "\(index)"])
+          leaves.append(nil)
+          continue
+        }
+        let proof: [UInt8]
+        do {
+          proof = try CodexProof.canonicalEncoding(f.proof)
+        } catch {
+          throw StoreError.corrupt("stored proof of leaf \(index) of tree \(treeCid) is undecodable: \(error)")
+        }
+        leaves.append(ServedLeaf(cid: cid, data: f.data, proof: proof))
       }
-      return (Block(unchecked: cid, data: f.data), try decodeProof(f.proof, leaf: index, of: treeCid))
+      return body(leaves)
     }
   }
 
@@ -152,6 +228,11 @@ extension RepoStore {
 
   /// True if `data` matches its stored checksum, or, without one, hashes to `cid` (SHA-256 CIDs; others pass).
   static func intact(_ data: [UInt8], cid: Cid, crc: UInt32?) -> Bool {
+    data.withUnsafeBytes { intact($0, cid: cid, crc: crc) }
+  }
+
+  /// True if `data` matches its stored checksum, or, without one, hashes to `cid` (SHA-256 CIDs; others pass).
+  static func intact(_ data: UnsafeRawBufferPointer, cid: Cid, crc: UInt32?) -> Bool {
     if Codex.isEmpty(cid) { return data.isEmpty }
     if let crc { return BlockChecksum.crc32c(data) == crc }
     guard cid.multihash.code == .sha2_256 else { return true }

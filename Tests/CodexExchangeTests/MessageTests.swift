@@ -107,6 +107,43 @@ struct MessageTests {
     }
   }
 
+  @Test("DeliveryMessageBuilder writes the bytes frame writes for delivery messages")
+  func deliveryBuilderMatchesFrame() throws {
+    let ds = try TestDataset(count: 4, blockSize: 3000, seed: 43)
+    let leaves = try (0..<4).map { i in
+      BlockDelivery(
+        block: ds.blocks[i], address: .leaf(treeCid: ds.treeCid, index: i), proof: try ds.tree.proof(for: i))
+    }
+    let big = Block(data: [UInt8](repeating: 5, count: 200_000))  // multi-byte lengths everywhere
+    let cases: [[BlockDelivery]] = [
+      [],
+      [leaves[0]],
+      leaves,
+      [BlockDelivery(block: ds.blocks[1], address: .cid(ds.blocks[1].cid))] + leaves,
+      // A proof on a CID address is not written; a leaf without a proof has no proof field.
+      [BlockDelivery(block: ds.blocks[2], address: .cid(ds.blocks[2].cid), proof: leaves[2].proof)],
+      [BlockDelivery(block: ds.blocks[3], address: .leaf(treeCid: ds.treeCid, index: 3))],
+      [BlockDelivery(block: Block(data: []), address: .cid(Block(data: []).cid)), leaves[1]],
+      [BlockDelivery(block: big, address: .cid(big.cid)), leaves[3]],
+    ]
+    for deliveries in cases {
+      let expected = MessageFraming.frame(Message(payload: deliveries))
+      // Appended as deliveries, and (the serving path) as lent bytes with the proof's encoding.
+      var a = DeliveryMessageBuilder()
+      var b = DeliveryMessageBuilder(capacity: 100)
+      for d in deliveries {
+        a.append(d)
+        d.block.data.withUnsafeBytes {
+          b.append(cid: d.block.cid, data: $0, address: d.address, proof: d.proof?.encoded)
+        }
+      }
+      #expect(a.count == deliveries.count && b.count == deliveries.count)
+      #expect(b.dataBytes == deliveries.reduce(0) { $0 + $1.block.data.count })
+      #expect(Array(a.finish().readableBytesView) == expected)
+      #expect(Array(b.finish().readableBytesView) == expected)
+    }
+  }
+
   @Test("a delivery whose bytes do not hash to its CID fails the whole message")
   func hashMismatch() throws {
     let ds = try TestDataset.someFileContents()

@@ -1,6 +1,7 @@
 import Foundation
 import Multiformats
 import Testing
+import CodexTestSupport
 
 @testable import CodexFormats
 
@@ -93,11 +94,14 @@ import Testing
     let tree = try someTree()
     let original = Manifest(treeCid: tree.rootCid, datasetSize: 5 * 65536 + 7, filename: "a.bin", mimetype: "x/y")
     // 6 original blocks, K = 2 → rounded 6, steps 3, M = 1 → 9 blocks.
-    let slotRoot = Cid(codec: .codexSlotRoot, multihash: Multihash(code: .identity, digest: [UInt8](repeating: 7, count: 32)))
-    let verifyRoot = Cid(codec: .codexProvingRoot, multihash: Multihash(code: .identity, digest: [UInt8](repeating: 9, count: 32)))
+    let slotRoot = Cid(
+      codec: .codexSlotRoot, multihash: Multihash(code: .identity, digest: [UInt8](repeating: 7, count: 32)))
+    let verifyRoot = Cid(
+      codec: .codexProvingRoot, multihash: Multihash(code: .identity, digest: [UInt8](repeating: 9, count: 32)))
     var protected = original
     protected.datasetSize = 9 * 65536
-    protected.erasure = .init(ecK: 2, ecM: 1, originalTreeCid: original.treeCid, originalDatasetSize: original.datasetSize)
+    protected.erasure = .init(
+      ecK: 2, ecM: 1, originalTreeCid: original.treeCid, originalDatasetSize: original.datasetSize)
     #expect(protected.steps == 3)
     let decoded = try Manifest(encoded: protected.encoded)
     #expect(decoded == protected)
@@ -184,5 +188,70 @@ import Testing
     #expect(Array(blocks.joined().prefix(size)) == data)
     #expect(blocks.joined().dropFirst(size).allSatisfy { $0 == 0 })
     #expect(c.byteCount == UInt64(size))
+  }
+}
+
+@Suite struct CanonicalProofEncodingTests {
+  /// `canonicalEncoding(b)` must be `CodexProof(encoded: b).encoded` (throwing when that throws), whatever `b` is.
+  func expectMatchesDecodeThenEncode(_ bytes: [UInt8]) {
+    let expected = Result { () throws(FormatError) in try CodexProof(encoded: bytes).encoded }
+    let got = Result { () throws(FormatError) in try CodexProof.canonicalEncoding(bytes) }
+    switch (expected, got) {
+    case (.success(let e), .success(let g)): #expect(e == g, "\(bytes)")
+    case (.failure, .failure): break
+    default: Issue.record("decode-then-encode \(expected) but canonicalEncoding \(got) for \(bytes)")
+    }
+  }
+
+  @Test func proofsOfEveryShapeAreTakenAsTheyAre() throws {
+    for n in [1, 2, 3, 7, 16, 300] {
+      let tree = try CodexTree(leaves: (0..<n).map { SHA256Hashing.digest([UInt8(truncatingIfNeeded: $0)]) })
+      for i in Set([0, 1, n / 2, n - 1]) where i < n {
+        let encoded = try tree.proof(for: i).encoded
+        #expect(CodexProof.isCanonicalEncoding(encoded), "leaf \(i) of \(n)")
+        #expect(try CodexProof.canonicalEncoding(encoded) == encoded)
+      }
+    }
+    // A slot-tree style proof (identity code) with big values and nodes of other sizes.
+    let odd = CodexProof(
+      mcodec: .identity, index: 1 << 40, leafCount: Int.max - 1,
+      path: [[], [1, 2, 3], [UInt8](repeating: 9, count: 200)])
+    #expect(CodexProof.isCanonicalEncoding(odd.encoded))
+  }
+
+  @Test func otherEncodingsOfAProofComeOutReEncoded() throws {
+    let p = try CodexTree(leaves: (0..<5).map { SHA256Hashing.digest([UInt8($0)]) }).proof(for: 2).encoded
+    let variants: [[UInt8]] = [
+      [0x08, 0x92, 0x00] + Array(p[2...]),  // overlong mcodec varint
+      Array(p[..<4]) + [0x18, 0x85, 0x00] + Array(p[6...]),  // overlong nleaves
+      p + [0x28, 0x01],  // an unknown field
+      Array(p[2..<6]) + Array(p[..<2]) + Array(p[6...]),  // fields out of order
+      Array(p[..<6]) + [0x22, 0x24, 0x0a, 0x20] + Array(p[10..<42]) + [0x10, 0x00] + Array(p[42...]),  // node extra
+      p + Array(p[..<2]),  // mcodec given twice (the last wins)
+    ]
+    for v in variants {
+      #expect(!CodexProof.isCanonicalEncoding(v), "\(v)")
+      expectMatchesDecodeThenEncode(v)
+    }
+  }
+
+  @Test func mutatedAndRandomBytesGetWhatDecodeThenEncodeGives() throws {
+    var rng = SplitMix64(seed: 0xC0DE)
+    let seeds = try [3, 9, 64].map { n in
+      try CodexTree(leaves: (0..<n).map { SHA256Hashing.digest([UInt8($0)]) }).proof(for: n - 1).encoded
+    }
+    for i in 0..<30000 {
+      var bytes: [UInt8]
+      if i % 4 == 0 {
+        bytes = (0..<Int.random(in: 0..<80, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+      } else {
+        bytes = seeds[i % 3]
+        for _ in 0..<Int.random(in: 1...3, using: &rng) {
+          bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+        }
+        if i % 5 == 0 { bytes.removeLast(Int.random(in: 0..<bytes.count, using: &rng)) }
+      }
+      expectMatchesDecodeThenEncode(bytes)
+    }
   }
 }

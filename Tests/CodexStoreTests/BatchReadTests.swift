@@ -69,7 +69,48 @@ struct BatchReadTests {
         #expect(got[i] == nil)
       }
     }
+    // Lent without copies: the same blocks, and the stored proofs as `CodexProof.encoded`.
+    let lent = try await Self.lent(store, tree: set.treeCid, indices: indices)
+    #expect(lent.count == indices.count)
+    for (i, index) in indices.enumerated() {
+      #expect(lent[i]?.block == got[i]?.block, "leaf \(index)")
+      #expect(lent[i]?.proof == got[i]?.proof.encoded, "leaf \(index)")
+    }
     await store.close()
+  }
+
+  @Test func lentProofsAreCanonicalEvenWhenStoredOtherwiseAndAnUndecodableOneFailsTheReadAsInGetBlocks() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir)
+    let set = try TestDataset(count: 6, seed: 23)
+    try await set.upload(to: store)
+    // Leaf 1's proof stored with an overlong varint for its index (08 12 10 81 00 ...): it decodes to the same
+    // proof, which must go out as `encoded`, as getBlocks would send it.
+    let proof = try set.tree.proof(for: 1).encoded
+    #expect(Array(proof[2...3]) == [0x10, 0x01])
+    let overlong = Array(proof[..<3]) + [0x81, 0x00] + Array(proof[4...])
+    try await store.testingExecute(
+      "UPDATE leaves SET proof = ? WHERE tree = ? AND idx = 1", blobs: [overlong, set.treeCid.bytes])
+    let lent = try await Self.lent(store, tree: set.treeCid, indices: Array(0..<6))
+    let got = try await store.getBlocks(tree: set.treeCid, indices: Array(0..<6))
+    for i in 0..<6 {
+      #expect(lent[i]?.proof == got[i]?.proof.encoded, "leaf \(i)")
+      #expect(lent[i]?.block == set.blocks[i], "leaf \(i)")
+    }
+    #expect(lent[1]?.proof == proof)
+    try await store.testingExecute(
+      "UPDATE leaves SET proof = ? WHERE tree = ? AND idx = 2", blobs: [[0x08], set.treeCid.bytes])
+    await #expect(throws: StoreError.self) { _ = try await store.getBlocks(tree: set.treeCid, indices: [2]) }
+    await #expect(throws: StoreError.self) { _ = try await Self.lent(store, tree: set.treeCid, indices: [2]) }
+    await store.close()
+  }
+
+  /// `withBlocks` with each lent leaf copied out.
+  static func lent(_ store: RepoStore, tree: Cid, indices: [Int]) async throws -> [(block: Block, proof: [UInt8])?] {
+    try await store.withBlocks(tree: tree, indices: indices) { leaves in
+      leaves.map { $0.map { (Block(unchecked: $0.cid, data: [UInt8]($0.data)), $0.proof) } }
+    }
   }
 
   @Test func aBlockCutOffItsPackDoesNotHideItsNeighbours() async throws {
@@ -86,6 +127,9 @@ struct BatchReadTests {
     let missing = got.indices.filter { got[$0] == nil }
     #expect(missing.count == 1)
     for i in got.indices where got[i] != nil { #expect(got[i]?.block == set.blocks[i]) }
+    let lent = try await Self.lent(store, tree: set.treeCid, indices: Array(0..<8))
+    #expect(lent.indices.filter { lent[$0] == nil } == missing)
+    for i in lent.indices where lent[i] != nil { #expect(lent[i]?.block == set.blocks[i]) }
     await store.close()
   }
 
@@ -168,6 +212,9 @@ struct BatchReadTests {
     let got = try await store.getBlocks(tree: set.treeCid, indices: Array(0..<12))
     #expect(got[4] == nil)
     for i in 0..<12 where i != 4 { #expect(got[i]?.block == set.blocks[i]) }
+    let lent = try await Self.lent(store, tree: set.treeCid, indices: Array(0..<12))
+    #expect(lent[4] == nil)
+    for i in 0..<12 where i != 4 { #expect(lent[i]?.block == set.blocks[i]) }
     // The plain read path does not check (downloads are verified by the client against the tree).
     #expect(try await store.getBlock(tree: set.treeCid, index: 4) != nil)
 
@@ -177,6 +224,9 @@ struct BatchReadTests {
     let old = try await store.getBlocks(tree: fetched.treeCid, indices: Array(0..<6))
     #expect(old[2] == nil)
     for i in 0..<6 where i != 2 { #expect(old[i]?.block == fetched.blocks[i]) }
+    let oldLent = try await Self.lent(store, tree: fetched.treeCid, indices: Array(0..<6))
+    #expect(oldLent[2] == nil)
+    for i in 0..<6 where i != 2 { #expect(oldLent[i]?.block == fetched.blocks[i]) }
     await store.close()
   }
 }

@@ -3,6 +3,7 @@ import CodexStore
 import LibP2P
 import Logging
 import Multiformats
+import NIOCore
 
 /// A block fetched from the network: the block and, for leaf addresses, its verified inclusion proof.
 public struct FetchedBlock: Sendable, Hashable {
@@ -42,7 +43,7 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
   var outboxPresences: [PeerID: [BlockPresence]] = [:]
   var flushScheduled = false
   /// Per-peer ordered outgoing queue: control messages (bytes 0) and delivery messages (their block bytes).
-  var senders: [PeerID: AsyncStream<(Message, bytes: Int)>.Continuation] = [:]
+  var senders: [PeerID: AsyncStream<(OutgoingMessage, bytes: Int)>.Continuation] = [:]
   /// Delivery bytes queued to each peer and not yet written (bounded by `maxQueuedDeliveryBytes`).
   var deliveryBytesQueued: [PeerID: Int] = [:]
   /// Serving passes waiting for room in a peer's delivery queue.
@@ -200,7 +201,7 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
   }
 
   private func startSender(for peer: PeerID) {
-    let (stream, continuation) = AsyncStream<(Message, bytes: Int)>.makeStream()
+    let (stream, continuation) = AsyncStream<(OutgoingMessage, bytes: Int)>.makeStream()
     senders[peer] = continuation
     let network = self.network
     let logger = self.logger
@@ -208,7 +209,10 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
       Task {
         for await (m, bytes) in stream {
           do {
-            try await network.send(m, to: peer)
+            switch m {
+            case .message(let message): try await network.send(message, to: peer)
+            case .framed(let frame): try await network.send(framed: frame, to: peer)
+            }
           } catch {
             logger.debug("block-exchange send failed", metadata: ["to": "\(peer)", "error": "\(error)"])
             self.sendFailed(to: peer)
@@ -227,7 +231,7 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
 
   /// Queues a control message (wants, cancels, presences) to `peer`; per-peer order is kept.
   func enqueue(_ message: Message, to peer: PeerID) {
-    senders[peer]?.yield((message, 0))
+    senders[peer]?.yield((.message(message), 0))
   }
 
   /// Forgets `peer`: its outstanding requests go back to the download loops.

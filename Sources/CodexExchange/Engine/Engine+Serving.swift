@@ -3,6 +3,7 @@ import CodexStore
 import LibP2P
 import Logging
 import Multiformats
+import NIOCore
 
 extension BlockExchangeEngine {
   /// Tells the engine that blocks became available locally, so peers waiting for them get served.
@@ -180,13 +181,13 @@ extension BlockExchangeEngine {
 
   /// Queues a delivery message on `peer`'s link, first waiting while `maxQueuedDeliveryBytes` are queued to it.
   /// False when the peer is gone.
-  func queueDeliveries(_ message: Message, bytes: Int, to peer: PeerID) async -> Bool {
+  func queueDeliveries(_ frame: ByteBuffer, bytes: Int, to peer: PeerID) async -> Bool {
     while peers[peer] != nil, !stopped, deliveryBytesQueued[peer, default: 0] >= config.maxQueuedDeliveryBytes {
       await withCheckedContinuation { deliveryWaiters[peer, default: []].append($0) }
     }
     guard peers[peer] != nil, !stopped, let sender = senders[peer] else { return false }
     deliveryBytesQueued[peer, default: 0] += bytes
-    sender.yield((message, bytes))
+    sender.yield((.framed(frame), bytes))
     return true
   }
 
@@ -206,16 +207,17 @@ extension BlockExchangeEngine {
     while !Task.isCancelled {
       guard let peer = await nextScheduledPeer() else { return }
       guard var reserved = await beginServing(peer, limit: config.maxBlocksPerMessage) else { continue }
-      var deliveries: [BlockDelivery] = []
+      var message = DeliveryMessageBuilder()
+      var sent: [BlockAddress] = []
       var missing: [BlockAddress] = []
       var next = 0
       while true {
         let chunk = Array(reserved[next...])
         next = reserved.count
-        for (a, d) in zip(chunk, await lookupAll(chunk)) {
-          if let d { deliveries.append(d) } else { missing.append(a) }
+        for (a, found) in zip(chunk, await lookup(chunk, into: &message)) {
+          if found { sent.append(a) } else { missing.append(a) }
         }
-        let want = config.maxBlocksPerMessage - deliveries.count
+        let want = config.maxBlocksPerMessage - sent.count
         let budget = config.maxLookupsPerPass - reserved.count
         guard want > 0, budget > 0, !chunk.isEmpty else { break }
         let more = await reserveWants(peer, limit: min(want, budget))
@@ -226,13 +228,60 @@ extension BlockExchangeEngine {
       // overlaps with sending). A peer whose link is slow or hangs fills its bounded queue and then holds at most
       // `maxPassesPerPeer` runners, not all of them.
       var failed = false
-      if !deliveries.isEmpty {
-        let bytes = deliveries.reduce(0) { $0 + $1.block.data.count }
-        failed = !(await queueDeliveries(Message(payload: deliveries), bytes: bytes, to: peer))
+      if !sent.isEmpty {
+        let bytes = message.dataBytes
+        failed = !(await queueDeliveries(message.finish(), bytes: bytes, to: peer))
       }
-      await endServing(
-        peer, reserved: reserved, sent: failed ? [] : deliveries.map(\.address), missing: missing, sendFailed: failed)
+      await endServing(peer, reserved: reserved, sent: failed ? [] : sent, missing: missing, sendFailed: failed)
     }
+  }
+
+  /// Looks `addresses` up and appends the deliveries found to `message`, in the order of `addresses`; true where
+  /// found. Leaves of one tree from a store that lends its blocks (`LendingReads`, the repo) are copied once, from
+  /// its read buffers into the message; everything else goes through `lookupAll`.
+  nonisolated func lookup(_ addresses: [BlockAddress], into message: inout DeliveryMessageBuilder) async -> [Bool] {
+    if let lender = store as? any LendingReads, case .leaf(let tree, _)? = addresses.first,
+      let indices = Self.leafIndices(addresses, of: tree)
+    {
+      do {
+        return try await lender.withBlocks(tree: tree, indices: indices) { (leaves: [ServedLeaf?]) -> [Bool] in
+          message.reserve(
+            leaves.reduce(0) { total, leaf in
+              guard let leaf else { return total }
+              return total
+                + DeliveryMessageBuilder.sizeBound(
+                  dataCount: leaf.data.count, cidCount: leaf.cid.bytes.count, treeCidCount: tree.bytes.count,
+                  proofCount: leaf.proof.count)
+            })
+          return zip(addresses, leaves).map { address, leaf in
+            guard let leaf else { return false }
+            message.append(cid: leaf.cid, data: leaf.data, address: address, proof: leaf.proof)
+            return true
+          }
+        }
+      } catch {
+        logger.debug("store read failed while serving", metadata: ["tree": "\(tree)", "error": "\(error)"])
+        return addresses.map { _ in false }
+      }
+    }
+    let found = await lookupAll(addresses)
+    message.reserve(found.reduce(0) { $0 + ($1.map { $0.block.data.count + 4096 } ?? 0) })
+    return found.map { delivery in
+      guard let delivery else { return false }
+      message.append(delivery)
+      return true
+    }
+  }
+
+  /// The indices of `addresses` when all are leaves of `tree`, else nil.
+  static func leafIndices(_ addresses: [BlockAddress], of tree: Cid) -> [Int]? {
+    var indices: [Int] = []
+    indices.reserveCapacity(addresses.count)
+    for a in addresses {
+      guard case .leaf(let t, let index) = a, t == tree else { return nil }
+      indices.append(index)
+    }
+    return indices
   }
 
   /// Looks `addresses` up; results in the same order, nil where absent or corrupt. The leaves of one tree are read

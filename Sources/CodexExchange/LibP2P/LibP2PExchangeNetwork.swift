@@ -148,6 +148,11 @@ public final class LibP2PExchangeNetwork: ExchangeNetwork {
     try await out.send(MessageFraming.frameBuffer(message))
   }
 
+  public func send(framed frame: ByteBuffer, to peer: PeerID) async throws {
+    guard let out = outbound(for: peer) else { throw ExchangeError.stopped }
+    try await out.send(frame)
+  }
+
   func openStream(to peer: PeerID) async throws -> P2PStream {
     guard host.connection(to: peer) != nil else { throw ExchangeError.notConnected(peer) }
     logger.trace("opening block-exchange stream", metadata: ["remote": "\(peer)"])

@@ -1,5 +1,6 @@
 import LibP2P
 import Multiformats
+import NIOCore
 
 /// Receives what an `ExchangeNetwork` hears. The engine implements it. Calls for one stream arrive in order and are
 /// awaited, so a slow handler back-pressures that stream.
@@ -26,8 +27,23 @@ public protocol ExchangeNetwork: Sendable {
   /// Sends one message to a connected peer; returns when it was handed to the transport.
   /// - Throws: `ExchangeError.notConnected` when there is no connection, transport errors otherwise.
   func send(_ message: Message, to peer: PeerID) async throws
+  /// Sends one message already framed for the wire (`varint(length) ‖ Message`, as `DeliveryMessageBuilder` makes
+  /// it); returns when it was handed to the transport. The default decodes it and calls `send(_:to:)`.
+  /// - Throws: as `send(_:to:)`, and `MessageError` for a frame that does not hold exactly one message.
+  func send(framed frame: ByteBuffer, to peer: PeerID) async throws
   /// Connects to a provider found by discovery (no-op when already connected).
   func connect(_ provider: ProviderInfo) async throws
   /// Closes the connection to `peer` (used to evict unresponsive or misbehaving peers).
   func disconnect(_ peer: PeerID) async
+}
+
+extension ExchangeNetwork {
+  public func send(framed frame: ByteBuffer, to peer: PeerID) async throws {
+    var decoder = FrameDecoder()
+    decoder.feed(frame.readableBytesView)
+    guard let message = try decoder.nextMessage(), try decoder.nextFrame() == nil else {
+      throw MessageError.malformed("a framed message must hold exactly one message")
+    }
+    try await send(message, to: peer)
+  }
 }
