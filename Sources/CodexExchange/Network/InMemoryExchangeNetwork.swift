@@ -1,5 +1,6 @@
 import LibP2P
 import Multiformats
+import NIOCore
 import Synchronization
 
 /// Connects `InMemoryExchangeNetwork` endpoints in one process, so several engines can be tested together
@@ -128,6 +129,17 @@ public final class InMemoryExchangeNetwork: ExchangeNetwork {
   public func send(_ message: Message, to peer: PeerID) async throws {
     try hub.deliver(message.encoded, from: localPeer, to: peer)
     hub.record(from: localPeer, to: peer, deliveries: message.payload.count)
+  }
+
+  /// Sends the framed message's body as it is (no decoding, as `send(_:to:)` sends an encoded message).
+  public func send(framed frame: ByteBuffer, to peer: PeerID) async throws {
+    var decoder = FrameDecoder()
+    decoder.feed(frame.readableBytesView)
+    guard let body = try decoder.nextFrame(), try decoder.nextFrame() == nil else {
+      throw MessageError.malformed("a framed message must hold exactly one message")
+    }
+    try hub.deliver(body, from: localPeer, to: peer)
+    hub.record(from: localPeer, to: peer, deliveries: try readProtobuf(body).repeatedSlices(3).count)
   }
 
   /// Sends raw bytes as one message body (tests use it to inject garbage).
