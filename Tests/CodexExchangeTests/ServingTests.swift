@@ -101,12 +101,13 @@ struct ServingTests {
     let log = ArrivalLog()
     let a = try await RawPeer(hub: hub, log: log)
     let b = try await RawPeer(hub: hub, log: log)
-    let ds = try TestDataset(count: 60, blockSize: 64, seed: 34)
+    // Three full messages per peer.
+    let ds = try TestDataset(count: 3 * cfg.maxBlocksPerMessage, blockSize: 64, seed: 34)
     try await seeder.store.add(ds)
     try await hub.connect(a.peer, seeder.peer)
     try await hub.connect(b.peer, seeder.peer)
     await seeder.store.setHang(true)
-    let entries = (0..<60).map { WantListEntry(address: .leaf(treeCid: ds.treeCid, index: $0)) }
+    let entries = ds.blocks.indices.map { WantListEntry(address: .leaf(treeCid: ds.treeCid, index: $0)) }
     try await a.send(Message(wantList: WantList(entries: entries)), to: seeder.peer)
     #expect(await eventually { await seeder.engine.stats.messagesReceived == 1 })
     try await b.send(Message(wantList: WantList(entries: entries)), to: seeder.peer)
