@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import GRDBSQLite
 
@@ -29,7 +30,7 @@ final class RawStatement {
   }
 
   /// Binds parameter `index` (1-based) to the bytes of `blob`, which must stay valid and unchanged until the next
-  /// `run()`/`next()` returns (SQLite reads them in place).
+  /// `run()` returns (SQLite reads them in place).
   func bind(_ index: Int32, _ blob: UnsafeRawBufferPointer) {
     _ = sqlite3_bind_blob(stmt, index, blob.baseAddress, Int32(blob.count), nil)
   }
@@ -62,6 +63,37 @@ final class RawStatement {
     case SQLITE_DONE: return try read(nil)
     default: throw StoreError.io("repo database read failed: \(String(cString: sqlite3_errmsg(connection)))")
     }
+  }
+
+  /// Binds parameter `index` (1-based) to the bytes of `blob` (read in place, for this call only) and steps the
+  /// query once like `query(_:)`: `read` sees its first row (nil when there is none), then the statement is reset.
+  /// - Throws: `StoreError.io` with SQLite's message.
+  func query<T>(binding index: Int32, _ blob: Data, _ read: (RawRow?) -> T) throws(StoreError) -> T {
+    defer { sqlite3_reset(stmt) }
+    let rc = blob.withUnsafeBytes { bytes -> Int32 in
+      _ = sqlite3_bind_blob(stmt, index, bytes.baseAddress, Int32(bytes.count), nil)
+      return sqlite3_step(stmt)
+    }
+    switch rc {
+    case SQLITE_ROW: return read(RawRow(stmt: stmt))
+    case SQLITE_DONE: return read(nil)
+    default: throw .io("repo database read failed: \(String(cString: sqlite3_errmsg(connection)))")
+    }
+  }
+
+  /// Binds parameter `index` (1-based) to the bytes of `blob` (read in place, for this call only) and runs the
+  /// statement like `run()`.
+  @discardableResult
+  func run(binding index: Int32, _ blob: Data) throws(StoreError) -> Int {
+    defer { sqlite3_reset(stmt) }
+    let rc = blob.withUnsafeBytes { bytes -> Int32 in
+      _ = sqlite3_bind_blob(stmt, index, bytes.baseAddress, Int32(bytes.count), nil)
+      return sqlite3_step(stmt)
+    }
+    guard rc == SQLITE_DONE else {
+      throw .io("repo database write failed: \(String(cString: sqlite3_errmsg(connection)))")
+    }
+    return Int(sqlite3_changes(connection))
   }
 
   /// Runs a statement that returns no rows with the current bindings; returns the number of rows it changed.

@@ -14,8 +14,8 @@ public struct RepoConfig: Sendable {
   /// A pack file stops taking new blocks once it reaches this size (default 4 GiB). Tests lower it.
   public var packFileLimit: UInt64
   /// For crash drills only: called with a point name ("pack-written", "pack-synced", "rows-committed",
-  /// "delete-committed", "punched") at the moments between the steps of a write, so a drill can kill the process
-  /// exactly there. Nil in production.
+  /// "delete-committed", "punched", "upload-committed") at the moments between the steps of a write, so a drill
+  /// can kill the process exactly there. Nil in production.
   public var faultHook: (@Sendable (String) -> Void)?
 
   public init(

@@ -62,27 +62,33 @@ extension RepoStore {
     var plan = BatchPlan()
     var seen = Set<Data>()
     let size = batch.blockSize
-    let lookup = try db.cachedStatement(
-      sql: "SELECT size, pack, pos, data IS NULL, upload FROM blocks WHERE cid = ?")
+    // A raw statement (see `RawStatement`): GRDB's per-lookup argument arrays and row objects cost more CPU than
+    // SQLite's own work here.
+    let lookup = try RawStatement(db, "SELECT size, pack, pos, data IS NULL, upload FROM blocks WHERE cid = ?1")
     // Blocks whose bytes are to be written, in pack order: (batch index, index into new or existing).
     var toWrite: [(index: Int, isNew: Bool, slot: Int)] = []
     for i in 0..<batch.count {
-      let key = Data(batch.cid(i).bytes)
+      let key = RepoSchema.blockKey(digest: batch.digest(i))
       guard seen.insert(key).inserted else { continue }
-      if let row = try Row.fetchOne(lookup, arguments: [key]) {
-        let stored: Int64 = row[0]
+      let row = try lookup.query(binding: 1, key) { row in
+        row.map {
+          StoredBlockRow(
+            size: $0.int64(0), pack: $0.isNull(1) ? nil : $0.int64(1), pos: $0.isNull(2) ? nil : $0.int64(2),
+            noInline: $0.int64(3) != 0, upload: $0.isNull(4) ? nil : $0.int64(4))
+        }
+      }
+      if let row {
+        let stored = row.size
         guard stored == Int64(size) else {
           throw StoreError.sizeMismatch(batch.cid(i), stored: Int(stored), given: size)
         }
-        let pack: Int64? = row[1]
-        let pos: Int64? = row[2]
-        let noInline: Bool = row[3]
-        var lost = noInline && pack == nil
+        let pack = row.pack
+        let pos = row.pos
+        var lost = row.noInline && pack == nil
         if let pack, let pos {
           lost = try packs.descriptor(pack) == nil || packs.size(pack: pack) < UInt64(pos) + UInt64(size)
         }
-        let upload: Int64? = row[4]
-        plan.existing.append((i, key, nil, upload == session))
+        plan.existing.append((i, key, nil, row.upload == session))
         if lost {
           logger.warning("repo: restoring lost bytes of a stored block", metadata: ["cid": "\(batch.cid(i))"])
           toWrite.append((i, false, plan.existing.count - 1))
@@ -147,22 +153,30 @@ extension RepoStore {
     _ db: Database, _ plan: BatchPlan, batch: BlockBatch, expiry: Int64, session: Int64, seq: Int64
   ) throws {
     let size = batch.blockSize
-    let insert = try db.cachedStatement(
-      sql: """
+    var digests = Data(capacity: 32 * plan.new.count)
+    if !plan.new.isEmpty {
+      // A raw statement with the batch's constants bound once (see `RawStatement`).
+      let insert = try RawStatement(
+        db,
+        """
         INSERT INTO blocks (cid, codec, size, expiry, refcount, pack, pos, data, tree, upload, crc)
-        VALUES (?, ?, ?, ?, 0, ?, ?, NULL, NULL, ?, ?)
+        VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, NULL, NULL, ?7, ?8)
         """)
+      insert.bind(2, Int64(bitPattern: Multicodec.codexBlock.rawValue))
+      insert.bind(3, Int64(size))
+      insert.bind(4, expiry)
+      insert.bind(7, session)
+      for (index, key, placement) in plan.new {
+        guard case .pack(let pack, let pos) = placement else { continue }
+        insert.bind(5, pack)
+        insert.bind(6, Int64(pos))
+        insert.bind(8, Int64(batch.crc(index)))
+        try insert.run(binding: 1, key)
+        digests.append(contentsOf: batch.digest(index))
+      }
+    }
     let pend = try db.cachedStatement(
       sql: "INSERT INTO pending (session, cid, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-    let codec = Int64(bitPattern: Multicodec.codexBlock.rawValue)
-    var digests = Data(capacity: 32 * plan.new.count)
-    for (index, key, placement) in plan.new {
-      guard case .pack(let pack, let pos) = placement else { continue }
-      try insert.execute(arguments: [
-        key, codec, Int64(size), expiry, pack, Int64(pos), session, Int64(batch.crc(index)),
-      ])
-      digests.append(contentsOf: batch.digest(index))
-    }
     if !digests.isEmpty {
       try db.execute(
         sql: "INSERT INTO upload_batches (session, seq, digests) VALUES (?, ?, ?)",
@@ -197,6 +211,12 @@ extension RepoStore {
     let expiry = clock.now() + Self.seconds(config.blockTTL)
     try await withWriter("committing upload of \(treeCid)") { db, writer in
       let plan = try self.prepare(db, [manifest], state: &writer)
+      // The leaf rows are MiBs of WAL, past SQLite's auto-checkpoint threshold: the checkpoint that would copy them
+      // into the database file inside this commit (while the client waits for its answer) runs right after it
+      // instead (`checkpointSoon()`). The commit is exactly as durable (WAL synced before it returns).
+      let autoCheckpoint = try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") ?? 1000
+      try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+      defer { try? db.execute(sql: "PRAGMA wal_autocheckpoint = \(autoCheckpoint)") }
       do {
         try self.durableTransaction(db) {
           try self.apply(db, plan, expiry: expiry, session: nil)
@@ -250,8 +270,34 @@ extension RepoStore {
         throw error
       }
       self.committed(plan, state: &writer)
+      self.config.faultHook?("upload-committed")
     }
+    checkpointSoon()
   }
+
+  /// Starts a passive checkpoint of the WAL on the writer and returns without waiting for it (see
+  /// `commitLeaves`); `deferredCheckpoint` holds it. A checkpoint that fails or finds the store closed is left
+  /// to SQLite's next auto-checkpoint (or the close).
+  func checkpointSoon() {
+    let task = Task.detached(priority: .utility) { [self] in
+      do {
+        try await withWriter("checkpointing the WAL") { db, _ in try db.checkpoint(.passive) }
+      } catch {
+        logger.debug("repo: deferred WAL checkpoint skipped", metadata: ["why": "\(error)"])
+      }
+    }
+    deferredCheckpoint.withLock { $0 = task }
+  }
+}
+
+/// The columns of a `blocks` row `prepareBatch` looks at.
+private struct StoredBlockRow {
+  let size: Int64
+  let pack: Int64?
+  let pos: Int64?
+  /// `data IS NULL`.
+  let noInline: Bool
+  let upload: Int64?
 }
 
 /// A `LeafSpill` shared between an upload session and the store's writer, behind a lock (hence

@@ -14,4 +14,9 @@ extension RepoStore {
   func testingInt(_ sql: String) async throws -> Int {
     try await pool.read { db in try Int.fetchOne(db, sql: sql) ?? 0 }
   }
+
+  /// Runs a query returning one integer on the writer connection (for its per-connection settings).
+  func testingWriterInt(_ sql: String) async throws -> Int {
+    try await withWriter("test query") { db, _ in try Int.fetchOne(db, sql: sql) ?? 0 }
+  }
 }

@@ -63,6 +63,8 @@ public final class RepoStore: LendingReads, Sendable {
   let nextSession: Atomic<Int64>
   let isClosed: Atomic<Bool>
   let gauges: RepoGauges
+  /// The WAL checkpoint the last upload commit left to run after it (see `checkpointSoon()`).
+  let deferredCheckpoint = Mutex<Task<Void, Never>?>(nil)
 
   /// State owned by the (single) writer.
   struct WriterState {

@@ -2,6 +2,7 @@ import CStoreSupport
 import CodexFormats
 import Foundation
 import Multiformats
+import Synchronization
 import Testing
 
 @testable import CodexStore
@@ -218,6 +219,39 @@ struct LeafBatchTests {
     #expect(try await store.verify().isEmpty)
     try await store.deleteDataset(manifestCid: ds.manifestCid)
     #expect(try await store.space().quotaUsedBytes == 0)
+    await store.close()
+  }
+
+  /// The commit of an upload leaves its WAL checkpoint to a writer task that runs after it (the client does not
+  /// wait for the copy into the database file): with an auto-checkpoint threshold the commit passes, the database
+  /// file has not grown when the commit is done and grows when the deferred checkpoint ran; the connection's
+  /// threshold is restored. (A SIGKILL right after the commit is one of `SigkillTests`' crash points.)
+  @Test func uploadCommitDefersTheWALCheckpoint() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let dbPath = dir.path + "/repo.sqlite"
+    let sizeAtCommit = Mutex<Int?>(nil)
+    let config = RepoConfig(
+      directory: dir.path, quotaMaxBytes: 1 << 30, blockTTL: .seconds(1000),
+      faultHook: { point in
+        guard point == "upload-committed" else { return }
+        let size = try? FileManager.default.attributesOfItem(atPath: dbPath)[.size] as? Int
+        sizeAtCommit.withLock { $0 = size }
+      })
+    let store = try RepoStore(config: config, clock: TestClock(), logger: testLogger)
+    // 4 pages: the commit's leaf rows pass it (and every batch's rows are checkpointed before the commit).
+    try await store.testingExecute("PRAGMA wal_autocheckpoint = 4")
+    let ds = try TestDataset(count: 150, seed: 77, blockSize: 4096)
+    let session = try await store.beginUpload()
+    try await addInBatches(ds.blocks, capacity: 64, to: session)
+    try await session.commit(manifest: ds.manifestBlock)
+    let atCommit = try #require(sizeAtCommit.withLock { $0 })
+    await store.deferredCheckpoint.withLock { $0 }?.value
+    let after = try #require(try FileManager.default.attributesOfItem(atPath: dbPath)[.size] as? Int)
+    #expect(after > atCommit)
+    #expect(try await store.testingWriterInt("PRAGMA wal_autocheckpoint") == 4)
+    #expect(try await store.getBlock(tree: ds.treeCid, index: 149)?.block == ds.blocks[149])
+    #expect(try await store.verify().isEmpty)
     await store.close()
   }
 

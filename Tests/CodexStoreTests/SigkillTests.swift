@@ -48,7 +48,9 @@ struct SigkillTests {
     var totalCommits = 0
     // Rounds killed from outside at a random moment, and rounds where the tool kills itself at a named step
     // of the write path (a random number of passes in).
-    let points = ["", "pack-written", "pack-synced", "rows-committed", "", "delete-committed", "punched", ""]
+    let points = [
+      "", "pack-written", "pack-synced", "rows-committed", "", "delete-committed", "punched", "upload-committed", "",
+    ]
     for (round, point) in points.enumerated() {
       // posix_spawn + waitpid rather than Foundation.Process, whose waitUntilExit can hang on Linux when the
       // child dies of a signal. The tool's stdout goes to a file read after it is dead.
@@ -62,7 +64,9 @@ struct SigkillTests {
         // "pack-synced" is rare (only loose 64 KiB puts reach it, ~1 action in 20, each costing a few fsyncs):
         // asking for its 12th pass took up to 8 s on a loaded machine and sometimes more than the 20 s the
         // round used to wait, so it is asked for at most 3 times.
-        let most = point == "pack-written" ? 12 : point == "pack-synced" ? 3 : 4
+        // "upload-committed" (after an upload's commit, before its deferred WAL checkpoint) comes once per upload
+        // through the fast path.
+        let most = point == "pack-written" ? 12 : point == "pack-synced" || point == "upload-committed" ? 3 : 4
         args += [point, String(Int.random(in: 1...most, using: &rng))]
       }
       let pid = try Self.spawn(args, stdout: outPath)
