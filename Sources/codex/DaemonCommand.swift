@@ -133,6 +133,7 @@ extension DaemonCommand {
   /// Runs the node until SIGTERM/SIGINT. With `persistence`, the marketplace is connected and checked first; a
   /// failure there is logged as one line saying what to fix and exits with status 1.
   static func runNode(config: NodeConfig, persistence: PersistenceOptions?) async throws {
+    MallocTuning.apply()
     try LogSetup.bootstrap(level: try LogSetup.level(config.logLevel), format: config.logFormat)
     var rootLogger = Logger(label: "codex")
     rootLogger.logLevel = try LogSetup.level(config.logLevel)
