@@ -86,6 +86,12 @@ public final class RepoStore: LendingReads, Sendable {
     }
   }
 
+  /// The writer connection's page cache, in SQLite's `cache_size` form (negative: KiB). With SQLite's default
+  /// (2 MiB, about 500 pages) an upload's batches kept reading back the pages they touch again and again (the
+  /// block-key index, the blocks table's tail) from the WAL and the database file, and a 1 GiB upload's final
+  /// commit (~3,500 dirty pages) spilled to the WAL before its end. Readers keep the default.
+  static let writerCacheKiB = -16384
+
   /// Opens the repo at `config.directory`, creating it if needed, and recovers from any earlier crash.
   /// - Throws: `StoreError.io` when the directory or database cannot be opened, `.corrupt` when it is not a repo
   ///   this version understands.
@@ -104,6 +110,9 @@ public final class RepoStore: LendingReads, Sendable {
     dbConfig.maximumReaderCount = max(4, ProcessInfo.processInfo.activeProcessorCount * 2)
     dbConfig.prepareDatabase { db in
       try db.execute(sql: "PRAGMA synchronous = NORMAL")
+      if !db.configuration.readonly {
+        try db.execute(sql: "PRAGMA cache_size = \(RepoStore.writerCacheKiB)")
+      }
     }
     let dbPath = config.directory + "/repo.sqlite"
     do {

@@ -255,6 +255,16 @@ struct LeafBatchTests {
     await store.close()
   }
 
+  /// The writer connection gets the larger page cache (`RepoStore.writerCacheKiB`), the readers SQLite's default.
+  @Test func writerConnectionHasTheLargerPageCache() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir)
+    #expect(try await store.testingWriterInt("PRAGMA cache_size") == RepoStore.writerCacheKiB)
+    #expect(try await store.testingInt("PRAGMA cache_size") == -2000)
+    await store.close()
+  }
+
   @Test func abortAfterLeafBatchesLeavesNoTrace() async throws {
     let dir = TempDir()
     defer { dir.cleanup() }
