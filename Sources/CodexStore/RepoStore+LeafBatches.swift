@@ -281,7 +281,7 @@ extension RepoStore {
   func checkpointSoon() {
     let task = Task.detached(priority: .utility) { [self] in
       do {
-        try await withWriter("checkpointing the WAL") { db, _ in try db.checkpoint(.passive) }
+        _ = try await withWriter("checkpointing the WAL") { db, _ in try db.checkpoint(.passive) }
       } catch {
         logger.debug("repo: deferred WAL checkpoint skipped", metadata: ["why": "\(error)"])
       }
