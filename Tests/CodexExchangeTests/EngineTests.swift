@@ -319,6 +319,28 @@ struct EngineTests {
     #expect(await engine.waiterTimer == nil)
   }
 
+  @Test("a run of leaves follows the peer any member of the run went to, whatever order the loops ran in")
+  func runPeerFollowsAnyRunMember() async throws {
+    let hub = InMemoryExchangeHub()
+    let node = try await hub.node()
+    let engine = node.engine
+    let (a, b) = (randomPeer(), randomPeer())
+    let ds = try TestDataset(count: 40, seed: 20)
+    let run = ExchangeConfig().maxBlocksPerMessage
+    await engine.testingAssign(.leaf(treeCid: ds.treeCid, index: run + 5), to: a)
+    // Leaf run + 2 ran before run + 1..4 were assigned: it still joins the run's peer.
+    #expect(await engine.runPeer(for: .leaf(treeCid: ds.treeCid, index: run + 2), among: [b, a]) == a)
+    #expect(await engine.runPeer(for: .leaf(treeCid: ds.treeCid, index: run), among: [a, b]) == a)
+    // Other runs, other trees, or the run's peer not a candidate (busy, or no holder): no preference.
+    #expect(await engine.runPeer(for: .leaf(treeCid: ds.treeCid, index: 2 * run), among: [a, b]) == nil)
+    #expect(await engine.runPeer(for: .leaf(treeCid: ds.treeCid, index: run - 1), among: [a, b]) == nil)
+    let other = try TestDataset(count: 2, seed: 21)
+    #expect(await engine.runPeer(for: .leaf(treeCid: other.treeCid, index: run + 2), among: [a, b]) == nil)
+    #expect(await engine.runPeer(for: .leaf(treeCid: ds.treeCid, index: run + 2), among: [b]) == nil)
+    #expect(await engine.runPeer(for: .cid(ds.blocks[0].cid), among: [a, b]) == nil)
+    await engine.stop()
+  }
+
   @Test("providers found through discovery are dialled")
   func discoveryDials() async throws {
     let hub = InMemoryExchangeHub()
@@ -338,4 +360,13 @@ func manifest(_ ds: TestDataset) -> Manifest {
   Manifest(
     treeCid: ds.treeCid, datasetSize: UInt64(ds.blocks.count * ds.blocks[0].data.count),
     blockSize: ds.blocks[0].data.count)
+}
+
+extension BlockExchangeEngine {
+  /// Records `address` as wanted and asked of `peer`, without a download loop (for peer-selection tests).
+  func testingAssign(_ address: BlockAddress, to peer: PeerID) {
+    var p = PendingBlock(requestedAt: clock.now, retriesLeft: 1)
+    p.requestedFrom = peer
+    pending[address] = p
+  }
 }

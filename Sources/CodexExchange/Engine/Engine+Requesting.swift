@@ -339,17 +339,20 @@ extension BlockExchangeEngine {
 
   // MARK: peer selection and requests
 
-  /// Leaves are asked in runs of `maxBlocksPerMessage` consecutive indices from one peer: the peer leaf `index − 1`
-  /// was asked of, when it is among `candidates` and `index` does not start a new run. A run fills one delivery
-  /// message, and its blocks usually lie back to back in the provider's pack (one disk read); picking each leaf's
-  /// peer at random instead spread a chunk over every seeder in small messages of scattered blocks.
+  /// Leaves are asked in runs of `maxBlocksPerMessage` consecutive indices (aligned to multiples of it) from one
+  /// peer: the peer another leaf of `index`'s run was asked of, when it is among `candidates`. A run fills one
+  /// delivery message, and its blocks usually lie back to back in the provider's pack (one disk read); picking each
+  /// leaf's peer at random instead spread a chunk over every seeder in small messages of scattered blocks. Any
+  /// member of the run counts, not only `index − 1`: the download loops of a run do not run in index order, and
+  /// following only the previous leaf split runs into small messages when several peers hold the dataset.
   func runPeer(for address: BlockAddress, among candidates: [PeerID]) -> PeerID? {
-    guard case .leaf(let tree, let index) = address, index > 0,
-      index % max(1, config.maxBlocksPerMessage) != 0,
-      let previous = pending[.leaf(treeCid: tree, index: index - 1)]?.requestedFrom,
-      candidates.contains(previous)
-    else { return nil }
-    return previous
+    guard case .leaf(let tree, let index) = address, !candidates.isEmpty else { return nil }
+    let run = max(1, config.maxBlocksPerMessage)
+    let start = index - index % run
+    for j in start..<(start + run) where j != index {
+      if let peer = pending[.leaf(treeCid: tree, index: j)]?.requestedFrom, candidates.contains(peer) { return peer }
+    }
+    return nil
   }
 
   /// nim's `selectRandom`: weight `max(score) + 1 − score`, picked at random proportionally.
