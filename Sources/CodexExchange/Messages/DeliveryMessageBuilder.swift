@@ -3,46 +3,47 @@ import LibP2P
 import Multiformats
 import NIOCore
 
-/// A framed delivery message, `varint(length) ‖ Message(payload: deliveries)`, written straight into one
-/// `ByteBuffer`: byte-identical to `MessageFraming.frame(Message(payload: deliveries))`, with each block's bytes
-/// copied once, from wherever they are (a `Block`, or a store's read buffer lent by `LendingReads`), and no
-/// `Block`, `BlockDelivery` or decoded proof made for them.
+/// A framed message, `varint(length) ‖ Message`, written straight into one `ByteBuffer`: byte-identical to
+/// `MessageFraming.frame`, with each block's bytes copied once, from wherever they are (a `Block`, or a store's read
+/// buffer lent by `LendingReads`), and no `Block`, `BlockDelivery` or decoded proof made for them.
 public struct DeliveryMessageBuilder {
   /// Room kept in front of the body for its length varint (a body of up to 2^35 bytes; `Message.maxSize` is less).
   static let lengthRoom = 5
-  /// The fields before the deliveries: the (empty) want-list.
-  static let head: [UInt8] = {
-    var w = ProtobufWriter()
-    var wl = ProtobufWriter()
-    WantList().write(to: &wl)
-    w.write(1, message: wl)
-    return w.bytes
-  }()
-  /// The fields after them: no presences, pendingBytes 0, empty account and payment.
-  static let tail: [UInt8] = {
-    let message = Message()
-    var w = ProtobufWriter()
-    w.write(5, varint: message.pendingBytes)
-    var acc = ProtobufWriter()
-    acc.write(1, bytes: message.account.address)
-    w.write(6, message: acc)
-    var pay = ProtobufWriter()
-    pay.write(1, bytes: message.payment.update)
-    w.write(7, message: pay)
-    return w.bytes
-  }()
+  /// The fields around the deliveries of a message that carries nothing else (see `Message.writeHead/writeTail`).
+  static let plain = fields(around: Message())
 
   private var buffer: ByteBuffer
+  private let tail: [UInt8]
   /// Deliveries appended.
   public private(set) var count = 0
   /// Block bytes appended.
   public private(set) var dataBytes = 0
 
+  /// A message of deliveries only.
   /// - Parameter capacity: room to allocate at once for the deliveries (more is allocated as needed).
   public init(allocator: ByteBufferAllocator = ByteBufferAllocator(), capacity: Int = 0) {
-    buffer = allocator.buffer(capacity: Self.lengthRoom + Self.head.count + capacity + Self.tail.count)
+    self.init(fields: Self.plain, allocator: allocator, capacity: capacity)
+  }
+
+  /// A message with `message`'s want-list, presences and other fields around the deliveries appended (its own
+  /// payload is not included).
+  public init(around message: Message, allocator: ByteBufferAllocator = ByteBufferAllocator(), capacity: Int = 0) {
+    self.init(fields: Self.fields(around: message), allocator: allocator, capacity: capacity)
+  }
+
+  private init(fields: (head: [UInt8], tail: [UInt8]), allocator: ByteBufferAllocator, capacity: Int) {
+    tail = fields.tail
+    buffer = allocator.buffer(capacity: Self.lengthRoom + fields.head.count + capacity + tail.count)
     buffer.writeRepeatingByte(0, count: Self.lengthRoom)
-    buffer.writeBytes(Self.head)
+    buffer.writeBytes(fields.head)
+  }
+
+  private static func fields(around message: Message) -> (head: [UInt8], tail: [UInt8]) {
+    var head = ProtobufWriter()
+    message.writeHead(to: &head)
+    var tail = ProtobufWriter()
+    message.writeTail(to: &tail)
+    return (head.bytes, tail.bytes)
   }
 
   /// At most the bytes `append` adds for a delivery of `dataCount` bytes whose CID, address tree CID and proof
@@ -53,7 +54,7 @@ public struct DeliveryMessageBuilder {
 
   /// Makes room for `bytes` more (and the tail), so appending that much does not grow the buffer again.
   public mutating func reserve(_ bytes: Int) {
-    buffer.reserveCapacity(minimumWritableBytes: bytes + Self.tail.count)
+    buffer.reserveCapacity(minimumWritableBytes: bytes + tail.count)
   }
 
   /// Appends `delivery`, as `Message.encoded` writes it.
@@ -72,7 +73,7 @@ public struct DeliveryMessageBuilder {
     let proof = address.isLeaf ? proof : nil
     func field(_ n: Int) -> Int { 1 + Varint.encodedLength(UInt64(n)) + n }
     let inner = field(cid.bytes.count) + field(data.count) + field(a.bytes.count) + (proof.map { field($0.count) } ?? 0)
-    buffer.reserveCapacity(minimumWritableBytes: 1 + Varint.encodedLength(UInt64(inner)) + inner + Self.tail.count)
+    buffer.reserveCapacity(minimumWritableBytes: 1 + Varint.encodedLength(UInt64(inner)) + inner + tail.count)
     buffer.writeInteger(UInt8(3 << 3 | 2))
     buffer.writeUVarint(UInt64(inner))
     buffer.writeInteger(UInt8(1 << 3 | 2))
@@ -95,7 +96,7 @@ public struct DeliveryMessageBuilder {
 
   /// The framed message. The builder is not to be used afterwards.
   public mutating func finish() -> ByteBuffer {
-    buffer.writeBytes(Self.tail)
+    buffer.writeBytes(tail)
     let body = buffer.writerIndex - Self.lengthRoom
     let prefix = Varint.encode(UInt64(body))
     let start = Self.lengthRoom - prefix.count

@@ -49,14 +49,25 @@ public struct Message: Hashable, Sendable {
   /// The protobuf bytes, byte-identical to nim-codex's encoder.
   public var encoded: [UInt8] {
     var w = ProtobufWriter()
-    var wl = ProtobufWriter()
-    wantList.write(to: &wl)
-    w.write(1, message: wl)
+    writeHead(to: &w)
     for d in payload {
       var inner = ProtobufWriter()
       d.write(to: &inner)
       w.write(3, message: inner)
     }
+    writeTail(to: &w)
+    return w.bytes
+  }
+
+  /// The fields before the deliveries: the want-list (field 1).
+  func writeHead(to w: inout ProtobufWriter) {
+    var wl = ProtobufWriter()
+    wantList.write(to: &wl)
+    w.write(1, message: wl)
+  }
+
+  /// The fields after the deliveries: presences, pendingBytes, account and payment (fields 4-7).
+  func writeTail(to w: inout ProtobufWriter) {
     for p in blockPresences {
       var inner = ProtobufWriter()
       p.write(to: &inner)
@@ -69,7 +80,6 @@ public struct Message: Hashable, Sendable {
     var pay = ProtobufWriter()
     pay.write(1, bytes: payment.update)
     w.write(7, message: pay)
-    return w.bytes
   }
 
   /// Decodes a message. Absent fields are defaults, unknown fields are skipped. Any bad part (a CID that does not

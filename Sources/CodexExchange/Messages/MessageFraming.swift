@@ -19,65 +19,16 @@ public enum MessageFraming {
   public static func frameBuffer(_ message: Message, allocator: ByteBufferAllocator = ByteBufferAllocator())
     -> ByteBuffer
   {
-    // Everything but the block bytes goes through ProtobufWriter; sizes are known before anything is copied.
-    var head = ProtobufWriter()
-    var wl = ProtobufWriter()
-    message.wantList.write(to: &wl)
-    head.write(1, message: wl)
-    struct Part {
-      var prefix: [UInt8]  // field 3 key and length, cid field, data key and length
-      var data: [UInt8]
-      var suffix: [UInt8]  // address and proof fields
+    let capacity = message.payload.reduce(0) { total, d in
+      total
+        + DeliveryMessageBuilder.sizeBound(
+          dataCount: d.block.data.count, cidCount: d.block.cid.bytes.count,
+          treeCidCount: d.address.discoveryCid.bytes.count,
+          proofCount: d.proof.map { 33 + 36 * $0.path.count } ?? 0)  // three varint fields, `{1: node}` per entry
     }
-    var parts: [Part] = []
-    parts.reserveCapacity(message.payload.count)
-    var total = head.bytes.count
-    for d in message.payload {
-      var pre = ProtobufWriter()
-      pre.write(1, bytes: d.block.cid.bytes)
-      var post = ProtobufWriter()
-      var a = ProtobufWriter()
-      d.address.write(to: &a)
-      post.write(3, message: a)
-      if d.address.isLeaf, let proof = d.proof { post.write(4, bytes: proof.encoded) }
-      var dataKey: [UInt8] = []
-      Varint.append(2 << 3 | 2, to: &dataKey)
-      Varint.append(UInt64(d.block.data.count), to: &dataKey)
-      let innerLength = pre.bytes.count + dataKey.count + d.block.data.count + post.bytes.count
-      var prefix: [UInt8] = []
-      Varint.append(3 << 3 | 2, to: &prefix)
-      Varint.append(UInt64(innerLength), to: &prefix)
-      prefix += pre.bytes
-      prefix += dataKey
-      parts.append(Part(prefix: prefix, data: d.block.data, suffix: post.bytes))
-      total += prefix.count + d.block.data.count + post.bytes.count
-    }
-    var tail = ProtobufWriter()
-    for p in message.blockPresences {
-      var inner = ProtobufWriter()
-      p.write(to: &inner)
-      tail.write(4, message: inner)
-    }
-    tail.write(5, varint: message.pendingBytes)
-    var acc = ProtobufWriter()
-    acc.write(1, bytes: message.account.address)
-    tail.write(6, message: acc)
-    var pay = ProtobufWriter()
-    pay.write(1, bytes: message.payment.update)
-    tail.write(7, message: pay)
-    total += tail.bytes.count
-    var length: [UInt8] = []
-    Varint.append(UInt64(total), to: &length)
-    var out = allocator.buffer(capacity: length.count + total)
-    out.writeBytes(length)
-    out.writeBytes(head.bytes)
-    for p in parts {
-      out.writeBytes(p.prefix)
-      out.writeBytes(p.data)
-      out.writeBytes(p.suffix)
-    }
-    out.writeBytes(tail.bytes)
-    return out
+    var builder = DeliveryMessageBuilder(around: message, allocator: allocator, capacity: capacity)
+    for d in message.payload { builder.append(d) }
+    return builder.finish()
   }
 }
 
