@@ -55,45 +55,34 @@ final class RawStatement {
 
   /// Steps a query once with the current bindings; `read` sees its first row (nil when there is none), then the
   /// statement is reset.
-  /// - Throws: `StoreError.io` with SQLite's message, or what `read` throws.
-  func query<T>(_ read: (RawRow?) throws -> T) throws -> T {
+  /// - Throws: `StoreError.io` with SQLite's message.
+  func query<T>(_ read: (RawRow?) -> T) throws(StoreError) -> T {
     defer { sqlite3_reset(stmt) }
     switch sqlite3_step(stmt) {
-    case SQLITE_ROW: return try read(RawRow(stmt: stmt))
-    case SQLITE_DONE: return try read(nil)
-    default: throw StoreError.io("repo database read failed: \(String(cString: sqlite3_errmsg(connection)))")
-    }
-  }
-
-  /// Binds parameter `index` (1-based) to the bytes of `blob` (read in place, for this call only) and steps the
-  /// query once like `query(_:)`: `read` sees its first row (nil when there is none), then the statement is reset.
-  /// - Throws: `StoreError.io` with SQLite's message.
-  func query<T>(binding index: Int32, _ blob: Data, _ read: (RawRow?) -> T) throws(StoreError) -> T {
-    defer { sqlite3_reset(stmt) }
-    let rc = blob.withUnsafeBytes { bytes -> Int32 in
-      _ = sqlite3_bind_blob(stmt, index, bytes.baseAddress, Int32(bytes.count), nil)
-      return sqlite3_step(stmt)
-    }
-    switch rc {
     case SQLITE_ROW: return read(RawRow(stmt: stmt))
     case SQLITE_DONE: return read(nil)
     default: throw .io("repo database read failed: \(String(cString: sqlite3_errmsg(connection)))")
     }
   }
 
+  /// Binds parameter `index` (1-based) to the bytes of `blob` (read in place, for this call only) and steps the
+  /// query once like `query(_:)`.
+  /// - Throws: `StoreError.io` with SQLite's message.
+  func query<T>(binding index: Int32, _ blob: Data, _ read: (RawRow?) -> T) throws(StoreError) -> T {
+    try blob.withUnsafeBytes { bytes in
+      bind(index, bytes)
+      return Result { () throws(StoreError) in try query(read) }
+    }.get()
+  }
+
   /// Binds parameter `index` (1-based) to the bytes of `blob` (read in place, for this call only) and runs the
   /// statement like `run()`.
   @discardableResult
   func run(binding index: Int32, _ blob: Data) throws(StoreError) -> Int {
-    defer { sqlite3_reset(stmt) }
-    let rc = blob.withUnsafeBytes { bytes -> Int32 in
-      _ = sqlite3_bind_blob(stmt, index, bytes.baseAddress, Int32(bytes.count), nil)
-      return sqlite3_step(stmt)
-    }
-    guard rc == SQLITE_DONE else {
-      throw .io("repo database write failed: \(String(cString: sqlite3_errmsg(connection)))")
-    }
-    return Int(sqlite3_changes(connection))
+    try blob.withUnsafeBytes { bytes in
+      bind(index, bytes)
+      return Result { () throws(StoreError) in try run() }
+    }.get()
   }
 
   /// Runs a statement that returns no rows with the current bindings; returns the number of rows it changed.
