@@ -32,7 +32,7 @@ extension RepoStore {
       }
     }
     guard let (cidBytes, bytes, proofBytes) = found else { return nil }
-    let cid = try decodeCid(Data(cidBytes), what: "block of leaf \(index) of tree \(treeCid)")
+    let cid = try decodeCid(cidBytes, what: "block of leaf \(index) of tree \(treeCid)")
     return (Block(unchecked: cid, data: bytes), try decodeProof(proofBytes, leaf: index, of: treeCid))
   }
 
@@ -93,20 +93,26 @@ extension RepoStore {
   /// - Throws: `StoreError.corrupt` for undecodable stored metadata, `.io` on I/O failures.
   public func getBlocks(tree treeCid: Cid, indices: [Int]) async throws -> [(block: Block, proof: CodexProof)?] {
     let (leaves, owners) = try readLeaves(tree: treeCid, indices: indices)
-    let found = withExtendedLifetime(owners) {
-      leaves.map { $0.map { (cid: $0.cid, proof: $0.proof, crc: $0.crc, data: [UInt8]($0.data)) } }
-    }
-    return try zip(indices, found).map { index, f in
-      guard let f else { return nil }
-      let cid = try decodeCid(Data(f.cid), what: "block of leaf \(index) of tree \(treeCid)")
-      guard Self.intact(f.data, cid: cid, crc: f.crc) else {
-        logger.error(
-          "local block does not match its CID; not serving it",
-          metadata: ["cid": "\(cid)", "tree": "\(treeCid)", "index": "\(index)"])
-        return nil
+    return try withExtendedLifetime(owners) {
+      try zip(indices, leaves).map { index, f in
+        guard let f, let cid = try checkedCid(of: f, leaf: index, of: treeCid) else { return nil }
+        return (Block(unchecked: cid, data: [UInt8](f.data)), try decodeProof(f.proof, leaf: index, of: treeCid))
       }
-      return (Block(unchecked: cid, data: f.data), try decodeProof(f.proof, leaf: index, of: treeCid))
     }
+  }
+
+  /// The CID of a leaf `readLeaves` returned, or nil (logged as an error) when its bytes fail their integrity
+  /// check, so it is not served.
+  /// - Throws: `StoreError.corrupt` when the stored CID does not decode.
+  func checkedCid(of leaf: StoredLeaf, leaf index: Int, of treeCid: Cid) throws -> Cid? {
+    let cid = try decodeCid(leaf.cid, what: "block of leaf \(index) of tree \(treeCid)")
+    guard Self.intact(leaf.data, cid: cid, crc: leaf.crc) else {
+      logger.error(
+        "local block does not match its CID; not serving it",
+        metadata: ["cid": "\(cid)", "tree": "\(treeCid)", "index": "\(index)"])
+      return nil
+    }
+    return cid
   }
 
   /// A stored leaf as `readLeaves` returns it: its CID and proof as stored, its checksum, and its block's bytes (a
@@ -187,20 +193,7 @@ extension RepoStore {
       var leaves: [ServedLeaf?] = []
       leaves.reserveCapacity(stored.count)
       for (index, f) in zip(indices, stored) {
-        guard let f else {
-          leaves.append(nil)
-          continue
-        }
-        let cid: Cid
-        do {
-          cid = try Cid(bytes: f.cid)
-        } catch {
-          throw StoreError.corrupt("stored CID of block of leaf \(index) of tree \(treeCid) is undecodable: \(error)")
-        }
-        guard Self.intact(f.data, cid: cid, crc: f.crc) else {
-          logger.error(
-            "local block does not match its CID; not serving it",
-            metadata: ["cid": "\(cid)", "tree": "\(treeCid)", "index": "\(index)"])
+        guard let f, let cid = try checkedCid(of: f, leaf: index, of: treeCid) else {
           leaves.append(nil)
           continue
         }
@@ -224,11 +217,6 @@ extension RepoStore {
     } catch {
       throw .corrupt("stored proof of leaf \(index) of tree \(treeCid) is undecodable: \(error)")
     }
-  }
-
-  /// True if `data` matches its stored checksum, or, without one, hashes to `cid` (SHA-256 CIDs; others pass).
-  static func intact(_ data: [UInt8], cid: Cid, crc: UInt32?) -> Bool {
-    data.withUnsafeBytes { intact($0, cid: cid, crc: crc) }
   }
 
   /// True if `data` matches its stored checksum, or, without one, hashes to `cid` (SHA-256 CIDs; others pass).
@@ -272,7 +260,7 @@ extension RepoStore {
     return try packs.read(pack: pack, offset: UInt64(pos), count: Int(size))
   }
 
-  func decodeCid(_ bytes: Data, what: @autoclosure () -> String) throws -> Cid {
+  func decodeCid(_ bytes: some Collection<UInt8>, what: @autoclosure () -> String) throws -> Cid {
     do {
       return try Cid(bytes: bytes)
     } catch {
