@@ -134,7 +134,8 @@ struct EngineTests {
     await a.store.setHang(true)
     try await hub.connect(a.peer, leecher.peer)
     let download = Task { try await leecher.networkStore.fetchDataset(manifest(ds), window: 6) }
-    #expect(await eventually { await !leecher.engine.pendingAddresses.isEmpty })
+    // b joins only once blocks are asked of a (else all may go to b and a is never waited on).
+    #expect(await eventually { await leecher.engine.testingRequestedCount(from: a.peer) > 0 })
     try await hub.connect(b.peer, leecher.peer)
     #expect(try await download.value == 6)
     #expect(await leecher.engine.stats.peersEvicted >= 1)
@@ -363,6 +364,9 @@ func manifest(_ ds: TestDataset) -> Manifest {
 }
 
 extension BlockExchangeEngine {
+  /// Want-blocks outstanding at `peer`.
+  func testingRequestedCount(from peer: PeerID) -> Int { peers[peer]?.requested.count ?? 0 }
+
   /// Records `address` as wanted and asked of `peer`, without a download loop (for peer-selection tests).
   func testingAssign(_ address: BlockAddress, to peer: PeerID) {
     var p = PendingBlock(requestedAt: clock.now, retriesLeft: 1)
