@@ -62,18 +62,9 @@ extension RepoStore {
     }
     let expiry = clock.now() + Self.seconds(ttl ?? config.blockTTL)
     try await withWriter("storing \(leaves.count) leaves") { [byTree, order] db, state in
-      let plan = try self.prepare(db, blocks, state: &state)
-      do {
-        try db.inTransaction {
-          try self.apply(db, plan, expiry: expiry, session: nil)
-          for tree in order { try self.insertLeaves(db, tree: tree, byTree[tree]!) }
-          return .commit
-        }
-      } catch {
-        self.rollback(plan, state: state)
-        throw error
+      try self.write(db, blocks, state: &state, expiry: expiry, session: nil) { db in
+        for tree in order { try self.insertLeaves(db, tree: tree, byTree[tree]!) }
       }
-      self.committed(plan, state: &state)
     }
   }
 

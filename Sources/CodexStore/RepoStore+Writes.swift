@@ -223,18 +223,29 @@ extension RepoStore {
     guard !real.isEmpty else { return }
     let expiry = clock.now() + Self.seconds(ttl ?? config.blockTTL)
     try await withWriter("storing \(real.count) blocks") { db, state in
-      let plan = try self.prepare(db, real, state: &state, deferSync: session != nil)
-      do {
-        try db.inTransaction {
-          try self.apply(db, plan, expiry: expiry, session: session)
-          return .commit
-        }
-      } catch {
-        self.rollback(plan, state: state)
-        throw error
-      }
-      self.committed(plan, state: &state)
+      try self.write(db, real, state: &state, expiry: expiry, session: session)
     }
+  }
+
+  /// One durable block write on the writer: `prepare` (pack bytes written and synced unless an upload session
+  /// defers it), then `apply` and `alsoInTransaction` in one transaction; the pack bytes are rolled back if that
+  /// fails.
+  func write(
+    _ db: Database, _ blocks: [Block], state: inout WriterState, expiry: Int64, session: Int64?,
+    alsoInTransaction: (Database) throws -> Void = { _ in }
+  ) throws {
+    let plan = try prepare(db, blocks, state: &state, deferSync: session != nil)
+    do {
+      try db.inTransaction {
+        try apply(db, plan, expiry: expiry, session: session)
+        try alsoInTransaction(db)
+        return .commit
+      }
+    } catch {
+      rollback(plan, state: state)
+      throw error
+    }
+    committed(plan, state: &state)
   }
 
   static func seconds(_ d: Duration) -> Int64 { d.components.seconds }
