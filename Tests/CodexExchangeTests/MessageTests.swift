@@ -1,5 +1,6 @@
 import CodexFormats
 import Multiformats
+import NIOCore
 import Testing
 
 @testable import CodexExchange
@@ -104,6 +105,21 @@ struct MessageTests {
     for m in messages {
       let buffer = MessageFraming.frameBuffer(m)
       #expect(Array(buffer.readableBytesView) == MessageFraming.frame(m))
+    }
+  }
+
+  @Test("body(of:) takes the one message out of a frame and rejects none, two or a cut-short one")
+  func bodyOfFrame() throws {
+    let ds = try TestDataset(count: 2, blockSize: 500, seed: 44)
+    let m = Message(payload: [BlockDelivery(block: ds.blocks[0], address: .cid(ds.blocks[0].cid))])
+    let frame = MessageFraming.frameBuffer(m)
+    #expect(try MessageFraming.body(of: frame) == m.encoded)
+    var two = frame
+    two.writeImmutableBuffer(frame)
+    var cut = frame
+    cut.moveWriterIndex(to: cut.writerIndex - 1)
+    for bad in [ByteBuffer(), two, cut, ByteBuffer(bytes: [0x80])] {
+      #expect(throws: MessageError.self) { try MessageFraming.body(of: bad) }
     }
   }
 

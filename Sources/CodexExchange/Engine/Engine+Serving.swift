@@ -265,7 +265,7 @@ extension BlockExchangeEngine {
       }
     }
     let found = await lookupAll(addresses)
-    message.reserve(found.reduce(0) { $0 + ($1.map { $0.block.data.count + 4096 } ?? 0) })
+    message.reserve(found.reduce(0) { $0 + ($1.map(DeliveryMessageBuilder.sizeBound(of:)) ?? 0) })
     return found.map { delivery in
       guard let delivery else { return false }
       message.append(delivery)

@@ -52,6 +52,14 @@ public struct DeliveryMessageBuilder {
     dataCount + cidCount + treeCidCount + proofCount + 64
   }
 
+  /// At most the bytes `append(_:)` adds for `delivery`.
+  public static func sizeBound(of delivery: BlockDelivery) -> Int {
+    sizeBound(
+      dataCount: delivery.block.data.count, cidCount: delivery.block.cid.bytes.count,
+      treeCidCount: delivery.address.discoveryCid.bytes.count,
+      proofCount: delivery.proof.map { 33 + 36 * $0.path.count } ?? 0)  // three varint fields, `{1: node}` per entry
+  }
+
   /// Makes room for `bytes` more (and the tail), so appending that much does not grow the buffer again.
   public mutating func reserve(_ bytes: Int) {
     buffer.reserveCapacity(minimumWritableBytes: bytes + tail.count)

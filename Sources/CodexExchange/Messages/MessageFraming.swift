@@ -19,16 +19,22 @@ public enum MessageFraming {
   public static func frameBuffer(_ message: Message, allocator: ByteBufferAllocator = ByteBufferAllocator())
     -> ByteBuffer
   {
-    let capacity = message.payload.reduce(0) { total, d in
-      total
-        + DeliveryMessageBuilder.sizeBound(
-          dataCount: d.block.data.count, cidCount: d.block.cid.bytes.count,
-          treeCidCount: d.address.discoveryCid.bytes.count,
-          proofCount: d.proof.map { 33 + 36 * $0.path.count } ?? 0)  // three varint fields, `{1: node}` per entry
-    }
+    let capacity = message.payload.reduce(0) { $0 + DeliveryMessageBuilder.sizeBound(of: $1) }
     var builder = DeliveryMessageBuilder(around: message, allocator: allocator, capacity: capacity)
     for d in message.payload { builder.append(d) }
     return builder.finish()
+  }
+
+  /// The body of `frame`, which must hold exactly one framed message (as `frameBuffer` and
+  /// `DeliveryMessageBuilder` make them).
+  /// - Throws: `MessageError` for a frame that does not hold exactly one message.
+  public static func body(of frame: ByteBuffer) throws(MessageError) -> [UInt8] {
+    var decoder = FrameDecoder()
+    decoder.feed(frame.readableBytesView)
+    guard let body = try decoder.nextFrame(), try decoder.nextFrame() == nil else {
+      throw MessageError.malformed("a framed message must hold exactly one message")
+    }
+    return body
   }
 }
 

@@ -39,11 +39,6 @@ public protocol ExchangeNetwork: Sendable {
 
 extension ExchangeNetwork {
   public func send(framed frame: ByteBuffer, to peer: PeerID) async throws {
-    var decoder = FrameDecoder()
-    decoder.feed(frame.readableBytesView)
-    guard let message = try decoder.nextMessage(), try decoder.nextFrame() == nil else {
-      throw MessageError.malformed("a framed message must hold exactly one message")
-    }
-    try await send(message, to: peer)
+    try await send(Message(encoded: MessageFraming.body(of: frame)), to: peer)
   }
 }

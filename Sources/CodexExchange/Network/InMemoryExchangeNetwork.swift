@@ -133,11 +133,7 @@ public final class InMemoryExchangeNetwork: ExchangeNetwork {
 
   /// Sends the framed message's body as it is (no decoding, as `send(_:to:)` sends an encoded message).
   public func send(framed frame: ByteBuffer, to peer: PeerID) async throws {
-    var decoder = FrameDecoder()
-    decoder.feed(frame.readableBytesView)
-    guard let body = try decoder.nextFrame(), try decoder.nextFrame() == nil else {
-      throw MessageError.malformed("a framed message must hold exactly one message")
-    }
+    let body = try MessageFraming.body(of: frame)
     try hub.deliver(body, from: localPeer, to: peer)
     hub.record(from: localPeer, to: peer, deliveries: try readProtobuf(body).repeatedSlices(3).count)
   }
