@@ -8,7 +8,8 @@ import Multiformats
 ///
 /// Bytes are copied in once (`append`), hashed in place (`hash(blocks:)`, callable for disjoint ranges from
 /// several threads at once; 16 blocks per call of the AVX-512 multi-lane SHA-256 where the CPU has it) and written
-/// to a pack with one `pwritev` that can bypass the page cache because the buffer is aligned. A batch is reused after `reset()`, so an upload allocates its buffers once.
+/// to a pack with one `pwritev` that can bypass the page cache because the buffer is aligned. A batch is reused
+/// after `reset()`, so an upload allocates its buffers once.
 ///
 /// Concurrency contract (hence `@unchecked Sendable`): one owner fills it; while it is being hashed or stored
 /// nobody appends to it; `hash(blocks:)` calls from several threads must use disjoint ranges.
@@ -83,8 +84,8 @@ public final class BlockBatch: @unchecked Sendable {
   /// Where the CPU has AVX-512, 16 blocks at a time go through `cstore_sha256_lanes` (one block per vector lane),
   /// which hashes about 1.9x the bytes per CPU-second of swift-crypto's one-block-at-a-time SHA-NI code; the
   /// `useLanes: false` path (the default in debug builds, and any CPU without AVX-512) hashes one block at a time
-  /// with swift-crypto. Each
-  /// group's checksums are computed right after its hashes, while its bytes are still in the cache.
+  /// with swift-crypto. Each group's checksums are computed right after its hashes, while its bytes are still in
+  /// the cache.
   public func hash(blocks range: Range<Int>, useLanes: Bool = BlockBatch.lanesPreferred) {
     precondition(range.lowerBound >= 0 && range.upperBound <= count, "hashing blocks that are not complete")
     var i = range.lowerBound

@@ -87,15 +87,8 @@ final class PackFiles: @unchecked Sendable {
     return bytes
   }
 
-  /// Most bytes one system call of `read(_:)` reads.
+  /// Most bytes one system call of `readSpans(_:)` reads.
   static let maxRunBytes: UInt64 = 4 << 20
-
-  /// Reads several byte ranges; results in the order of `ranges`. The caller holds `lock` (either mode).
-  /// Copies the bytes out of `readSpans(_:)`.
-  func read(_ ranges: [(pack: Int64, offset: UInt64, count: Int)]) throws(StoreError) -> [[UInt8]] {
-    let (owners, spans) = try readSpans(ranges)
-    return withExtendedLifetime(owners) { spans.map { [UInt8]($0) } }
-  }
 
   /// Reads several byte ranges without copying them out of the read buffers: each range's bytes are a span of one
   /// of `owners`, valid while that buffer lives; spans in the order of `ranges`. The caller holds `lock` (either

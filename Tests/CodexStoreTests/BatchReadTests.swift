@@ -251,3 +251,11 @@ struct BlockDigestsTests {
     #expect(BlockDigests.sha256([]) == [])
   }
 }
+
+extension PackFiles {
+  /// The bytes of `readSpans(ranges)`, copied out (the caller holds `lock`).
+  fileprivate func read(_ ranges: [(pack: Int64, offset: UInt64, count: Int)]) throws(StoreError) -> [[UInt8]] {
+    let (owners, spans) = try readSpans(ranges)
+    return withExtendedLifetime(owners) { spans.map { [UInt8]($0) } }
+  }
+}
