@@ -23,7 +23,7 @@ final class PackFiles: @unchecked Sendable {
   /// Pack id → a second, write-only O_DIRECT descriptor for aligned batch writes (see `write(pack:offset:segments:)`).
   /// Used only by the (single) writer; mutated under the write lock.
   private var directFds: [Int64: Int32] = [:]
-  /// Pack id → a read-only O_DIRECT descriptor for `read(_:)`, opened with the pack; absent when the file system has
+  /// Pack id → a read-only O_DIRECT descriptor for `readSpans(_:)`, opened with the pack; absent when the file system has
   /// no direct I/O. Mutated only under the write lock.
   private var directReadFds: [Int64: Int32] = [:]
   /// Set once the file system refused direct I/O; later batch writes go through the page cache.
