@@ -70,26 +70,13 @@ extension RepoStore {
     for i in 0..<batch.count {
       let key = RepoSchema.blockKey(digest: batch.digest(i))
       guard seen.insert(key).inserted else { continue }
-      let row = try lookup.query(binding: 1, key) { row in
-        row.map {
-          StoredBlockRow(
-            size: $0.int64(0), pack: $0.isNull(1) ? nil : $0.int64(1), pos: $0.isNull(2) ? nil : $0.int64(2),
-            noInline: $0.int64(3) != 0, upload: $0.isNull(4) ? nil : $0.int64(4))
-        }
-      }
+      let row = try lookup.query(binding: 1, key) { $0.map { StoredBlockRow($0, withUpload: true) } }
       if let row {
-        let stored = row.size
-        guard stored == Int64(size) else {
-          throw StoreError.sizeMismatch(batch.cid(i), stored: Int(stored), given: size)
-        }
-        let pack = row.pack
-        let pos = row.pos
-        var lost = row.noInline && pack == nil
-        if let pack, let pos {
-          lost = try packs.descriptor(pack) == nil || packs.size(pack: pack) < UInt64(pos) + UInt64(size)
+        guard row.size == Int64(size) else {
+          throw StoreError.sizeMismatch(batch.cid(i), stored: Int(row.size), given: size)
         }
         plan.existing.append((i, key, nil, row.upload == session))
-        if lost {
+        if try bytesLost(row) {
           logger.warning("repo: restoring lost bytes of a stored block", metadata: ["cid": "\(batch.cid(i))"])
           toWrite.append((i, false, plan.existing.count - 1))
         }
@@ -288,16 +275,6 @@ extension RepoStore {
     }
     deferredCheckpoint.withLock { $0 = task }
   }
-}
-
-/// The columns of a `blocks` row `prepareBatch` looks at.
-private struct StoredBlockRow {
-  let size: Int64
-  let pack: Int64?
-  let pos: Int64?
-  /// `data IS NULL`.
-  let noInline: Bool
-  let upload: Int64?
 }
 
 /// A `LeafSpill` shared between an upload session and the store's writer, behind a lock (hence

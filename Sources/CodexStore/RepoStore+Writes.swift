@@ -39,20 +39,11 @@ extension RepoStore {
     var toWrite: [(index: Int, block: Block, isNew: Bool)] = []
     for block in blocks where !Codex.isEmpty(block.cid) && seen.insert(block.cid).inserted {
       lookup.bind(1, copying: block.cid.bytes)
-      let stored = try lookup.query { row in
-        row.map { r in
-          (
-            size: r.int64(0), pack: r.isNull(1) ? nil : r.int64(1), pos: r.isNull(2) ? nil : r.int64(2),
-            noInline: r.int64(3) != 0
-          )
+      if let stored = try lookup.query({ $0.map { StoredBlockRow($0) } }) {
+        guard stored.size == Int64(block.data.count) else {
+          throw StoreError.sizeMismatch(block.cid, stored: Int(stored.size), given: block.data.count)
         }
-      }
-      if let stored {
-        let size = stored.size
-        guard size == Int64(block.data.count) else {
-          throw StoreError.sizeMismatch(block.cid, stored: Int(size), given: block.data.count)
-        }
-        let lost = try bytesLost(pack: stored.pack, pos: stored.pos, size: UInt64(size), noInline: stored.noInline)
+        let lost = try bytesLost(stored)
         plan.existing.append((block, nil))
         if lost {
           logger.warning("repo: restoring lost bytes of a stored block", metadata: ["cid": "\(block.cid)"])
@@ -128,10 +119,10 @@ extension RepoStore {
   }
 
   /// True if a stored block's bytes are gone (pack file shorter than the block, or no bytes at all).
-  private func bytesLost(pack: Int64?, pos: Int64?, size: UInt64, noInline: Bool) throws -> Bool {
-    guard let pack, let pos else { return noInline && size > 0 }
+  func bytesLost(_ row: StoredBlockRow) throws -> Bool {
+    guard let pack = row.pack, let pos = row.pos else { return row.noInline && row.size > 0 }
     guard packs.descriptor(pack) != nil else { return true }
-    return try packs.size(pack: pack) < UInt64(pos) + size
+    return try packs.size(pack: pack) < UInt64(pos) + UInt64(row.size)
   }
 
   /// Inserts/updates the rows of a prepared write, inside the caller's transaction. `session` records new and
@@ -249,4 +240,23 @@ extension RepoStore {
   }
 
   static func seconds(_ d: Duration) -> Int64 { d.components.seconds }
+}
+
+/// The columns of a `blocks` row a write looks at: `SELECT size, pack, pos, data IS NULL[, upload]`.
+struct StoredBlockRow {
+  let size: Int64
+  let pack: Int64?
+  let pos: Int64?
+  /// `data IS NULL`.
+  let noInline: Bool
+  /// The upload session holding the block (nil when not selected).
+  let upload: Int64?
+
+  init(_ r: RawRow, withUpload: Bool = false) {
+    size = r.int64(0)
+    pack = r.isNull(1) ? nil : r.int64(1)
+    pos = r.isNull(2) ? nil : r.int64(2)
+    noInline = r.int64(3) != 0
+    upload = withUpload && !r.isNull(4) ? r.int64(4) : nil
+  }
 }
