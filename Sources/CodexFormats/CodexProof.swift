@@ -20,6 +20,16 @@ public struct CodexProof: Sendable, Hashable {
 
   /// Recomputes the root from `leaf` (a 32-byte SHA-256 digest) along this proof's path.
   public func reconstructRoot(leaf: [UInt8]) throws(FormatError) -> [UInt8] {
+    try foldPath(leaf: leaf) { _, _, left, right, key in CodexTree.compress(left, right, key: key) }
+  }
+
+  /// Walks the path from `leaf` up: at each level, `node(level, index of the parent, left, right, key)` gives the
+  /// parent of the running hash and the path entry (ordered, with the Codex tree's key: bottom level, odd last
+  /// node). Returns the last parent, the root.
+  /// - Throws: `FormatError.invalidProof` for a non-SHA-256 proof, a bad leaf, index or path entry.
+  func foldPath(
+    leaf: [UInt8], _ node: (_ level: Int, _ parent: Int, _ left: [UInt8], _ right: [UInt8], _ key: UInt8) -> [UInt8]
+  ) throws(FormatError) -> [UInt8] {
     guard mcodec == .sha2_256 else { throw .invalidProof("only sha2-256 proofs can be checked here, not \(mcodec)") }
     guard leaf.count == 32 else { throw .invalidProof("leaf must be 32 bytes") }
     guard index >= 0, index < leafCount else { throw .invalidProof("index \(index) not below leaf count \(leafCount)") }
@@ -27,14 +37,12 @@ public struct CodexProof: Sendable, Hashable {
     var j = index
     var m = leafCount
     var bottom: UInt8 = 1
-    for p in path {
+    for (level, p) in path.enumerated() {
       guard p.count == 32 else { throw .invalidProof("path entries must be 32 bytes") }
       if j & 1 == 1 {
-        h = CodexTree.compress(p, h, key: bottom)
-      } else if j == m - 1 {
-        h = CodexTree.compress(h, p, key: bottom + 2)
+        h = node(level, j >> 1, p, h, bottom)
       } else {
-        h = CodexTree.compress(h, p, key: bottom)
+        h = node(level, j >> 1, h, p, j == m - 1 ? bottom + 2 : bottom)
       }
       bottom = 0
       j >>= 1

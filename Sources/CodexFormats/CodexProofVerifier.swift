@@ -32,36 +32,19 @@ public struct CodexProofVerifier: Sendable {
     guard proof.mcodec == .sha2_256, leaf.code == proof.mcodec, root.code == proof.mcodec else {
       return proof.verify(leaf: leaf, root: root)
     }
-    guard leaf.digest.count == 32, proof.index >= 0, proof.index < proof.leafCount else { return false }
-    var h = leaf.digest
-    var j = proof.index
-    var m = proof.leafCount
-    var bottom: UInt8 = 1
     var input = [UInt8]()
     input.reserveCapacity(65)
-    for (level, p) in proof.path.enumerated() {
-      guard p.count == 32 else { return false }
+    let computed = try? proof.foldPath(leaf: leaf.digest) { level, parent, left, right, key in
       input.removeAll(keepingCapacity: true)
-      if j & 1 == 1 {
-        input.append(contentsOf: p)
-        input.append(contentsOf: h)
-        input.append(bottom)
-      } else {
-        input.append(contentsOf: h)
-        input.append(contentsOf: p)
-        input.append(j == m - 1 ? bottom + 2 : bottom)
-      }
-      let key = NodeKey(level: level, index: j >> 1)
-      if let known = memo[key], known.input == input {
-        h = known.output
-      } else {
-        h = SHA256Hashing.digest(input)
-        memo[key] = Node(input: input, output: h)
-      }
-      bottom = 0
-      j >>= 1
-      m = (m + 1) >> 1
+      input.append(contentsOf: left)
+      input.append(contentsOf: right)
+      input.append(key)
+      let at = NodeKey(level: level, index: parent)
+      if let known = memo[at], known.input == input { return known.output }
+      let output = SHA256Hashing.digest(input)
+      memo[at] = Node(input: input, output: output)
+      return output
     }
-    return h == root.digest
+    return computed == root.digest
   }
 }
