@@ -10,8 +10,9 @@ import Multiformats
 /// Received bytes are copied once, straight into a page-aligned batch of 128 blocks of 64 KiB (a `BlockBatch`;
 /// the last block zero-padded). A full batch is handed to a task that hashes its blocks on every core and then,
 /// in upload order, stores it with one `pwritev` (bypassing the page cache) and one transaction, while the next
-/// batch is being received: the network read, SHA-256 and the disk overlap. Up to `maxInflight` batches are in
-/// flight and the batches are reused, so memory stays at about (`maxInflight` + 1) × 8 MiB whatever the size.
+/// batch is being received: the network read, SHA-256 and the disk overlap (and one batch's write with the next
+/// one's, see `RepoStore.storeLeafBatch`). Up to `maxInflight` batches are in flight and the batches are reused
+/// once the store released them, so memory stays at about `maxBatches` × 8 MiB whatever the size.
 /// Leaf digests go to the session's temporary file; the tree and the proofs are computed from it at `finish()`.
 /// Nothing becomes visible until `finish()` commits leaves and manifest in one transaction; `abort()` (or a
 /// crash) leaves no trace.
@@ -20,6 +21,9 @@ import Multiformats
 public final class DatasetUpload {
   static let batchBlocks = 128
   static let maxInflight = 3
+  /// Batches an upload allocates at most: the in-flight ones, the one being filled, and one the store may still be
+  /// writing after its task ended.
+  static let maxBatches = maxInflight + 2
 
   private let session: UploadSession
   private let logger: Logger
@@ -27,8 +31,10 @@ public final class DatasetUpload {
   private let mimetype: String?
   /// The batch being filled.
   private var current: BlockBatch?
-  /// Empty batches to reuse.
+  /// Batches to reuse, oldest first (the store may still hold the last ones: `BlockBatch.released()`).
   private var spare: [BlockBatch] = []
+  /// Batches allocated so far.
+  private var allocated = 0
   private var inflight: [(task: Task<Void, any Error>, batch: BlockBatch)] = []
   private var finished = false
   /// The number of bytes received so far.
@@ -74,6 +80,7 @@ public final class DatasetUpload {
     current?.padLastBlock()
     try await flush()
     try await drain()
+    do { try await session.flush() } catch { throw NodeError.wrap(error) }
     let drained = ContinuousClock.now
     let session = self.session
     let size = byteCount
@@ -117,10 +124,21 @@ public final class DatasetUpload {
     await session.abort()
   }
 
-  /// The batch to copy received bytes into: the current one, a spare one, or a new one.
+  /// The batch to copy received bytes into: the current one, a spare one the store released, a new one, or the
+  /// oldest spare once the store released it.
   private func fillingBatch() async throws -> BlockBatch {
     if let current { return current }
-    let batch = spare.popLast() ?? BlockBatch(capacity: Self.batchBlocks)
+    let batch: BlockBatch
+    if let free = spare.firstIndex(where: { !$0.isHeld }) {
+      batch = spare.remove(at: free)
+    } else if spare.isEmpty || allocated < Self.maxBatches {
+      allocated += 1
+      batch = BlockBatch(capacity: Self.batchBlocks)
+    } else {
+      batch = spare.removeFirst()
+      await batch.released()
+    }
+    batch.reset()
     current = batch
     return batch
   }
@@ -144,7 +162,6 @@ public final class DatasetUpload {
   private func drainOne() async throws {
     let (task, batch) = inflight.removeFirst()
     try await task.value
-    batch.reset()
     spare.append(batch)
   }
 

@@ -2,6 +2,7 @@ import CStoreSupport
 import CodexFormats
 import Foundation
 import Multiformats
+import Synchronization
 
 /// Consecutive blocks of one size laid back to back in one page-aligned buffer, with their SHA-256 digests: the
 /// unit an upload hands to `UploadSession.addLeaves`.
@@ -12,7 +13,9 @@ import Multiformats
 /// after `reset()`, so an upload allocates its buffers once.
 ///
 /// Concurrency contract (hence `@unchecked Sendable`): one owner fills it; while it is being hashed or stored
-/// nobody appends to it; `hash(blocks:)` calls from several threads must use disjoint ranges.
+/// nobody appends to it; `hash(blocks:)` calls from several threads must use disjoint ranges. The store may keep
+/// writing a batch after `UploadSession.addLeaves` returned (its pack write overlaps the next batch's): the owner
+/// awaits `released()` before it resets and refills the batch.
 public final class BlockBatch: @unchecked Sendable {
   /// Bytes per block.
   public let blockSize: Int
@@ -24,6 +27,8 @@ public final class BlockBatch: @unchecked Sendable {
   private let crcs: UnsafeMutablePointer<UInt32>
   /// Bytes filled so far (blocks are complete up to `filled / blockSize`).
   public private(set) var filled = 0
+  /// Whether the store still reads the buffer (see `hold()`), and who waits for it to let go.
+  private let storeHold = Mutex<(held: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
   /// Makes an empty batch for `capacity` blocks of `blockSize` bytes (a multiple of 4096).
   public init(blockSize: Int = Codex.defaultBlockSize, capacity: Int) {
@@ -68,8 +73,41 @@ public final class BlockBatch: @unchecked Sendable {
     filled += blockSize - rest
   }
 
-  /// Empties the batch for reuse.
-  public func reset() { filled = 0 }
+  /// Empties the batch for reuse. The store must have released it (`released()`).
+  public func reset() {
+    precondition(!isHeld, "a block batch was reset while the store was still writing it; await released() first")
+    filled = 0
+  }
+
+  /// True while the store still writes the batch's bytes (between `addLeaves` and the end of that write).
+  public var isHeld: Bool { storeHold.withLock { $0.held } }
+
+  /// Returns once the store no longer reads the batch: at once if it does not, else when its pack write ended and
+  /// the batch was committed or rolled back (at the latest when the session's next `addLeaves`, `commit` or
+  /// `abort` ran, or any other write of the store).
+  public func released() async {
+    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+      let now = storeHold.withLock { s -> Bool in
+        guard s.held else { return true }
+        s.waiters.append(c)
+        return false
+      }
+      if now { c.resume() }
+    }
+  }
+
+  /// Marks the batch as being written by the store (`released()` then waits for `release()`).
+  func hold() { storeHold.withLock { $0.held = true } }
+
+  /// Ends `hold()`, waking whoever waits in `released()`.
+  func release() {
+    let waiters = storeHold.withLock { s -> [CheckedContinuation<Void, Never>] in
+      s.held = false
+      defer { s.waiters = [] }
+      return s.waiters
+    }
+    for w in waiters { w.resume() }
+  }
 
   /// Blocks hashed together by `cstore_sha256_lanes`.
   static let lanes = 16

@@ -1,4 +1,5 @@
 import CStoreSupport
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -28,6 +29,8 @@ final class PackFiles: @unchecked Sendable {
   private var directReadFds: [Int64: Int32] = [:]
   /// Set once the file system refused direct I/O; later batch writes go through the page cache.
   private var directUnsupported = false
+  /// Tests set it to make `write(pack:offset:segments:)` fail as a full or broken disk would.
+  let failWritesForTesting = Atomic<Bool>(false)
   private var closed = false
 
   init(directory: String) {
@@ -206,6 +209,9 @@ final class PackFiles: @unchecked Sendable {
   /// the CPU an upload costs and keeps a big upload from flooding the cache with dirty pages. File systems without
   /// direct I/O (tmpfs) get a buffered write. Either way the bytes are durable only after `sync(pack:)`.
   func write(pack id: Int64, offset: UInt64, segments: [UnsafeRawBufferPointer]) throws(StoreError) {
+    if failWritesForTesting.load(ordering: .relaxed) {
+      throw .io("write to \(path(id)) failed: failure injected by a test")
+    }
     let buffered = try descriptorOrThrow(id)
     let a = Int(Self.alignment)
     let aligned =
@@ -225,7 +231,8 @@ final class PackFiles: @unchecked Sendable {
 
   /// The O_DIRECT descriptor of pack `id`, opened on first use; nil when the file system has no direct I/O.
   private func directDescriptor(_ id: Int64) -> Int32? {
-    if let fd = directFds[id] { return fd }
+    // Under the lock: two batches' writes (see `RepoStore.storeLeafBatch`) may open descriptors at the same time.
+    if let fd = lock.withReadLock({ directFds[id] }) { return fd }
     return lock.withWriteLock { () -> Int32? in
       guard !directUnsupported, !closed, fds[id] != nil else { return nil }
       let fd = path(id).withCString { cstore_open_direct($0) }
@@ -334,9 +341,11 @@ final class PackFiles: @unchecked Sendable {
   }
 
   private func descriptorOrThrow(_ id: Int64) throws(StoreError) -> Int32 {
-    // Writers are serialized and only they add descriptors, so reading the table here without the lock
-    // races with nothing but `closeAll`, which the store orders after its last write.
-    guard let fd = fds[id] else { throw StoreError.invalidArgument("pack \(path(id)) is not open (store closed?)") }
+    // Under the lock: an upload batch's write runs on another thread while the writer may open the next pack
+    // (see `RepoStore.storeLeafBatch`). Callers must not hold `lock` already.
+    guard let fd = lock.withReadLock({ fds[id] }) else {
+      throw StoreError.invalidArgument("pack \(path(id)) is not open (store closed?)")
+    }
     return fd
   }
 

@@ -33,7 +33,11 @@
 //   held through `blocks.upload` by the upload fast path; refcount 0) are deleted with their
 //   quota given back. Accounting is therefore exact after any crash.
 // * Writers are serialized on GRDB's writer queue (bytes, sync and transaction under one exclusive access), which
-//   also keeps blocking I/O off Swift's cooperative threads. Reads run on the caller, concurrently with each other
+//   also keeps blocking I/O off Swift's cooperative threads. One exception keeps the disk busy during uploads: an
+//   upload batch of new blocks may stay "pipelined" after its turn (its O_DIRECT write still running, its rows not
+//   inserted); the session's next batch starts its own write and then commits the pipelined one, and any other
+//   writer turn commits it first. Its rows still commit only after its bytes are written. A 1 GiB upload's disk
+//   time was 0.72 s of 1.11 s before this: the disk waited after each batch for its rows and the next batch. Reads run on the caller, concurrently with each other
 //   and with the writer: block/leaf lookups step one prepared statement on a pooled read-only raw SQLite
 //   connection (GRDB's per-read queue hop and BEGIN/COMMIT cost more than the 64 KiB `pread`: 0.5 GB/s through
 //   GRDB, 1.3-1.6 GB/s raw), other reads use GRDB's reader pool.
@@ -76,6 +80,19 @@ public final class RepoStore: LendingReads, Sendable {
     var dirty: Set<Int64> = []
     /// Where `prepare` stages pack bytes (allocated on first use, then reused).
     var stageBuffer: PackStageBuffer?
+    /// The upload batch whose pack write is still running and whose rows are not inserted yet (see
+    /// `storeLeafBatch`). The next batch of its session completes it; any other writer turn first (`withWriter`).
+    var pipelined: PipelinedBatch?
+    /// Upload sessions whose pipelined batch failed when another turn completed it: their next `addLeaves` or
+    /// `commit` throws this (the batch's rows and bytes were rolled back). Cleared by the abort.
+    var failedSessions: [Int64: StoreError] = [:]
+
+    /// Where the next pack bytes go: after the pipelined batch's bytes if there is one, else after the committed
+    /// length of the current pack.
+    var packTail: (pack: Int64, end: UInt64) {
+      if let end = pipelined?.plan.packEnd { return (end.id, end.length) }
+      return (pack, committed)
+    }
 
     /// The staging buffer, allocated on first use.
     mutating func stage() -> PackStageBuffer {
@@ -149,8 +166,8 @@ public final class RepoStore: LendingReads, Sendable {
   /// `StoreError.invalidArgument`. Running upload sessions are not committed (they are rolled back at next open).
   public func close() async {
     guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-    // Wait for the writer to be idle, then shut everything.
-    _ = try? await pool.writeWithoutTransaction { _ in }
+    // Wait for the writer to be idle and an upload batch still being written to be committed, then shut everything.
+    _ = try? await pool.writeWithoutTransaction { db in self.writer.withLock { self.settlePipelined(db, &$0) } }
     raw.closeAll()
     packs.closeAll()
     try? pool.close()
@@ -159,6 +176,14 @@ public final class RepoStore: LendingReads, Sendable {
   /// Simulates a crash for tests: stops using the files without any clean-up.
   func abandonForTesting() {
     isClosed.store(true, ordering: .releasing)
+    // Like a crash: the rows of a pipelined batch are never inserted (but its write must end before the files close).
+    writer.withLock { state in
+      if let p = state.pipelined {
+        _ = try? p.write.wait()
+        p.batch.release()
+        state.pipelined = nil
+      }
+    }
     raw.closeAll()
     packs.closeAll()
     try? pool.close()
@@ -236,15 +261,20 @@ public final class RepoStore: LendingReads, Sendable {
   }
 
   /// Runs `body` with exclusive write access: GRDB's writer connection (no transaction opened) and the writer
-  /// state. Errors other than `StoreError` become `.io`.
+  /// state. A pipelined upload batch is completed first (`settlePipelined`) unless `keepingPipeline` (only
+  /// `storeLeafBatch`, which completes it itself). Errors other than `StoreError` become `.io`.
   func withWriter<T: Sendable>(
-    _ what: @autoclosure () -> String, _ body: @escaping @Sendable (Database, inout WriterState) throws -> T
+    _ what: @autoclosure () -> String, keepingPipeline: Bool = false,
+    _ body: @escaping @Sendable (Database, inout WriterState) throws -> T
   ) async throws -> T {
     try checkOpen()
     do {
       return try await pool.writeWithoutTransaction { db in
         try self.checkOpen()
-        let result = try self.writer.withLock { state in try body(db, &state) }
+        let result = try self.writer.withLock { state in
+          if !keepingPipeline { self.settlePipelined(db, &state) }
+          return try body(db, &state)
+        }
         if !db.isInsideTransaction, let q = try? self.quotaRow(db) { self.gauges.record(q) }
         return result
       }
@@ -308,10 +338,11 @@ public final class RepoStore: LendingReads, Sendable {
   }
 
   /// Throws `quotaExceeded` unless `bytes` more fit under the quota.
-  func checkQuota(_ db: Database, adding bytes: UInt64) throws {
+  func checkQuota(_ db: Database, adding bytes: UInt64, planned: UInt64 = 0) throws {
     guard bytes > 0 else { return }
     let q = try quotaRow(db)
-    let taken = q.used + q.reserved
+    // `planned`: bytes of a pipelined upload batch, not in the quota row yet.
+    let taken = q.used + q.reserved + planned
     let available = config.quotaMaxBytes > taken ? config.quotaMaxBytes - taken : 0
     if bytes > available { throw StoreError.quotaExceeded(needed: bytes, available: available) }
   }

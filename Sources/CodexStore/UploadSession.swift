@@ -54,7 +54,9 @@ public final class UploadSession: Sendable {
   /// Stores a batch of hashed blocks (see `BlockBatch.hashAll`) as the next leaves of the dataset, in order: one
   /// `pwritev` of the bytes new to the store and one transaction for their (pending) rows; the leaf digests go to
   /// a temporary file, so memory does not grow with the upload. Call it from one task at a time, in leaf order.
-  /// The batch may be reused when this returns.
+  /// The store may still be writing the batch's bytes when this returns (the write overlaps the next batch's; see
+  /// `RepoStore.storeLeafBatch`): await `batch.released()` before reusing it. A failure of that write surfaces at
+  /// the session's next `addLeaves` or at `commit`.
   /// - Throws: `StoreError.quotaExceeded` (nothing of this batch written), `.sizeMismatch`, `.invalidArgument`
   ///   after commit/abort. After an error, only `abort` is left.
   public func addLeaves(_ batch: BlockBatch) async throws {
@@ -67,12 +69,24 @@ public final class UploadSession: Sendable {
     }
   }
 
-  /// The number of leaves added with `addLeaves`.
+  /// Waits until every batch given to `addLeaves` is stored (the last one's write may still run when `addLeaves`
+  /// returns) and throws if one failed. Call it before `buildTree()`; `commit(manifest:)` calls it.
+  public func flush() async throws {
+    try checkOpen()
+    do {
+      try await store.flushLeafBatches(session: id)
+    } catch {
+      broken.withLock { $0 = true }
+      throw error
+    }
+  }
+
+  /// The number of leaves added with `addLeaves` and stored (see `flush()`).
   public var leafCount: Int { leaves.count }
 
   /// Builds the dataset tree over the leaves added with `addLeaves` (streaming over the temporary file; CPU work,
-  /// run it off I/O event loops) and returns its `codex-root` CID.
-  /// - Throws: `StoreError.invalidArgument` without leaves or after a failed `addLeaves`, `.io`.
+  /// run it off I/O event loops) and returns its `codex-root` CID. Call `flush()` first.
+  /// - Throws: `StoreError.invalidArgument` without leaves, before `flush()` or after a failed `addLeaves`, `.io`.
   public func buildTree() throws -> Cid {
     try checkOpen()
     if broken.withLock({ $0 }) { throw StoreError.invalidArgument("upload session \(id) failed; abort it") }
@@ -86,6 +100,7 @@ public final class UploadSession: Sendable {
   ///   `.quotaExceeded` for the manifest; the session stays open then (abort it).
   public func commit(manifest: Block) async throws {
     try checkOpen()
+    try await flush()
     let treeCid = try buildTree()
     guard let m = try? Manifest(encoded: manifest.data), m.treeCid == treeCid else {
       throw StoreError.invalidArgument("the manifest of upload session \(id) does not name its tree \(treeCid)")
@@ -188,6 +203,7 @@ extension RepoStore {
     if isClosed.load(ordering: .acquiring) { return }
     do {
       try await withWriter("aborting upload \(id)") { db, state in
+        state.failedSessions[id] = nil
         try self.durableTransaction(db) {
           // Blocks created here that another open upload also holds pass to that upload.
           try db.execute(

@@ -164,6 +164,7 @@ struct LeafBatchTests {
     let ds = try TestDataset(count: 11, seed: 71, override: [2: zero, 3: zero, 7: zero, 9: other.blocks[1]])
     let session = try await store.beginUpload()
     try await addInBatches(ds.blocks, capacity: 4, to: session)
+    try await session.flush()
     #expect(session.leafCount == 11)
     #expect(try await store.manifests().count == 1)
     #expect(try session.buildTree() == ds.treeCid)
@@ -273,6 +274,9 @@ struct LeafBatchTests {
     let ds = try TestDataset(count: 9, seed: 72)
     let session = try await store.beginUpload()
     try await addInBatches(ds.blocks, capacity: 4, to: session)
+    // The last batch's rows (and quota) are in once it was flushed (it is pipelined until then).
+    #expect(try await store.space().quotaUsedBytes == before.quotaUsedBytes + 8 * 65536)
+    try await session.flush()
     #expect(try await store.space().quotaUsedBytes == before.quotaUsedBytes + 9 * 65536)
     await session.abort()
     #expect(try await store.space() == before)
@@ -305,6 +309,7 @@ struct LeafBatchTests {
     let ds = try TestDataset(count: 8, seed: 75)
     let session = try await store.beginUpload()
     try await addInBatches(Array(ds.blocks.prefix(4)), capacity: 4, to: session)
+    _ = try await store.verify()  // a writer turn: the first batch's pipelined write has ended
     let sizes = packSizes(dir)
     await #expect(throws: StoreError.self) {
       try await addInBatches(Array(ds.blocks.suffix(4)), capacity: 4, to: session)
@@ -315,6 +320,142 @@ struct LeafBatchTests {
     #expect(throws: StoreError.self) { try session.buildTree() }
     await session.abort()
     #expect(try await store.space().quotaUsedBytes == 0)
+    await store.close()
+  }
+
+  /// A batch whose blocks are all new stays held by the store after `addLeaves` (its write overlaps the next
+  /// batch's) and is released by the session's next `addLeaves`, by the commit, or by any other writer turn; the
+  /// dataset is the same as without the overlap.
+  @Test func pipelinedBatchIsHeldUntilTheNextTurn() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir)
+    let ds = try TestDataset(count: 6, seed: 78)
+    let session = try await store.beginUpload()
+    let batches = (0..<3).map { _ in BlockBatch(blockSize: 65536, capacity: 2) }
+    for (k, batch) in batches.enumerated() {
+      for b in ds.blocks[2 * k..<2 * k + 2] { _ = b.data.withUnsafeBytes { batch.append($0) } }
+      await batch.hashAll()
+      try await session.addLeaves(batch)
+      #expect(batch.isHeld, "batch \(k)")
+      if k > 0 { #expect(!batches[k - 1].isHeld, "batch \(k - 1)") }
+    }
+    // Its rows are not there yet: counted once the next writer turn completed it.
+    #expect(session.leafCount == 4)
+    #expect(try await store.space().totalBlocks == 4)
+    #expect(throws: StoreError.self) { try session.buildTree() }  // not before flush()
+    // Any writer turn completes it.
+    #expect(try await store.testingWriterInt("SELECT COUNT(*) FROM blocks") == 6)
+    #expect(session.leafCount == 6)
+    #expect(!batches[2].isHeld)
+    await batches[2].released()
+    batches[2].reset()
+    try await session.commit(manifest: ds.manifestBlock)
+    for i in 0..<6 { #expect(try await store.getBlock(tree: ds.treeCid, index: i)?.block == ds.blocks[i]) }
+    #expect(try await store.space().quotaUsedBytes == UInt64(6 * 65536 + ds.manifestBlock.data.count))
+    #expect(try await store.verify().isEmpty)
+    await store.close()
+  }
+
+  /// A held batch is released when the store closes; what was added is rolled back at the next open like any
+  /// unfinished upload.
+  @Test func closeWithAPipelinedBatchLeavesNothing() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let ds = try TestDataset(count: 4, seed: 79)
+    do {
+      let store = try openStore(dir)
+      let session = try await store.beginUpload()
+      let batch = BlockBatch(blockSize: 65536, capacity: 4)
+      for b in ds.blocks { _ = b.data.withUnsafeBytes { batch.append($0) } }
+      await batch.hashAll()
+      try await session.addLeaves(batch)
+      await store.close()
+      #expect(!batch.isHeld)
+      _ = session
+    }
+    do {
+      let store = try openStore(dir)
+      let session = try await store.beginUpload()
+      try await addInBatches(ds.blocks, capacity: 2, to: session)
+      store.abandonForTesting()  // "SIGKILL" with the last batch pipelined
+      _ = session
+    }
+    let store = try openStore(dir)
+    #expect(try await store.testingInt("SELECT COUNT(*) FROM blocks") == 0)
+    #expect(try await store.space().quotaUsedBytes == 0)
+    #expect(try await store.verify().isEmpty)
+    await store.close()
+  }
+
+  /// A pack write that fails after `addLeaves` returned surfaces at the session's next `addLeaves` or `commit`,
+  /// or, when another writer turn completed the batch, at the session's next call; the failed batch and the one
+  /// placed after it are rolled back, the other writer's turn goes on, and the abort leaves the store as before.
+  @Test(arguments: ["next add", "commit", "other turn"])
+  func failedPipelinedWriteSurfacesLater(where: String) async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir)
+    let other = Block(data: pseudoRandomBytes(65536, seed: 801))
+    let ds = try TestDataset(count: 6, seed: 80)
+    let session = try await store.beginUpload()
+    try await addInBatches(Array(ds.blocks.prefix(2)), capacity: 2, to: session)
+    _ = try await store.testingWriterInt("SELECT 1")  // completes the first batch: its write ran before the failures
+    store.packs.failWritesForTesting.store(true, ordering: .relaxed)
+    // The failing write is pipelined: this call does not see it.
+    try await addInBatches(Array(ds.blocks[2..<4]), capacity: 2, to: session)
+    switch `where` {
+    case "next add":
+      await #expect(throws: StoreError.self) {
+        try await addInBatches(Array(ds.blocks[4..<6]), capacity: 2, to: session)
+      }
+      store.packs.failWritesForTesting.store(false, ordering: .relaxed)
+    case "commit":
+      store.packs.failWritesForTesting.store(false, ordering: .relaxed)
+      await #expect(throws: StoreError.self) { try await session.commit(manifest: ds.manifestBlock) }
+    default:
+      store.packs.failWritesForTesting.store(false, ordering: .relaxed)
+      try await store.putBlock(other, ttl: nil)
+      #expect(try await store.getBlock(other.cid) == other)
+      await #expect(throws: StoreError.self) {
+        try await addInBatches(Array(ds.blocks[4..<6]), capacity: 2, to: session)
+      }
+    }
+    await session.abort()
+    #expect(try await store.manifests().isEmpty)
+    let expected: UInt64 = `where` == "other turn" ? 65536 : 0
+    #expect(try await store.space().quotaUsedBytes == expected)
+    #expect(try await store.testingInt("SELECT COUNT(*) FROM blocks") == (expected == 0 ? 0 : 1))
+    #expect(try await store.verify().isEmpty)
+    // The store goes on: the same dataset uploads and reads back.
+    let again = try await store.beginUpload()
+    try await addInBatches(ds.blocks, capacity: 2, to: again)
+    try await again.commit(manifest: ds.manifestBlock)
+    for i in 0..<6 { #expect(try await store.getBlock(tree: ds.treeCid, index: i)?.block == ds.blocks[i]) }
+    #expect(try await store.verify().isEmpty)
+    await store.close()
+    let reopened = try openStore(dir)
+    #expect(try await reopened.getBlock(tree: ds.treeCid, index: 5)?.block == ds.blocks[5])
+    #expect(try await reopened.verify().isEmpty)
+    await reopened.close()
+  }
+
+  /// The quota counts a pipelined batch's bytes before its rows are in: a batch that would pass the quota together
+  /// with it is refused, the pipelined one is still committed, and the abort gives everything back.
+  @Test func quotaCountsThePipelinedBatch() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir, quota: 3 * 65536)
+    let ds = try TestDataset(count: 4, seed: 81)
+    let session = try await store.beginUpload()
+    try await addInBatches(Array(ds.blocks.prefix(2)), capacity: 2, to: session)
+    await #expect(throws: StoreError.quotaExceeded(needed: 2 * 65536, available: 65536)) {
+      try await addInBatches(Array(ds.blocks.suffix(2)), capacity: 2, to: session)
+    }
+    #expect(try await store.space().quotaUsedBytes == 2 * 65536)
+    await session.abort()
+    #expect(try await store.space().quotaUsedBytes == 0)
+    #expect(try await store.verify().isEmpty)
     await store.close()
   }
 }
