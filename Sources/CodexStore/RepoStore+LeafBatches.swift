@@ -86,22 +86,21 @@ extension RepoStore {
     }
   }
 
-  /// Inserts the rows of a pipelined batch once its pack write ended (one transaction), appends its digests to its
-  /// session's leaves and releases the batch. When it throws, nothing was committed: the caller calls `abandon`.
+  /// Inserts the rows of a pipelined batch once its pack write ended and appends its digests to its session's
+  /// leaves (one transaction), then releases the batch. When it throws, nothing was committed (the session is
+  /// failed then, its leaf list no longer trusted): the caller calls `abandon`.
   private func complete(_ db: Database, _ p: PipelinedBatch, state: inout WriterState) throws {
     try db.inTransaction {
       try self.applyBatch(
         db, p.plan, batch: p.batch, expiry: p.expiry, session: p.session, seq: Int64(p.leaves.count))
       try p.write.wait()
       self.config.faultHook?("pack-written")
+      try p.leaves.append(p.batch.digests)
       return .commit
     }
     committed(p.plan.storePlan, state: &state)
-    defer {
-      p.leaves.inFlight(-1)
-      p.batch.release()
-    }
-    try p.leaves.append(p.batch.digests)
+    p.leaves.inFlight(-1)
+    p.batch.release()
   }
 
   /// Undoes a pipelined batch that could not be completed: waits for its write, cuts its bytes off the pack and
