@@ -29,8 +29,10 @@ final class PackFiles: @unchecked Sendable {
   private var directReadFds: [Int64: Int32] = [:]
   /// Set once the file system refused direct I/O; later batch writes go through the page cache.
   private var directUnsupported = false
-  /// Tests set it to make `write(pack:offset:segments:)` fail as a full or broken disk would.
-  let failWritesForTesting = Atomic<Bool>(false)
+  /// Tests set it to make that many of the next `write(pack:offset:segments:)` calls fail as a full or broken disk
+  /// would; `injectedWriteFailures` counts the failures that happened.
+  let failNextWritesForTesting = Atomic<Int>(0)
+  let injectedWriteFailures = Atomic<Int>(0)
   private var closed = false
 
   init(directory: String) {
@@ -209,8 +211,15 @@ final class PackFiles: @unchecked Sendable {
   /// the CPU an upload costs and keeps a big upload from flooding the cache with dirty pages. File systems without
   /// direct I/O (tmpfs) get a buffered write. Either way the bytes are durable only after `sync(pack:)`.
   func write(pack id: Int64, offset: UInt64, segments: [UnsafeRawBufferPointer]) throws(StoreError) {
-    if failWritesForTesting.load(ordering: .relaxed) {
-      throw .io("write to \(path(id)) failed: failure injected by a test")
+    var toFail = failNextWritesForTesting.load(ordering: .relaxed)
+    while toFail > 0 {
+      let (taken, now) = failNextWritesForTesting.compareExchange(
+        expected: toFail, desired: toFail - 1, ordering: .relaxed)
+      if taken {
+        injectedWriteFailures.add(1, ordering: .relaxed)
+        throw .io("write to \(path(id)) failed: failure injected by a test")
+      }
+      toFail = now
     }
     let buffered = try descriptorOrThrow(id)
     let a = Int(Self.alignment)

@@ -400,21 +400,23 @@ struct LeafBatchTests {
     let ds = try TestDataset(count: 6, seed: 80)
     let session = try await store.beginUpload()
     try await addInBatches(Array(ds.blocks.prefix(2)), capacity: 2, to: session)
-    _ = try await store.testingWriterInt("SELECT 1")  // completes the first batch: its write ran before the failures
-    store.packs.failWritesForTesting.store(true, ordering: .relaxed)
-    // The failing write is pipelined: this call does not see it.
+    _ = try await store.testingWriterInt("SELECT 1")  // completes the first batch: its write ran before the failure
+    // The second batch's write fails (whenever its thread runs it); the call returns before it ended.
+    store.packs.failNextWritesForTesting.store(1, ordering: .relaxed)
     try await addInBatches(Array(ds.blocks[2..<4]), capacity: 2, to: session)
+    // Wait until it did fail (bounded), so the cases below do not race it.
+    for _ in 0..<500 where store.packs.injectedWriteFailures.load(ordering: .relaxed) == 0 {
+      try await Task.sleep(for: .milliseconds(10))
+    }
+    try #require(store.packs.injectedWriteFailures.load(ordering: .relaxed) == 1)
     switch `where` {
     case "next add":
       await #expect(throws: StoreError.self) {
         try await addInBatches(Array(ds.blocks[4..<6]), capacity: 2, to: session)
       }
-      store.packs.failWritesForTesting.store(false, ordering: .relaxed)
     case "commit":
-      store.packs.failWritesForTesting.store(false, ordering: .relaxed)
       await #expect(throws: StoreError.self) { try await session.commit(manifest: ds.manifestBlock) }
     default:
-      store.packs.failWritesForTesting.store(false, ordering: .relaxed)
       try await store.putBlock(other, ttl: nil)
       #expect(try await store.getBlock(other.cid) == other)
       await #expect(throws: StoreError.self) {
