@@ -21,8 +21,8 @@ final class PackFiles: @unchecked Sendable {
   let lock = ReadWriteLock()
   /// Pack id → open descriptor. Mutated only under the write lock; read under either lock.
   private var fds: [Int64: Int32] = [:]
-  /// Pack id → a second, write-only O_DIRECT descriptor for aligned batch writes (see `write(pack:offset:segments:)`).
-  /// Used only by the (single) writer; mutated under the write lock.
+  /// Pack id → a second, write-only O_DIRECT descriptor for aligned batch writes (`write(pack:offset:segments:)`,
+  /// up to two upload batches' at once). Mutated under the write lock, read under the read lock.
   private var directFds: [Int64: Int32] = [:]
   /// Pack id → a read-only O_DIRECT descriptor for `readSpans(_:)`, opened with the pack; absent when the file system has
   /// no direct I/O. Mutated only under the write lock.

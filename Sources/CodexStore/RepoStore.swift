@@ -37,10 +37,10 @@
 //   upload batch of new blocks may stay "pipelined" after its turn (its O_DIRECT write still running, its rows not
 //   inserted); the session's next batch starts its own write and then commits the pipelined one, and any other
 //   writer turn commits it first. Its rows still commit only after its bytes are written. A 1 GiB upload's disk
-//   time was 0.72 s of 1.11 s before this: the disk waited after each batch for its rows and the next batch. Reads run on the caller, concurrently with each other
-//   and with the writer: block/leaf lookups step one prepared statement on a pooled read-only raw SQLite
-//   connection (GRDB's per-read queue hop and BEGIN/COMMIT cost more than the 64 KiB `pread`: 0.5 GB/s through
-//   GRDB, 1.3-1.6 GB/s raw), other reads use GRDB's reader pool.
+//   time was 0.72 s of 1.11 s before this: the disk waited after each batch for its rows and the next batch.
+// * Reads run on the caller, concurrently with each other and with the writer: block/leaf lookups step one
+//   prepared statement on a pooled read-only raw SQLite connection (GRDB's per-read queue hop and BEGIN/COMMIT cost
+//   more than the 64 KiB `pread`: 0.5 GB/s through GRDB, 1.3-1.6 GB/s raw), other reads use GRDB's reader pool.
 
 import CodexFormats
 import Foundation
