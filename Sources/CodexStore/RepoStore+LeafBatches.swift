@@ -72,33 +72,40 @@ extension RepoStore {
         return
       }
       do {
-        try db.inTransaction {
-          try self.applyBatch(
-            db, plan, batch: batch, expiry: expiry, session: session, seq: Int64(leaves.count))
-          return .commit
-        }
+        try self.commitBatch(
+          db, plan, batch: batch, write: nil, session: session, expiry: expiry, leaves: leaves, state: &state)
       } catch {
         self.rollback(plan.storePlan, state: state)
         throw error
       }
-      self.committed(plan.storePlan, state: &state)
-      try leaves.append(batch.digests)
     }
   }
 
-  /// Inserts the rows of a pipelined batch once its pack write ended and appends its digests to its session's
-  /// leaves (one transaction), then releases the batch. When it throws, nothing was committed (the session is
-  /// failed then, its leaf list no longer trusted): the caller calls `abandon`.
-  private func complete(_ db: Database, _ p: PipelinedBatch, state: inout WriterState) throws {
+  /// One transaction for a batch: its rows (after its pack write ended, when there is one) and its digests appended
+  /// to the session's leaves; then its pack bytes count as committed. When it throws, nothing was committed (the
+  /// caller rolls the plan back; the session is failed then, its leaf list no longer trusted).
+  private func commitBatch(
+    _ db: Database, _ plan: BatchPlan, batch: BlockBatch, write: BackgroundPackWrite?, session: Int64,
+    expiry: Int64, leaves: LeafSpillBox, state: inout WriterState
+  ) throws {
     try db.inTransaction {
-      try self.applyBatch(
-        db, p.plan, batch: p.batch, expiry: p.expiry, session: p.session, seq: Int64(p.leaves.count))
-      try p.write.wait()
-      self.config.faultHook?("pack-written")
-      try p.leaves.append(p.batch.digests)
+      try self.applyBatch(db, plan, batch: batch, expiry: expiry, session: session, seq: Int64(leaves.count))
+      if let write {
+        try write.wait()
+        self.config.faultHook?("pack-written")
+      }
+      try leaves.append(batch.digests)
       return .commit
     }
-    committed(p.plan.storePlan, state: &state)
+    committed(plan.storePlan, state: &state)
+  }
+
+  /// Commits a pipelined batch (`commitBatch`) and releases it. When it throws, nothing was committed: the caller
+  /// calls `abandon`.
+  private func complete(_ db: Database, _ p: PipelinedBatch, state: inout WriterState) throws {
+    try commitBatch(
+      db, p.plan, batch: p.batch, write: p.write, session: p.session, expiry: p.expiry, leaves: p.leaves,
+      state: &state)
     p.leaves.inFlight(-1)
     p.batch.release()
   }
