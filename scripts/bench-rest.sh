@@ -15,7 +15,8 @@
 #   rest_download     GET /data/{cid} with curl to /dev/null (warm repo), MB/s; target >= 1000 MB/s
 #   rest_download_rss peak RSS of the node during the download, MB; target < 150
 #   client_download   `codex download CID -o /dev/null`, MB/s (plus a byte-exact check through cmp)
-#   client_upload     `codex upload FILE` after deleting the dataset, MB/s
+#   client_upload     `codex upload FILE` after deleting the dataset, MB/s, and the node's peak RSS then (the node has
+#                     done an upload, three downloads and a delete before: the RSS of a node that has been busy)
 # MB = 10^6 bytes. Peak RSS: VmHWM after resetting it through /proc/PID/clear_refs, else polled VmRSS.
 #
 # Usage: scripts/bench-rest.sh [--bin PATH/TO/codex] [--size-mib N] [--port N] [--tmp DIR] [--no-client]
@@ -233,5 +234,6 @@ if [ "$WITH_CLIENT" -eq 1 ]; then
   read -r CUP_RSS CUP_METHOD <<<"$(phase_peak_mb)"
   CUP_RATE=$(mbps "$BYTES" "$t0" "$t1")
   json name=client_upload value="$CUP_RATE" unit=MB/s size_mib="$SIZE_MIB" baseline=rest_upload \
-    baseline_value="$UP_RATE" node_peak_rss_mb="$CUP_RSS" same_cid="$([ "$CID2" = "$CID" ] && echo true || echo false)"
+    baseline_value="$UP_RATE" node_peak_rss_mb="$CUP_RSS" node_peak_rss_target="< 150 MB" \
+    node_peak_rss_pass="$(lt "$CUP_RSS" 150)" same_cid="$([ "$CID2" = "$CID" ] && echo true || echo false)"
 fi

@@ -31,11 +31,12 @@ extension CodexNode {
     let manifest = try await networkManifest(cid)
     let store = exchange.networkStore
     let logger = self.logger
+    let memory = self.memory
     downloads.withLock { d in
       guard d[cid] == nil else { return }
       d[cid] = Task { [weak self] in
         do {
-          let fetched = try await store.fetchDataset(manifest)
+          let fetched = try await memory.during { try await store.fetchDataset(manifest) }
           logger.info("dataset downloaded", metadata: ["cid": "\(cid)", "fetchedBlocks": "\(fetched)"])
         } catch {
           logger.warning("dataset download failed", metadata: ["cid": "\(cid)", "error": "\(error)"])

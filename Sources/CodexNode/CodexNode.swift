@@ -24,6 +24,8 @@ public final class CodexNode: Sendable {
   let downloads = Mutex<[Cid: Task<Void, Never>]>([:])
   /// The marketplace connection when the node runs with the `persistence` subcommand, else nil (`NodeMarketplace`).
   public let marketplace: NodeMarketplace?
+  /// Tracks uploads, downloads and deletes, and gives the allocator's free memory back once they are over.
+  public let memory: MemoryReclaimer
 
   /// Opens (or creates) the data directory and the repo in it, recovering from any earlier crash.
   public init(
@@ -34,6 +36,7 @@ public final class CodexNode: Sendable {
     self.config = config
     self.marketplace = marketplace
     self.logger = logger
+    self.memory = MemoryReclaimer(logger: logger)
     self.repo = try RepoStore(
       config: RepoConfig(
         directory: config.repoDir, quotaMaxBytes: config.storageQuota, blockTTL: config.blockTTL,
@@ -69,7 +72,8 @@ public final class CodexNode: Sendable {
 
   /// Starts an upload; see `DatasetUpload`.
   public func startUpload(filename: String? = nil, mimetype: String? = nil) async throws -> DatasetUpload {
-    DatasetUpload(session: try await repo.beginUpload(), filename: filename, mimetype: mimetype, logger: logger)
+    DatasetUpload(
+      session: try await repo.beginUpload(), filename: filename, mimetype: mimetype, memory: memory, logger: logger)
   }
 
   /// The locally stored manifest with this CID.
@@ -88,10 +92,12 @@ public final class CodexNode: Sendable {
   /// Deletes a dataset (manifest CID) or a single unreferenced block. Deleting what is absent succeeds.
   public func delete(_ cid: Cid) async throws {
     do {
-      if cid.codec == .codexManifest {
-        try await repo.deleteDataset(manifestCid: cid)
-      } else {
-        try await repo.deleteBlock(cid)
+      try await memory.during {
+        if cid.codec == .codexManifest {
+          try await repo.deleteDataset(manifestCid: cid)
+        } else {
+          try await repo.deleteBlock(cid)
+        }
       }
     } catch { throw NodeError.wrap(error) }
     logger.info("deleted", metadata: ["cid": "\(cid)"])
@@ -117,6 +123,12 @@ public final class CodexNode: Sendable {
     _ manifest: Manifest, range: Range<UInt64>, sink: (ArraySlice<UInt8>) async throws -> Void
   ) async throws {
     guard !range.isEmpty else { return }
+    try await memory.during { try await readBlocks(manifest, range: range, sink: sink) }
+  }
+
+  private func readBlocks(
+    _ manifest: Manifest, range: Range<UInt64>, sink: (ArraySlice<UInt8>) async throws -> Void
+  ) async throws {
     if manifest.isProtected {
       // Original blocks first; missing ones are rebuilt from any K of their group (local or fetched).
       let reader = try ProtectedDatasetReader(manifest: manifest, store: exchange.networkStore, logger: logger)

@@ -11,7 +11,8 @@
 /// again (15,000-54,000 page faults per GiB uploaded, measured). Fixed thresholds (allocations up to 4 MiB from the
 /// arenas, up to 32 MiB kept free at an arena's top) bring that to ~12,000; the memory kept is bounded by the
 /// thresholds and reused by the next buffers. Cost, measured at 1 GiB: peak RSS ~15 MB higher (upload 92 → 108 MB,
-/// block-exchange leecher 94 → 110-130 MB), within the 150/200 MB budgets.
+/// block-exchange leecher 94 → 110-130 MB), within the 150/200 MB budgets. What the arenas keep after a transfer is
+/// given back by `MemoryReclaimer` once the node is idle (or as the next transfer begins).
 ///
 /// `mallopt` is looked up at run time: Swift's Glibc module does not export `<malloc.h>`.
 enum MallocTuning {
