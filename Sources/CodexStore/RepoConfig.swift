@@ -13,6 +13,10 @@ public struct RepoConfig: Sendable {
   public var maintenanceBatch: Int
   /// A pack file stops taking new blocks once it reaches this size (default 4 GiB). Tests lower it.
   public var packFileLimit: UInt64
+  /// Rows a dataset delete, an upload's abort, crash recovery and the release of freed space handle at a time
+  /// (default 4096), so their memory stays bounded whatever the dataset's size. Still one transaction each. Tests
+  /// lower it.
+  public var rowsPerStep: Int
   /// For crash drills only: called with a point name ("pack-written", "pack-synced", "rows-committed",
   /// "delete-committed", "punched", "upload-committed") at the moments between the steps of a write, so a drill
   /// can kill the process exactly there. Nil in production.
@@ -25,6 +29,7 @@ public struct RepoConfig: Sendable {
     maintenanceInterval: Duration = .seconds(600),
     maintenanceBatch: Int = 1000,
     packFileLimit: UInt64 = 4 * 1024 * 1024 * 1024,
+    rowsPerStep: Int = 4096,
     faultHook: (@Sendable (String) -> Void)? = nil
   ) {
     self.directory = directory
@@ -33,6 +38,7 @@ public struct RepoConfig: Sendable {
     self.maintenanceInterval = maintenanceInterval
     self.maintenanceBatch = maintenanceBatch
     self.packFileLimit = packFileLimit
+    self.rowsPerStep = max(1, rowsPerStep)
     self.faultHook = faultHook
   }
 }

@@ -149,9 +149,22 @@ extension RepoStore {
   /// Deletes leaves `0..<count` of `tree`, drops their references and deletes the blocks left unreferenced or
   /// expired (not those of an upload in progress). Inside the caller's transaction.
   private func deleteLeaves(_ db: Database, tree: Data, count: Int, now: Int64) throws {
+    // In steps of `rowsPerStep` leaves: memory stays bounded for any dataset size (all leaves' keys of a 100 GiB
+    // dataset would be ~1.6 million). A block whose last reference lies in a later step keeps a refcount above
+    // zero until then, so stepping deletes exactly what one pass over every leaf would.
+    var low = 0
+    while low < count {
+      let high = low + min(config.rowsPerStep, count - low)
+      try deleteLeaves(db, tree: tree, indices: low..<high, now: now)
+      low = high
+    }
+  }
+
+  private func deleteLeaves(_ db: Database, tree: Data, indices: Range<Int>, now: Int64) throws {
     let removed = try Data.fetchAll(
-      db, sql: "DELETE FROM leaves WHERE tree = ? AND idx >= 0 AND idx < ? RETURNING block",
-      arguments: [tree, Int64(count)])
+      db, sql: "DELETE FROM leaves WHERE tree = ? AND idx >= ? AND idx < ? RETURNING block",
+      arguments: [tree, Int64(indices.lowerBound), Int64(indices.upperBound)])
+    guard !removed.isEmpty else { return }
     let unref = try db.cachedStatement(
       sql: "UPDATE blocks SET refcount = refcount - 1 WHERE cid = ? AND refcount > 0")
     let empty = Data(Codex.emptyBlockCid.bytes)
@@ -177,7 +190,8 @@ extension RepoStore {
         UPDATE pending SET created = 1 WHERE cid = ?
         AND EXISTS (SELECT 1 FROM blocks WHERE blocks.cid = pending.cid AND blocks.refcount = 0)
         """)
-    for cid in candidates where !doomed.contains(cid) { try adopt.execute(arguments: [cid]) }
+    let gone = Set(doomed)
+    for cid in candidates where !gone.contains(cid) { try adopt.execute(arguments: [cid]) }
   }
 
   /// Every stored manifest (blocks with codec `codex-manifest`) that decodes; undecodable ones are logged and

@@ -227,17 +227,22 @@ public final class RepoStore: LendingReads, Sendable {
         // 2. Uploads that never committed: delete what they created and nothing references.
         var rolledBack = 0
         try db.inTransaction {
-          let orphans = try Data.fetchAll(
-            db,
-            sql: """
-              SELECT DISTINCT p.cid FROM pending p JOIN blocks b ON b.cid = p.cid
-              WHERE p.created = 1 AND b.refcount = 0
-              """)
+          // In steps (bounded memory); deleting a block row deletes its pending rows (foreign key cascade), so each
+          // step finds the next ones.
+          while true {
+            let orphans = try Data.fetchAll(
+              db,
+              sql: """
+                SELECT DISTINCT p.cid FROM pending p JOIN blocks b ON b.cid = p.cid
+                WHERE p.created = 1 AND b.refcount = 0 LIMIT ?
+                """,
+              arguments: [config.rowsPerStep])
+            guard !orphans.isEmpty else { break }
+            rolledBack += try deleteBlockRows(db, cids: orphans)
+          }
           // Blocks of fast-path batches (every session is gone: none adopts another's block).
           try db.execute(sql: "DELETE FROM pending")
-          let batchOrphans = try releaseUploadBatches(db, session: nil)
-          _ = try deleteBlockRows(db, cids: orphans + batchOrphans)
-          rolledBack = orphans.count + batchOrphans.count
+          rolledBack += try releaseUploadBatches(db, session: nil)
           return .commit
         }
         if rolledBack > 0 {
@@ -374,18 +379,37 @@ public final class RepoStore: LendingReads, Sendable {
   /// Punches every recorded free range and forgets it; then deletes pack files other than `current` that no
   /// block lives in any more. Called after the transaction that recorded the ranges.
   func releaseFreeRanges(_ db: Database, current: Int64) throws {
-    let rows = try Row.fetchAll(db, sql: "SELECT pack, pos, length FROM free_ranges")
-    guard !rows.isEmpty else { return }
-    let ranges = rows.map { row -> (pack: Int64, offset: UInt64, length: UInt64) in
-      (row[0], UInt64(max(0, row[1] as Int64)), UInt64(max(0, row[2] as Int64)))
+    // In steps of `rowsPerStep` ranges, in (pack, pos) order: memory stays bounded however many blocks went.
+    let step = config.rowsPerStep
+    var after: (pack: Int64, pos: Int64)?
+    var touched = Set<Int64>()
+    while true {
+      let rows =
+        if let after {
+          try Row.fetchAll(
+            db,
+            sql: "SELECT pack, pos, length FROM free_ranges WHERE (pack, pos) > (?, ?) ORDER BY pack, pos LIMIT ?",
+            arguments: [after.pack, after.pos, step])
+        } else {
+          try Row.fetchAll(
+            db, sql: "SELECT pack, pos, length FROM free_ranges ORDER BY pack, pos LIMIT ?", arguments: [step])
+        }
+      guard let last = rows.last else { break }
+      if touched.isEmpty { config.faultHook?("delete-committed") }
+      let ranges = rows.map { row -> (pack: Int64, offset: UInt64, length: UInt64) in
+        (row[0], UInt64(max(0, row[1] as Int64)), UInt64(max(0, row[2] as Int64)))
+      }
+      for problem in packs.punch(ranges) {
+        logger.warning("repo: could not release disk space", metadata: ["why": "\(problem)"])
+      }
+      touched.formUnion(ranges.map(\.pack))
+      after = (last[0], last[1])
+      if rows.count < step { break }
     }
-    config.faultHook?("delete-committed")
-    for problem in packs.punch(ranges) {
-      logger.warning("repo: could not release disk space", metadata: ["why": "\(problem)"])
-    }
+    guard !touched.isEmpty else { return }
     config.faultHook?("punched")
     try db.execute(sql: "DELETE FROM free_ranges")
-    for id in Set(ranges.map(\.pack)) where id != current {
+    for id in touched where id != current {
       let inUse = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blocks WHERE pack = ?)", arguments: [id])
       guard inUse == false else { continue }
       // Row first: a crash before the unlink leaves an orphan file, which the next open removes.

@@ -159,27 +159,30 @@ public final class UploadSession: Sendable {
 
 extension RepoStore {
   /// Ends the hold of upload session `session` (or of every session, for recovery) on the blocks its fast-path
-  /// batches created (`upload_batches`, `blocks.upload`), inside the caller's transaction, and returns those to
-  /// delete: unreferenced ones that no other open upload holds. A block another upload holds through a `pending`
-  /// row passes to that upload (`created = 1`), as in `abortSession`.
-  func releaseUploadBatches(_ db: Database, session: Int64?) throws -> [Data] {
+  /// batches created (`upload_batches`, `blocks.upload`), inside the caller's transaction, and deletes those left
+  /// unreferenced that no other open upload holds; returns how many it deleted. A block another upload holds through
+  /// a `pending` row passes to that upload (`created = 1`), as in `abortSession`. Works one batch row at a time, so
+  /// memory stays bounded whatever the upload's size (a block is created by one batch only).
+  @discardableResult
+  func releaseUploadBatches(_ db: Database, session: Int64?) throws -> Int {
     let rows =
       if let session {
-        try Data.fetchAll(db, sql: "SELECT digests FROM upload_batches WHERE session = ?", arguments: [session])
+        try Data.fetchCursor(db, sql: "SELECT digests FROM upload_batches WHERE session = ?", arguments: [session])
       } else {
-        try Data.fetchAll(db, sql: "SELECT digests FROM upload_batches")
+        try Data.fetchCursor(db, sql: "SELECT digests FROM upload_batches")
       }
-    guard !rows.isEmpty else { return [] }
     let lookup = try db.cachedStatement(sql: "SELECT refcount, upload FROM blocks WHERE cid = ?")
     let release = try db.cachedStatement(sql: "UPDATE blocks SET upload = NULL WHERE cid = ?")
     let adopt = try db.cachedStatement(
       sql:
         "UPDATE pending SET created = 1 WHERE cid = ?1 AND session = (SELECT session FROM pending WHERE cid = ?1 LIMIT 1)"
     )
-    var doomed: [Data] = []
-    var seen = Set<Data>()
-    for digests in rows {
-      for key in RepoSchema.blockKeys(digests: digests) where seen.insert(key).inserted {
+    var deleted = 0
+    var any = false
+    while let digests = try rows.next() {
+      any = true
+      var doomed: [Data] = []
+      for key in RepoSchema.blockKeys(digests: digests) {
         guard let row = try Row.fetchOne(lookup, arguments: [key]) else { continue }
         let refcount: Int64 = row[0]
         let upload: Int64? = row[1]
@@ -189,13 +192,15 @@ extension RepoStore {
         try adopt.execute(arguments: [key])
         if db.changesCount == 0 { doomed.append(key) }
       }
+      deleted += try deleteBlockRows(db, cids: doomed)
     }
+    guard any else { return 0 }
     if let session {
       try db.execute(sql: "DELETE FROM upload_batches WHERE session = ?", arguments: [session])
     } else {
       try db.execute(sql: "DELETE FROM upload_batches")
     }
-    return doomed
+    return deleted
   }
 
   /// Rolls back an upload session (see `UploadSession.abort`).
@@ -212,16 +217,22 @@ extension RepoStore {
               (SELECT cid FROM pending WHERE session = ? AND created = 1)
               """,
             arguments: [id, id])
-          let doomed = try Data.fetchAll(
-            db,
-            sql: """
-              SELECT p.cid FROM pending p JOIN blocks b ON b.cid = p.cid
-              WHERE p.session = ? AND p.created = 1 AND b.refcount = 0
-              AND NOT EXISTS (SELECT 1 FROM pending q WHERE q.cid = p.cid AND q.session != p.session)
-              """,
-            arguments: [id])
+          // In steps (bounded memory): deleting a block row deletes its pending rows (foreign key cascade).
+          while true {
+            let doomed = try Data.fetchAll(
+              db,
+              sql: """
+                SELECT p.cid FROM pending p JOIN blocks b ON b.cid = p.cid
+                WHERE p.session = ? AND p.created = 1 AND b.refcount = 0
+                AND NOT EXISTS (SELECT 1 FROM pending q WHERE q.cid = p.cid AND q.session != p.session)
+                LIMIT ?
+                """,
+              arguments: [id, self.config.rowsPerStep])
+            guard !doomed.isEmpty else { break }
+            try self.deleteBlockRows(db, cids: doomed)
+          }
           try db.execute(sql: "DELETE FROM pending WHERE session = ?", arguments: [id])
-          try self.deleteBlockRows(db, cids: doomed + (try self.releaseUploadBatches(db, session: id)))
+          try self.releaseUploadBatches(db, session: id)
         }
         try self.releaseFreeRanges(db, current: state.pack)
       }

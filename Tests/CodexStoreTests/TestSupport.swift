@@ -82,11 +82,16 @@ struct TestDataset {
   }
 }
 
-func openStore(_ dir: TempDir, clock: TestClock = TestClock(), quota: UInt64 = 1 << 30, packLimit: UInt64 = 1 << 32)
-  throws -> RepoStore
-{
+/// A store on `dir`. Deletes, aborts, recovery and space release work in steps of `rowsPerStep` rows; tests default
+/// to 2 so every multi-block scenario crosses step boundaries (production uses 4096).
+func openStore(
+  _ dir: TempDir, clock: TestClock = TestClock(), quota: UInt64 = 1 << 30, packLimit: UInt64 = 1 << 32,
+  rowsPerStep: Int = 2
+) throws -> RepoStore {
   try RepoStore(
-    config: RepoConfig(directory: dir.path, quotaMaxBytes: quota, blockTTL: .seconds(1000), packFileLimit: packLimit),
+    config: RepoConfig(
+      directory: dir.path, quotaMaxBytes: quota, blockTTL: .seconds(1000), packFileLimit: packLimit,
+      rowsPerStep: rowsPerStep),
     clock: clock, logger: testLogger)
 }
 
