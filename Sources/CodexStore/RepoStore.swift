@@ -357,19 +357,24 @@ public final class RepoStore: LendingReads, Sendable {
   @discardableResult
   func deleteBlockRows(_ db: Database, cids: [Data]) throws -> Int {
     guard !cids.isEmpty else { return 0 }
-    let delete = try db.cachedStatement(sql: "DELETE FROM blocks WHERE cid = ? RETURNING size, pack, pos")
-    let record = try db.cachedStatement(
-      sql: "INSERT OR REPLACE INTO free_ranges (pack, pos, length) VALUES (?, ?, ?)")
+    // Raw statements (see `RawStatement`): this loop runs once per block of a deleted dataset.
+    let delete = try RawStatement(db, "DELETE FROM blocks WHERE cid = ?1 RETURNING size, pack, pos")
+    let record = try RawStatement(db, "INSERT OR REPLACE INTO free_ranges (pack, pos, length) VALUES (?1, ?2, ?3)")
     var freedBytes: Int64 = 0
     var count: Int64 = 0
     for cid in cids {
-      guard let row = try Row.fetchOne(delete, arguments: [cid]) else { continue }
-      let size: Int64 = row[0]
-      freedBytes += size
+      // The delete happens at the first step; its one RETURNING row is read there.
+      let deleted = try delete.query(binding: 1, cid) { row in
+        row.map { (size: $0.int64(0), pack: $0.isNull(1) ? nil : $0.int64(1), pos: $0.isNull(2) ? nil : $0.int64(2)) }
+      }
+      guard let deleted else { continue }
+      freedBytes += deleted.size
       count += 1
-      if let pack = row[1] as Int64?, let pos = row[2] as Int64? {
-        let length = Int64(PackFiles.align(UInt64(max(0, size))))
-        try record.execute(arguments: [pack, pos, length])
+      if let pack = deleted.pack, let pos = deleted.pos {
+        record.bind(1, pack)
+        record.bind(2, pos)
+        record.bind(3, Int64(PackFiles.align(UInt64(max(0, deleted.size)))))
+        try record.run()
       }
     }
     try adjustQuota(db, used: -freedBytes, blocks: -count)
