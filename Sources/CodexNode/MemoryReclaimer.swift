@@ -29,21 +29,29 @@ public final class MemoryReclaimer: Sendable {
     var trims = 0
     /// A transfer ended since the last trim.
     var untrimmed = false
+    /// When the last trim ran.
+    var lastTrim: ContinuousClock.Instant?
   }
 
   private let state = Mutex(State())
   /// How long the node must stay idle before `trim` runs.
   public let idleDelay: Duration
+  /// A transfer beginning trims only when no trim ran for this long: a trim with little to give back still costs
+  /// ~0.1-0.2 ms, measured as +3-7% on back-to-back 1 KB upload and download requests when every one trimmed.
+  public let minBeginTrimInterval: Duration
   private let trim: @Sendable () -> Void
   private let logger: Logger
 
   /// - Parameters:
   ///   - idleDelay: idle time after the last transfer before trimming.
+  ///   - minBeginTrimInterval: a beginning transfer trims only if no trim ran for this long.
   ///   - trim: what gives memory back (default: `MemoryReclaimer.mallocTrim`); tests pass a counter.
   public init(
-    idleDelay: Duration = .seconds(2), logger: Logger, trim: @escaping @Sendable () -> Void = MemoryReclaimer.mallocTrim
+    idleDelay: Duration = .seconds(2), minBeginTrimInterval: Duration = .seconds(1), logger: Logger,
+    trim: @escaping @Sendable () -> Void = MemoryReclaimer.mallocTrim
   ) {
     self.idleDelay = idleDelay
+    self.minBeginTrimInterval = minBeginTrimInterval
     self.trim = trim
     self.logger = logger
   }
@@ -54,16 +62,19 @@ public final class MemoryReclaimer: Sendable {
   /// Transfers running now.
   public var activeCount: Int { state.withLock { $0.active } }
 
-  /// A transfer starts. Pair every call with one `end()`. When the node was idle and no trim ran since the last
-  /// transfer ended, trims first (on the caller's thread).
+  /// A transfer starts. Pair every call with one `end()`. When the node was idle, no trim ran since the last
+  /// transfer ended and none for `minBeginTrimInterval`, trims first (on the caller's thread).
   public func begin() {
+    let now = ContinuousClock.now
     let trimFirst = state.withLock { s -> Bool in
-      let first = s.active == 0 && s.untrimmed
+      let first =
+        s.active == 0 && s.untrimmed && s.lastTrim.map { now - $0 >= minBeginTrimInterval } ?? true
       s.active += 1
       s.generation += 1
       if first {
         s.untrimmed = false
         s.trims += 1
+        s.lastTrim = now
       }
       return first
     }
@@ -88,6 +99,7 @@ public final class MemoryReclaimer: Sendable {
         guard s.active == 0, s.generation == generation, s.untrimmed else { return false }
         s.untrimmed = false
         s.trims += 1
+        s.lastTrim = ContinuousClock.now
         return true
       }
       if idle { runTrim(reason: "idle") }

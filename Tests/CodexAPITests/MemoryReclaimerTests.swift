@@ -67,6 +67,25 @@ func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async
     r.end()
   }
 
+  @Test func transfersBeginningInQuickSuccessionTrimOncePerInterval() async throws {
+    let counter = TrimCounter()
+    let r = MemoryReclaimer(idleDelay: .milliseconds(50), minBeginTrimInterval: .seconds(60), logger: Self.logger) {
+      counter.trim()
+    }
+    r.begin()
+    r.end()
+    r.begin()  // the first begin-trim
+    #expect(counter.value == 1)
+    for _ in 0..<20 {
+      r.end()
+      r.begin()  // within the interval: no trim
+    }
+    #expect(counter.value == 1)
+    r.end()
+    // The idle trim is not rate-limited: what the requests left is still given back once the node is idle.
+    #expect(await eventually { counter.value == 2 })
+  }
+
   @Test func duringEndsTheTransferWhenTheBodyThrows() async throws {
     struct Boom: Error {}
     let counter = TrimCounter()
