@@ -107,6 +107,8 @@ public final class MemoryReclaimer: Sendable {
   }
 
   private func runTrim(reason: String) {
+    // Reading the resident size costs two file reads: only when someone reads the debug line.
+    guard logger.logLevel <= .debug else { return trim() }
     let before = Self.residentBytes()
     let start = ContinuousClock.now
     trim()
