@@ -227,19 +227,12 @@ public final class RepoStore: LendingReads, Sendable {
         // 2. Uploads that never committed: delete what they created and nothing references.
         var rolledBack = 0
         try db.inTransaction {
-          // In steps (bounded memory); deleting a block row deletes its pending rows (foreign key cascade), so each
-          // step finds the next ones.
-          while true {
-            let orphans = try Data.fetchAll(
-              db,
-              sql: """
-                SELECT DISTINCT p.cid FROM pending p JOIN blocks b ON b.cid = p.cid
-                WHERE p.created = 1 AND b.refcount = 0 LIMIT ?
-                """,
-              arguments: [config.rowsPerStep])
-            guard !orphans.isEmpty else { break }
-            rolledBack += try deleteBlockRows(db, cids: orphans)
-          }
+          rolledBack += try deleteBlockRows(
+            db,
+            selectedBy: """
+              SELECT DISTINCT p.cid FROM pending p JOIN blocks b ON b.cid = p.cid
+              WHERE p.created = 1 AND b.refcount = 0
+              """)
           // Blocks of fast-path batches (every session is gone: none adopts another's block).
           try db.execute(sql: "DELETE FROM pending")
           rolledBack += try releaseUploadBatches(db, session: nil)
@@ -352,6 +345,21 @@ public final class RepoStore: LendingReads, Sendable {
     if bytes > available { throw StoreError.quotaExceeded(needed: bytes, available: available) }
   }
 
+  /// Deletes the blocks `sql` selects (a query of block keys joined with `blocks`, so a deleted block is never
+  /// selected again), in steps of `rowsPerStep` so memory stays bounded; inside the caller's transaction. Returns how
+  /// many rows were deleted.
+  @discardableResult
+  func deleteBlockRows(_ db: Database, selectedBy sql: String, arguments: StatementArguments = []) throws -> Int {
+    var deleted = 0
+    while true {
+      var stepArguments = arguments
+      stepArguments += [config.rowsPerStep]
+      let cids = try Data.fetchAll(db, sql: sql + " LIMIT ?", arguments: stepArguments)
+      guard !cids.isEmpty else { return deleted }
+      deleted += try deleteBlockRows(db, cids: cids)
+    }
+  }
+
   /// Deletes block rows (inside the caller's transaction): gives their bytes back to the quota and records the
   /// pack ranges to release. Missing rows are skipped. Returns how many rows were deleted.
   @discardableResult
@@ -386,19 +394,12 @@ public final class RepoStore: LendingReads, Sendable {
   func releaseFreeRanges(_ db: Database, current: Int64) throws {
     // In steps of `rowsPerStep` ranges, in (pack, pos) order: memory stays bounded however many blocks went.
     let step = config.rowsPerStep
-    var after: (pack: Int64, pos: Int64)?
+    var after: (pack: Int64, pos: Int64) = (.min, .min)
     var touched = Set<Int64>()
     while true {
-      let rows =
-        if let after {
-          try Row.fetchAll(
-            db,
-            sql: "SELECT pack, pos, length FROM free_ranges WHERE (pack, pos) > (?, ?) ORDER BY pack, pos LIMIT ?",
-            arguments: [after.pack, after.pos, step])
-        } else {
-          try Row.fetchAll(
-            db, sql: "SELECT pack, pos, length FROM free_ranges ORDER BY pack, pos LIMIT ?", arguments: [step])
-        }
+      let rows = try Row.fetchAll(
+        db, sql: "SELECT pack, pos, length FROM free_ranges WHERE (pack, pos) > (?, ?) ORDER BY pack, pos LIMIT ?",
+        arguments: [after.pack, after.pos, step])
       guard let last = rows.last else { break }
       if touched.isEmpty { config.faultHook?("delete-committed") }
       let ranges = rows.map { row -> (pack: Int64, offset: UInt64, length: UInt64) in

@@ -217,20 +217,14 @@ extension RepoStore {
               (SELECT cid FROM pending WHERE session = ? AND created = 1)
               """,
             arguments: [id, id])
-          // In steps (bounded memory): deleting a block row deletes its pending rows (foreign key cascade).
-          while true {
-            let doomed = try Data.fetchAll(
-              db,
-              sql: """
-                SELECT p.cid FROM pending p JOIN blocks b ON b.cid = p.cid
-                WHERE p.session = ? AND p.created = 1 AND b.refcount = 0
-                AND NOT EXISTS (SELECT 1 FROM pending q WHERE q.cid = p.cid AND q.session != p.session)
-                LIMIT ?
-                """,
-              arguments: [id, self.config.rowsPerStep])
-            guard !doomed.isEmpty else { break }
-            try self.deleteBlockRows(db, cids: doomed)
-          }
+          try self.deleteBlockRows(
+            db,
+            selectedBy: """
+              SELECT p.cid FROM pending p JOIN blocks b ON b.cid = p.cid
+              WHERE p.session = ? AND p.created = 1 AND b.refcount = 0
+              AND NOT EXISTS (SELECT 1 FROM pending q WHERE q.cid = p.cid AND q.session != p.session)
+              """,
+            arguments: [id])
           try db.execute(sql: "DELETE FROM pending WHERE session = ?", arguments: [id])
           try self.releaseUploadBatches(db, session: id)
         }

@@ -140,18 +140,6 @@ struct LeafBatchTests {
     }
   }
 
-  /// Fills batches of `capacity` blocks from `blocks` (whole blocks) and adds them to `session`.
-  func addInBatches(_ blocks: [Block], capacity: Int, to session: UploadSession) async throws {
-    var i = 0
-    while i < blocks.count {
-      let batch = BlockBatch(blockSize: blocks[0].data.count, capacity: capacity)
-      for b in blocks[i..<min(i + capacity, blocks.count)] { _ = b.data.withUnsafeBytes { batch.append($0) } }
-      i += batch.count
-      await batch.hashAll()
-      try await session.addLeaves(batch)
-    }
-  }
-
   /// Batches with duplicate blocks (inside one batch and across batches) and a block another dataset already
   /// stores commit to the same leaves, proofs and quota as the per-block path.
   @Test func leafBatchesCommitLikeTheBlockPath() async throws {

@@ -9,17 +9,6 @@ import Testing
 /// `RepoConfig.rowsPerStep` rows (bounded memory for any dataset size). The steps must not change what they do:
 /// the same scenario ends in the same state for every step size, including blocks whose references span steps.
 @Suite struct SteppedCleanupTests {
-  static func addInBatches(_ blocks: [Block], capacity: Int, to session: UploadSession) async throws {
-    var i = 0
-    while i < blocks.count {
-      let batch = BlockBatch(blockSize: blocks[0].data.count, capacity: capacity)
-      for b in blocks[i..<min(i + capacity, blocks.count)] { _ = b.data.withUnsafeBytes { batch.append($0) } }
-      i += batch.count
-      await batch.hashAll()
-      try await session.addLeaves(batch)
-    }
-  }
-
   @Test(arguments: [1, 2, 3, 5, 4096])
   func deletesAbortsAndRecoveryInStepsEndTheSame(step: Int) async throws {
     let dir = TempDir()
@@ -34,14 +23,14 @@ import Testing
       let store = try openStore(dir, clock: clock, rowsPerStep: step)
       try await a.upload(to: store)  // the per-block path (pending rows)
       let sb = try await store.beginUpload()  // the batch path (upload_batches rows)
-      try await Self.addInBatches(b.blocks, capacity: 4, to: sb)
+      try await addInBatches(b.blocks, capacity: 4, to: sb)
       try await sb.commit(manifest: b.manifestBlock)
 
       // An aborted batch upload sharing one block with a: only what it created goes.
       let c = try TestDataset(count: 10, seed: 502, override: [3: a.blocks[7]])
       let beforeAbort = try await store.space()
       let sc = try await store.beginUpload()
-      try await Self.addInBatches(c.blocks, capacity: 3, to: sc)
+      try await addInBatches(c.blocks, capacity: 3, to: sc)
       try await sc.flush()
       await sc.abort()
       #expect(try await store.space() == beforeAbort)
@@ -65,7 +54,7 @@ import Testing
       let sd = try await store.beginUpload()
       try await sd.add(d.blocks)
       let se = try await store.beginUpload()
-      try await Self.addInBatches(e.blocks, capacity: 2, to: se)
+      try await addInBatches(e.blocks, capacity: 2, to: se)
       try await se.flush()
       store.abandonForTesting()  // "SIGKILL": no abort, no clean close
       _ = (sd, se)

@@ -82,6 +82,19 @@ struct TestDataset {
   }
 }
 
+/// Fills batches of `capacity` blocks from `blocks` (whole blocks), hashes them and adds them to `session` (the
+/// upload fast path).
+func addInBatches(_ blocks: [Block], capacity: Int, to session: UploadSession) async throws {
+  var i = 0
+  while i < blocks.count {
+    let batch = BlockBatch(blockSize: blocks[0].data.count, capacity: capacity)
+    for b in blocks[i..<min(i + capacity, blocks.count)] { _ = b.data.withUnsafeBytes { batch.append($0) } }
+    i += batch.count
+    await batch.hashAll()
+    try await session.addLeaves(batch)
+  }
+}
+
 /// A store on `dir`. Deletes, aborts, recovery and space release work in steps of `rowsPerStep` rows; tests default
 /// to 2 so every multi-block scenario crosses step boundaries (production uses 4096).
 func openStore(
