@@ -1,23 +1,41 @@
 import CodexNode
 import CodexStore
 import Hummingbird
+import NIOHTTP1
 
 /// An error answer: a status and a plain-text message (nim-codex's `RestApiResponse.error`).
 public struct APIError: HTTPResponseError, CustomStringConvertible {
   public let status: HTTPResponse.Status
   public let message: String
+  /// Extra header fields of the answer (e.g. `Content-Range: bytes */SIZE` on a 416).
+  public let headers: HTTPFields
 
-  public init(_ status: HTTPResponse.Status, _ message: String) {
+  public init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) {
     self.status = status
     self.message = message
+    self.headers = headers
+  }
+
+  /// 416 for a range outside a dataset of `size` bytes, with the `Content-Range: bytes */SIZE` that RFC 9110
+  /// §15.5.17 asks for (so a client learns the size).
+  static func rangeNotSatisfiable(size: UInt64) -> APIError {
+    var headers = HTTPFields()
+    headers[.contentRange] = "bytes */\(size)"
+    return APIError(.rangeNotSatisfiable, "Requested range not satisfiable (size \(size))", headers: headers)
   }
 
   public var description: String { "\(status.code) \(message)" }
 
   public func response(from request: Request, context: some RequestContext) throws -> Response {
-    var headers = HTTPFields()
+    var headers = self.headers
     headers[.contentType] = "text/plain; charset=utf-8"
-    return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: message)))
+    let body = ByteBuffer(string: message)
+    guard request.method != .head else {
+      // An answer to HEAD has no body (a keep-alive client would read it as the start of the next answer).
+      headers[.contentLength] = String(body.readableBytes)
+      return Response(status: status, headers: headers, body: ResponseBody { writer in try await writer.finish(nil) })
+    }
+    return Response(status: status, headers: headers, body: .init(byteBuffer: body))
   }
 
   /// Maps any error from the node to the status a client should see: bad input is 4xx, never 500.
@@ -31,7 +49,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
       case .notAManifest: return APIError(.badRequest, e.description)
       case .emptyUpload, .invalidInput: return APIError(.unprocessableContent, e.description)
       case .quotaExceeded: return APIError(.contentTooLarge, e.description)
-      case .rangeNotSatisfiable: return APIError(.rangeNotSatisfiable, e.description)
+      case .rangeNotSatisfiable(let size): return rangeNotSatisfiable(size: size)
       case .format: return APIError(.unprocessableContent, e.description)
       case .store(let s): return from(s)
       }
@@ -44,6 +62,9 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
       }
     case let e as HTTPError:
       return APIError(e.status, e.body ?? e.status.reasonPhrase)
+    case let e as HTTPParserError:
+      // The request itself is malformed (e.g. a bad chunk size in a chunked upload body).
+      return APIError(.badRequest, "Malformed HTTP request: \(e)")
     default:
       return APIError(.internalServerError, "\(error)")
     }

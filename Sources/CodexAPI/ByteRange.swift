@@ -12,7 +12,7 @@ enum ByteRange {
     guard parts.count == 2 else { return nil }
     let a = parts[0].trimmingCharacters(in: .whitespaces)
     let b = parts[1].trimmingCharacters(in: .whitespaces)
-    let unsatisfiable = APIError(.rangeNotSatisfiable, "Requested range not satisfiable (size \(size))")
+    let unsatisfiable = APIError.rangeNotSatisfiable(size: size)
     if a.isEmpty {
       guard let suffix = UInt64(b), suffix > 0 else { throw unsatisfiable }
       return (size - min(suffix, size))..<size

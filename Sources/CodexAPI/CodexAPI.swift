@@ -34,7 +34,8 @@ public enum CodexAPI {
   ) -> some ApplicationProtocol {
     Application(
       router: router(node: node, corsOrigin: node.config.apiCorsOrigin),
-      server: .http1(configuration: .init(additionalChannelHandlers: [ReceiveBufferSizing(maximum: 1 << 20)])),
+      server: .http1(
+        configuration: .init(additionalChannelHandlers: [ReceiveBufferSizing(maximum: 1 << 20), ExpectContinue()])),
       configuration: .init(
         address: .hostname(node.config.apiBindAddress, port: node.config.apiPort), serverName: "codex"),
       onServerRunning: onServerRunning,
@@ -57,7 +58,8 @@ public enum CodexAPI {
 
   static func json(_ value: some Encodable, pretty: Bool = false) throws -> Response {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
+    encoder.outputFormatting =
+      pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
     var headers = HTTPFields()
     headers[.contentType] = "application/json"
     return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: try encoder.encode(value))))

@@ -14,7 +14,9 @@ enum ContentDisposition {
     }
     let name = String(value)
     guard !name.isEmpty, name.utf8.count <= 255,
-      !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\"" || $0 == "/" || $0 == "\\" || $0.value == 0x7f })
+      !name.unicodeScalars.contains(where: {
+        $0.value < 0x20 || $0 == "\"" || $0 == "/" || $0 == "\\" || $0.value == 0x7f
+      })
     else { throw invalid }
     return name
   }

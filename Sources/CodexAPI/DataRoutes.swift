@@ -17,6 +17,7 @@ struct DataRoutes {
     api.get("data") { _, _ in try await list() }
     api.post("data") { request, context in try await upload(request, context) }
     api.get("data/:cid") { request, context in try await download(request, context) }
+    api.head("data/:cid") { request, context in try await head(request, context) }
     api.delete("data/:cid") { _, context in
       try await node.delete(try CodexAPI.cid(context))
       return Response(status: .noContent)
@@ -50,7 +51,7 @@ struct DataRoutes {
       }
       api.on("data/:cid", method: .options) { _, _ in
         var r = Response(status: .noContent)
-        r.headers[.accessControlAllowMethods] = "GET, DELETE, OPTIONS"
+        r.headers[.accessControlAllowMethods] = "GET, HEAD, DELETE, OPTIONS"
         return r
       }
     }
@@ -93,19 +94,7 @@ struct DataRoutes {
   /// Streams a dataset (or the asked range) with nim-codex's headers. With `checkFirstBlock`, answers 404 before
   /// any header is sent when the first needed block is neither local nor fetchable.
   func stream(_ manifest: Manifest, _ request: Request, checkFirstBlock: Bool) async throws -> Response {
-    let size = CodexNode.contentLength(of: manifest)
-    var range: Range<UInt64> = 0..<size
-    var status = HTTPResponse.Status.ok
-    var headers = HTTPFields()
-    headers[.contentType] = manifest.mimetype ?? "application/octet-stream"
-    headers[.contentDisposition] = manifest.filename.map { "attachment; filename=\"\($0)\"" } ?? "attachment"
-    headers[.acceptRanges] = "bytes"
-    if cors { headers[HTTPField.Name("Access-Control-Headers")!] = "X-Requested-With" }
-    if let header = request.headers[.range], let r = try ByteRange.parse(header, size: size) {
-      range = r
-      status = .partialContent
-      headers[.contentRange] = "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(size)"
-    }
+    let (status, headers, range) = try answerHead(manifest, request)
     // Fail with a clear 404 before the headers go out when the first needed block is missing.
     let firstIndex = Int(range.lowerBound / UInt64(manifest.blockSize))
     if checkFirstBlock, !manifest.isProtected, await !node.canRead(tree: manifest.treeCid, index: firstIndex) {
@@ -129,5 +118,34 @@ struct DataRoutes {
       try await writer.finish(nil)
     }
     return Response(status: status, headers: headers, body: body)
+  }
+
+  /// The status, header fields and byte range of a download of `manifest` as `request` asks for it (the whole
+  /// dataset, or its `Range`), shared by GET and HEAD.
+  /// - Throws: `APIError` 416 for a range outside the dataset.
+  func answerHead(_ manifest: Manifest, _ request: Request) throws -> (HTTPResponse.Status, HTTPFields, Range<UInt64>) {
+    let size = CodexNode.contentLength(of: manifest)
+    var range: Range<UInt64> = 0..<size
+    var status = HTTPResponse.Status.ok
+    var headers = HTTPFields()
+    headers[.contentType] = manifest.mimetype ?? "application/octet-stream"
+    headers[.contentDisposition] = manifest.filename.map { "attachment; filename=\"\($0)\"" } ?? "attachment"
+    headers[.acceptRanges] = "bytes"
+    if cors { headers[HTTPField.Name("Access-Control-Headers")!] = "X-Requested-With" }
+    if let header = request.headers[.range], let r = try ByteRange.parse(header, size: size) {
+      range = r
+      status = .partialContent
+      headers[.contentRange] = "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(size)"
+    }
+    return (status, headers, range)
+  }
+
+  /// HEAD of a local dataset: GET's status and header fields (`Content-Length` of what GET would send), no body,
+  /// nothing read from the blocks. Download tools ask it first for the size.
+  func head(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    let manifest = try await node.manifest(try CodexAPI.cid(context))
+    var (status, headers, range) = try answerHead(manifest, request)
+    headers[.contentLength] = String(range.count)
+    return Response(status: status, headers: headers, body: ResponseBody { writer in try await writer.finish(nil) })
   }
 }

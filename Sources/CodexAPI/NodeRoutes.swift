@@ -42,14 +42,16 @@ struct NodeRoutes {
         codex: .init(version: CodexAPI.version, revision: "", contracts: ""),
         blockExchange: BlockExchangeInfo(
           receivedBlocksByPeer: Dictionary(
-            uniqueKeysWithValues: await node.exchange.engine.receivedBlocksByPeer.map { ($0.key.description, $0.value) })),
+            uniqueKeysWithValues: await node.exchange.engine.receivedBlocksByPeer.map { ($0.key.description, $0.value) }
+          )),
         marketplace: await node.marketplace?.status())
       return try CodexAPI.json(info, pretty: true)
     }
     api.get("openapi.yaml") { _, _ in
       var headers = HTTPFields()
       headers[.contentType] = "application/yaml"
-      return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: CodexAPI.openAPIDocument)))
+      return Response(
+        status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: CodexAPI.openAPIDocument)))
     }
   }
 }

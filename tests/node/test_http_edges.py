@@ -1,0 +1,131 @@
+"""HTTP details of the REST API through a real node process, spoken over raw sockets where a client library would
+hide them: `Expect: 100-continue`, malformed chunked bodies, HEAD, and 416 answers."""
+import os
+import socket
+
+import requests
+
+
+def connect(node):
+    s = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+    s.settimeout(10)
+    return s
+
+
+def read_head(s, buffered=b""):
+    """Reads one response head; returns (status line, {lower-case name: value}, bytes read past the head)."""
+    data = buffered
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        assert chunk, f"connection closed before a response head: {data!r}"
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    fields = {}
+    for line in lines[1:]:
+        name, value = line.split(":", 1)
+        fields[name.strip().lower()] = value.strip()
+    return lines[0], fields, rest
+
+
+def read_body(s, fields, rest):
+    want = int(fields["content-length"])
+    while len(rest) < want:
+        chunk = s.recv(65536)
+        assert chunk, "connection closed inside a response body"
+        rest += chunk
+    return rest[:want], rest[want:]
+
+
+def test_expect_100_continue_is_answered_before_the_body(make_node):
+    node = make_node("expect").start()
+    body = os.urandom(3 << 20)
+    with connect(node) as s:
+        # Two requests on one connection: the interim answer must not upset keep-alive.
+        cids = []
+        left = b""
+        for _ in range(2):
+            s.sendall(
+                b"POST /api/codex/v1/data HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode())
+            # Nothing of the body is sent until the node says 100 Continue (a 10 s socket timeout otherwise).
+            status, _, left = read_head(s, left)
+            assert status == "HTTP/1.1 100 Continue"
+            s.sendall(body)
+            status, fields, left = read_head(s, left)
+            assert status == "HTTP/1.1 200 OK"
+            cid, left = read_body(s, fields, left)
+            cids.append(cid.decode())
+        assert cids[0] == cids[1]
+    assert requests.get(node.url + f"/data/{cids[0]}", timeout=60).content == body
+
+
+def test_expect_100_continue_over_quota_is_413_and_stores_nothing(make_node):
+    node = make_node("expect-quota", "--storage-quota", "8MiB").start()
+    before = node.space()
+    with connect(node) as s:
+        s.sendall(
+            b"POST /api/codex/v1/data HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            + f"Content-Length: {64 << 20}\r\n\r\n".encode())
+        status, _, left = read_head(s)
+        if status == "HTTP/1.1 100 Continue":
+            status, fields, left = read_head(s, left)
+        assert status.startswith("HTTP/1.1 413"), status
+    after = node.space()
+    assert after["quotaUsedBytes"] == before["quotaUsedBytes"]
+    assert after["totalBlocks"] == before["totalBlocks"]
+    assert node.datasets() == []
+
+
+def test_malformed_chunked_upload_is_400_and_stores_nothing(make_node):
+    node = make_node("chunked").start()
+    before = node.space()
+    with connect(node) as s:
+        s.sendall(
+            b"POST /api/codex/v1/data HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + b"%x\r\n" % 70000 + b"\x07" * 70000 + b"\r\n"
+            + b"ZZZ\r\nnot a chunk\r\n")
+        status, _, _ = read_head(s)
+        assert status.startswith("HTTP/1.1 400"), status
+    after = node.space()
+    assert after["quotaUsedBytes"] == before["quotaUsedBytes"]
+    assert after["totalBlocks"] == before["totalBlocks"]
+    assert node.datasets() == []
+    # The node carries on.
+    r = requests.post(node.url + "/data", data=b"some file contents", timeout=30)
+    assert r.status_code == 200
+    assert r.text == "zDvZRwzmC3Q7e7NLkfsPmtgSCfectUc1ssn5xK2rzC9yRz1yeZuK"
+
+
+def test_head_and_unsatisfiable_ranges(make_node):
+    node = make_node("head").start()
+    data = os.urandom(200_000)
+    cid = requests.post(node.url + "/data", data=data, timeout=30,
+                        headers={"Content-Disposition": 'attachment; filename="a.bin"'}).text
+    h = requests.head(node.url + f"/data/{cid}", timeout=30)
+    assert h.status_code == 200
+    assert h.headers["Content-Length"] == str(len(data))
+    assert h.headers["Accept-Ranges"] == "bytes"
+    assert h.headers["Content-Disposition"] == 'attachment; filename="a.bin"'
+    assert h.content == b""
+    h = requests.head(node.url + f"/data/{cid}", headers={"Range": "bytes=100-199"}, timeout=30)
+    assert h.status_code == 206
+    assert h.headers["Content-Length"] == "100"
+    assert h.headers["Content-Range"] == f"bytes 100-199/{len(data)}"
+    r = requests.get(node.url + f"/data/{cid}", headers={"Range": f"bytes={len(data)}-"}, timeout=30)
+    assert r.status_code == 416
+    assert r.headers["Content-Range"] == f"bytes */{len(data)}"
+    # HEAD answers carry no body, errors included: the next request on the same connection still works.
+    with connect(node) as s:
+        missing = "zDvZRwzmC3Q7e7NLkfsPmtgSCfectUc1ssn5xK2rzC9yRz1yeZuA"
+        s.sendall(f"HEAD /api/codex/v1/data/{cid[:-1]}x HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+                  + f"HEAD /api/codex/v1/data/{missing} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+                  + f"GET /api/codex/v1/data/{cid} HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9\r\n\r\n".encode())
+        status, _, left = read_head(s)
+        assert status.startswith("HTTP/1.1 4"), status
+        status, _, left = read_head(s, left)
+        assert status.startswith("HTTP/1.1 4"), status
+        status, fields, left = read_head(s, left)
+        assert status == "HTTP/1.1 206 Partial Content"
+        body, _ = read_body(s, fields, left)
+        assert body == data[:10]
