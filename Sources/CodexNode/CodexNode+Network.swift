@@ -19,6 +19,16 @@ extension CodexNode {
       return try await exchange.networkStore.manifest(cid)
     } catch let e as FormatError {
       throw NodeError.format(e)
+    } catch let e as ExchangeError {
+      logger.info("manifest not found on the network", metadata: ["cid": "\(cid)", "error": "\(e)"])
+      switch e {
+      case .timeout(_, let waited, let peers):
+        throw NodeError.notOnNetwork(cid, why: "no peer delivered it within \(waited) (\(peers) peer(s) connected)")
+      case .retriesExhausted(_, let retries):
+        throw NodeError.notOnNetwork(cid, why: "no connected peer had it after \(retries) retries")
+      default:
+        throw NodeError.notFound(cid)
+      }
     } catch {
       logger.info("manifest not found on the network", metadata: ["cid": "\(cid)", "error": "\(error)"])
       throw NodeError.notFound(cid)

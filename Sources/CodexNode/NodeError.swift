@@ -8,6 +8,9 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
   case invalidCid(String, MultiformatsError)
   /// The CID is valid but nothing with it is stored here.
   case notFound(Cid)
+  /// Nothing with this CID is stored here and no connected peer delivered it; `why` says what the exchange saw
+  /// (how long it waited, how many peers were connected).
+  case notOnNetwork(Cid, why: String)
   /// The CID exists but is not a manifest where one is needed.
   case notAManifest(Cid)
   /// A stored manifest whose dataset blocks are missing.
@@ -29,6 +32,10 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
     switch self {
     case .invalidCid(let text, let e): return "Incorrect Cid: '\(text)': \(e)"
     case .notFound(let cid): return "The requested CID could not be retrieved (\(cid) is not stored on this node)"
+    case .notOnNetwork(let cid, let why):
+      return
+        "The requested CID could not be retrieved (\(cid) is not stored on this node and \(why)). Connect to a peer"
+        + " that has it (GET /api/codex/v1/connect/{peerId}?addrs=..., or start the node with --bootstrap-node)"
     case .notAManifest(let cid): return "\(cid) is not a manifest"
     case .missingBlock(let tree, let i): return "block \(i) of dataset tree \(tree) is not available"
     case .emptyUpload: return "The upload is empty: a dataset needs at least one byte"
@@ -44,7 +51,9 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
   /// Converts store errors that have a node meaning (quota) and wraps the rest.
   static func wrap(_ error: any Error) -> any Error {
     if let e = error as? StoreError {
-      if case .quotaExceeded(let needed, let available) = e { return NodeError.quotaExceeded(needed: needed, available: available) }
+      if case .quotaExceeded(let needed, let available) = e {
+        return NodeError.quotaExceeded(needed: needed, available: available)
+      }
       return NodeError.store(e)
     }
     if let e = error as? FormatError { return NodeError.format(e) }

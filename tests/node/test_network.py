@@ -89,6 +89,21 @@ def test_no_peer_left_fails_clearly(make_node):
     assert b.space()["totalBlocks"] >= 1
 
 
+def test_a_manifest_no_peer_has_is_a_clear_404(make_node):
+    # No peer connected at all: with --block-retries 2 the lookup gives up after two passes (seconds, not the 60 s
+    # block timeout) and says why and what to do.
+    node = make_node("lonely", "--block-retries", "2").start()
+    cid = "zDvZRwzmC3Q7e7NLkfsPmtgSCfectUc1ssn5xK2rzC9yRz1yeZuK"
+    t0 = time.time()
+    r = requests.get(node.url + f"/data/{cid}/network/manifest", timeout=120)
+    assert r.status_code == 404, r.text
+    assert time.time() - t0 < 30
+    assert "no connected peer had it after 2 retries" in r.text
+    assert "connect" in r.text
+    r = requests.post(node.url + f"/data/{cid}/network", timeout=120)
+    assert r.status_code == 404, r.text
+
+
 def test_peerid_and_debug_info(make_node):
     a = make_node("a").start()
     text = requests.get(a.url + "/peerid", headers={"Accept": "text/plain"}, timeout=10)
