@@ -27,6 +27,14 @@ struct DataRoutes {
       let manifest = try await node.startNetworkDownload(cid)
       return try CodexAPI.json(DataItem(cid: cid.string, manifest: ManifestItem(manifest)))
     }
+    api.get("data/:cid/network/download") { _, context in
+      let cid = try CodexAPI.cid(context)
+      guard let download = node.networkDownload(cid) else {
+        throw APIError(
+          .notFound, "No background download of \(cid) since the node started (POST /data/\(cid)/network starts one)")
+      }
+      return try CodexAPI.json(DownloadItem(download))
+    }
     api.get("data/:cid/network/manifest") { _, context in
       let cid = try CodexAPI.cid(context)
       let manifest = try await node.networkManifest(cid)

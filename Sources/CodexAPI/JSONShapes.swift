@@ -1,6 +1,7 @@
 import CodexFormats
 import CodexNode
 import CodexStore
+import Foundation
 import Multiformats
 
 /// `ManifestItem` of `rest-and-cli.md` §2.2; `filename` and `mimetype` are written as null when absent.
@@ -56,6 +57,37 @@ struct DataItem: Codable, Sendable {
 /// `GET /data`'s answer.
 struct DataList: Codable, Sendable {
   var content: [DataItem]
+}
+
+/// `GET /data/{cid}/network/download`'s answer (swift-codex extension): a background download's progress.
+struct DownloadItem: Codable, Sendable {
+  var cid: String
+  /// "running", "completed" or "failed".
+  var state: String
+  /// Why a failed download stopped.
+  var error: String?
+  var totalBlocks: Int
+  var doneBlocks: Int
+  var fetchedBlocks: Int
+  /// ISO 8601, UTC.
+  var startedAt: String
+  var finishedAt: String?
+
+  init(_ d: NetworkDownload) {
+    cid = d.cid.string
+    switch d.state {
+    case .running: state = "running"
+    case .completed: state = "completed"
+    case .failed(let why):
+      state = "failed"
+      error = why
+    }
+    totalBlocks = d.totalBlocks
+    doneBlocks = d.doneBlocks
+    fetchedBlocks = d.fetchedBlocks
+    startedAt = d.started.formatted(.iso8601)
+    finishedAt = d.finished?.formatted(.iso8601)
+  }
 }
 
 /// `GET /debug/info`'s answer.

@@ -107,10 +107,13 @@ public final class NetworkStore: BlockStore {
   }
 
   /// Downloads every block of `manifest`'s tree into the local store (`POST /data/{cid}/network`), with up to
-  /// `window` blocks checked or fetched at a time (the local check and the fetches overlap).
+  /// `window` blocks checked or fetched at a time (the local check and the fetches overlap). `progress` is called
+  /// (on the calling task) each time one more block is local, with whether it had to be fetched.
   /// - Returns: the number of blocks that were not local before.
   @discardableResult
-  public func fetchDataset(_ manifest: Manifest, window: Int = defaultWindow) async throws -> Int {
+  public func fetchDataset(
+    _ manifest: Manifest, window: Int = defaultWindow, progress: (_ fetched: Bool) -> Void = { _ in }
+  ) async throws -> Int {
     let tree = manifest.treeCid
     let n = manifest.blocksCount
     let local = self.local
@@ -134,7 +137,9 @@ public final class NetworkStore: BlockStore {
             running += 1
           }
         }
-        if try await group.next() == true { fetched += 1 }
+        let wasFetched = try await group.next() == true
+        if wasFetched { fetched += 1 }
+        progress(wasFetched)
         running -= 1
       }
       return fetched

@@ -1,3 +1,4 @@
+import Foundation
 import CodexExchange
 import CodexFormats
 import CodexStore
@@ -36,7 +37,8 @@ extension CodexNode {
   }
 
   /// Starts downloading every block of a dataset into the repo in the background; returns its manifest at once.
-  /// A second call for a dataset already downloading does not start another.
+  /// A second call for a dataset already downloading does not start another. `networkDownload(_:)` tells how it
+  /// goes.
   public func startNetworkDownload(_ cid: Cid) async throws -> Manifest {
     let manifest = try await networkManifest(cid)
     let store = exchange.networkStore
@@ -44,17 +46,30 @@ extension CodexNode {
     let memory = self.memory
     downloads.withLock { d in
       guard d[cid] == nil else { return }
+      downloadStates.withLock { $0.start(cid, totalBlocks: manifest.blocksCount, at: Date()) }
       d[cid] = Task { [weak self] in
         do {
-          let fetched = try await memory.during { try await store.fetchDataset(manifest) }
+          let fetched = try await memory.during {
+            try await store.fetchDataset(manifest) { fetched in
+              self?.downloadStates.withLock { $0.advance(cid, fetched: fetched) }
+            }
+          }
+          self?.downloadStates.withLock { $0.finish(cid, .completed, at: Date()) }
           logger.info("dataset downloaded", metadata: ["cid": "\(cid)", "fetchedBlocks": "\(fetched)"])
         } catch {
+          let why = Task.isCancelled ? "cancelled (the node is stopping)" : "\(error)"
+          self?.downloadStates.withLock { $0.finish(cid, .failed(why), at: Date()) }
           logger.warning("dataset download failed", metadata: ["cid": "\(cid)", "error": "\(error)"])
         }
         _ = self?.downloads.withLock { $0.removeValue(forKey: cid) }
       }
     }
     return manifest
+  }
+
+  /// The background download of `cid` (running, or among the last finished ones since the node started), or nil.
+  public func networkDownload(_ cid: Cid) -> NetworkDownload? {
+    downloadStates.withLock { $0.byCid[cid] }
   }
 
   /// Loads blocks `indices` with `load`, up to `window` loads running ahead of the consumer, and hands them to

@@ -22,6 +22,8 @@ public final class CodexNode: Sendable {
   let logger: Logger
   /// Background dataset downloads (`POST /data/{cid}/network`), cancelled by `close()`.
   let downloads = Mutex<[Cid: Task<Void, Never>]>([:])
+  /// How the background downloads go (`networkDownload(_:)`).
+  let downloadStates = Mutex(NetworkDownloads())
   /// The marketplace connection when the node runs with the `persistence` subcommand, else nil (`NodeMarketplace`).
   public let marketplace: NodeMarketplace?
   /// Tracks uploads, downloads and deletes, and gives the allocator's free memory back once they are over.

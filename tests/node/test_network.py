@@ -71,6 +71,47 @@ def test_background_download_and_a_seeder_killed_midway(make_node):
         time.sleep(0.5)
     digest, n = download_digest(leech, cid, path="")
     assert digest == digest_of(size, 9)
+    # The download's progress record says it completed, every block local.
+    status = wait_for_download(leech, cid)
+    assert status["state"] == "completed", status
+    assert status["totalBlocks"] == size // 65536
+    assert status["doneBlocks"] == status["totalBlocks"]
+    assert 0 < status["fetchedBlocks"] <= status["totalBlocks"]
+    assert status["finishedAt"] >= status["startedAt"]
+
+
+def wait_for_download(node, cid, timeout=300):
+    deadline = time.time() + timeout
+    while True:
+        r = requests.get(node.url + f"/data/{cid}/network/download", timeout=10)
+        assert r.status_code == 200, r.text
+        status = r.json()
+        assert status["cid"] == cid
+        assert 0 <= status["doneBlocks"] <= status["totalBlocks"]
+        if status["state"] != "running" or time.time() > deadline:
+            return status
+        time.sleep(0.2)
+
+
+def test_background_download_that_fails_says_why(make_node):
+    a = make_node("a").start()
+    b = make_node("b", "--block-retries", "2").start()
+    size = 8 << 20
+    cid = requests.post(a.url + "/data", data=stream(size, 13), timeout=120).text
+    r = requests.get(b.url + f"/data/{cid}/network/download", timeout=10)
+    assert r.status_code == 404, r.text
+    connect(b, a)
+    # B gets the manifest, then its only peer goes away.
+    assert requests.get(b.url + f"/data/{cid}/network/manifest", timeout=60).status_code == 200
+    a.kill()
+    time.sleep(0.5)
+    r = requests.post(b.url + f"/data/{cid}/network", timeout=60)
+    assert r.status_code == 200, r.text
+    status = wait_for_download(b, cid, timeout=120)
+    assert status["state"] == "failed", status
+    assert "not found on the network" in status["error"], status
+    assert status["doneBlocks"] < status["totalBlocks"]
+    assert "finishedAt" in status
 
 
 def test_no_peer_left_fails_clearly(make_node):

@@ -1,0 +1,63 @@
+import Foundation
+import Multiformats
+
+/// Where a background dataset download (`POST /data/{cid}/network`) stands: how many of the dataset's blocks are
+/// local, how many of those came from peers, and whether it still runs, completed or failed (and why). Kept for
+/// the running downloads and the last `NetworkDownloads.keptFinished` finished ones since the node started.
+public struct NetworkDownload: Sendable, Equatable {
+  public enum State: Sendable, Equatable {
+    case running
+    case completed
+    /// The download stopped; the text says why (e.g. no peer delivered a block in time). Blocks fetched so far
+    /// stay in the repo; a new `POST /data/{cid}/network` resumes from them.
+    case failed(String)
+  }
+
+  public let cid: Cid
+  /// Blocks of the dataset's tree.
+  public let totalBlocks: Int
+  /// Blocks of the tree now in the local repo (already there, or fetched).
+  public internal(set) var doneBlocks = 0
+  /// Of `doneBlocks`, those fetched from peers by this download.
+  public internal(set) var fetchedBlocks = 0
+  public internal(set) var state = State.running
+  public let started: Date
+  public internal(set) var finished: Date?
+}
+
+/// The node's background downloads: the running ones and the most recent finished ones.
+struct NetworkDownloads: Sendable {
+  /// Finished downloads remembered (the oldest are forgotten first).
+  static let keptFinished = 32
+
+  private(set) var byCid: [Cid: NetworkDownload] = [:]
+  /// Finished downloads, oldest first.
+  private var finishedOrder: [Cid] = []
+
+  /// Records a new download of `cid` (replacing a finished record of the same CID).
+  mutating func start(_ cid: Cid, totalBlocks: Int, at now: Date) {
+    finishedOrder.removeAll { $0 == cid }
+    byCid[cid] = NetworkDownload(cid: cid, totalBlocks: totalBlocks, started: now)
+  }
+
+  /// One more block of `cid` is local.
+  mutating func advance(_ cid: Cid, fetched: Bool) {
+    guard var d = byCid[cid] else { return }
+    d.doneBlocks += 1
+    if fetched { d.fetchedBlocks += 1 }
+    byCid[cid] = d
+  }
+
+  /// The download of `cid` ended in `state`.
+  mutating func finish(_ cid: Cid, _ state: NetworkDownload.State, at now: Date) {
+    guard var d = byCid[cid] else { return }
+    d.state = state
+    d.finished = now
+    byCid[cid] = d
+    finishedOrder.append(cid)
+    while finishedOrder.count > Self.keptFinished { byCid.removeValue(forKey: finishedOrder.removeFirst()) }
+  }
+
+  /// True while a download of `cid` runs.
+  func isRunning(_ cid: Cid) -> Bool { byCid[cid]?.state == .running }
+}

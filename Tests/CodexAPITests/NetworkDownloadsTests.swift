@@ -1,0 +1,58 @@
+import Foundation
+import Multiformats
+import Testing
+
+@testable import CodexNode
+
+@Suite struct NetworkDownloadsTests {
+  static func cid(_ i: Int) -> Cid {
+    var digest = [UInt8](repeating: 0, count: 32)
+    digest[0] = UInt8(i & 0xff)
+    digest[1] = UInt8(i >> 8)
+    return Cid(codec: .codexManifest, multihash: Multihash(code: .sha2_256, digest: digest))
+  }
+
+  @Test func progressAndOutcomeAreRecorded() {
+    var downloads = NetworkDownloads()
+    let start = Date(timeIntervalSince1970: 1000)
+    downloads.start(Self.cid(1), totalBlocks: 3, at: start)
+    downloads.advance(Self.cid(1), fetched: false)
+    downloads.advance(Self.cid(1), fetched: true)
+    #expect(downloads.isRunning(Self.cid(1)))
+    var d = downloads.byCid[Self.cid(1)]!
+    #expect((d.doneBlocks, d.fetchedBlocks, d.state, d.finished) == (2, 1, .running, nil))
+    downloads.finish(Self.cid(1), .failed("no peer"), at: start + 5)
+    d = downloads.byCid[Self.cid(1)]!
+    #expect(d.state == .failed("no peer"))
+    #expect(d.finished == start + 5)
+    #expect(!downloads.isRunning(Self.cid(1)))
+    // A new download of the same dataset starts from zero again.
+    downloads.start(Self.cid(1), totalBlocks: 3, at: start + 10)
+    d = downloads.byCid[Self.cid(1)]!
+    #expect((d.doneBlocks, d.fetchedBlocks, d.state, d.started) == (0, 0, .running, start + 10))
+    // Progress for an unknown download is ignored.
+    downloads.advance(Self.cid(2), fetched: true)
+    #expect(downloads.byCid[Self.cid(2)] == nil)
+  }
+
+  @Test func onlyTheLastFinishedOnesAreKeptAndRunningOnesNeverDropped() {
+    var downloads = NetworkDownloads()
+    let now = Date()
+    downloads.start(Self.cid(0), totalBlocks: 1, at: now)  // stays running throughout
+    let n = NetworkDownloads.keptFinished + 8
+    for i in 1...n {
+      downloads.start(Self.cid(i), totalBlocks: 1, at: now)
+      downloads.finish(Self.cid(i), .completed, at: now)
+    }
+    #expect(downloads.byCid.count == NetworkDownloads.keptFinished + 1)
+    #expect(downloads.isRunning(Self.cid(0)))
+    #expect(downloads.byCid[Self.cid(8)] == nil)
+    #expect(downloads.byCid[Self.cid(9)]?.state == .completed)
+    #expect(downloads.byCid[Self.cid(n)]?.state == .completed)
+    // Restarting a finished one and finishing it again does not count it twice.
+    downloads.start(Self.cid(9), totalBlocks: 1, at: now)
+    downloads.finish(Self.cid(9), .completed, at: now)
+    #expect(downloads.byCid.count == NetworkDownloads.keptFinished + 1)
+    #expect(downloads.byCid[Self.cid(10)]?.state == .completed)
+  }
+}
