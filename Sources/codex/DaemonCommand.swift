@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import NIOCore
 import Prometheus
 import ServiceLifecycle
 
@@ -199,6 +200,16 @@ extension DaemonCommand {
       configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     do {
       try await group.run()
+    } catch let error as IOError where error.errnoCode == EADDRINUSE {
+      var taken = "the REST API's \(config.apiBindAddress):\(config.apiPort)"
+      if registry != nil { taken += " or the metrics' \(config.metricsAddress):\(config.metricsPort)" }
+      let options = registry != nil ? "--api-port or --metrics-port" : "--api-port"
+      logger.error(
+        "node stopped: \(taken) is already in use (is another node running?); choose another port with \(options)",
+        metadata: ["error": "\(error)"])
+      await node.close()
+      await marketplace?.close()
+      throw ExitCode.failure
     } catch {
       logger.error("node stopped with an error", metadata: ["error": "\(error)"])
       await node.close()
