@@ -170,7 +170,15 @@ extension DaemonCommand {
       await marketplace?.close()
       throw ExitCode.failure
     }
-    do { try await node.start() } catch {
+    do { try await node.start() } catch let error as IOError where error.errnoCode == EADDRINUSE {
+      let addrs = config.listenAddresses.joined(separator: ", ")
+      logger.critical(
+        "cannot start the network: a listen address (\(addrs)) is already in use (is another node running?); \("choose another with --listen-addrs")",
+        metadata: ["error": "\(error)"])
+      await node.close()
+      await marketplace?.close()
+      throw ExitCode.failure
+    } catch {
       logger.critical("cannot start the network", metadata: ["error": "\(error)"])
       await node.close()
       await marketplace?.close()

@@ -58,7 +58,7 @@ def test_bad_options_fail_with_a_clear_message(workdir):
         assert needle in (r.stderr + r.stdout), (args, r.stderr)
 
 
-def test_api_port_in_use_fails_with_a_clear_message(workdir):
+def test_ports_in_use_fail_with_a_clear_message(workdir):
     import socket
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -71,6 +71,18 @@ def test_api_port_in_use_fails_with_a_clear_message(workdir):
     out = r.stderr + r.stdout
     assert f"127.0.0.1:{port} is already in use" in out, out
     assert "--api-port" in out
+    # The same for the libp2p listen address.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = subprocess.run([codex_binary(), "--data-dir", os.path.join(workdir, "busy"), "--api-port", str(free_port()),
+                            "--listen-addrs", f"/ip4/127.0.0.1/tcp/{port}", "--disc-port", str(free_port())],
+                           capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    out = r.stderr + r.stdout
+    assert f"/ip4/127.0.0.1/tcp/{port}) is already in use" in out, out
+    assert "--listen-addrs" in out
 
 
 def test_insecure_key_file_is_refused(workdir):
