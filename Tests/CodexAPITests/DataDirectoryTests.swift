@@ -26,6 +26,10 @@ import Testing
     #expect(chmod(nested, 0o700) == 0)
     let file = nested + "/key"
     #expect(FileManager.default.createFile(atPath: file, contents: Data([1])))
-    #expect(throws: (any Error).self) { try DataDirectory.prepare(file) }
+    let notDir = try #require(throws: DataDirectory.UnusableError.self) { try DataDirectory.prepare(file) }
+    #expect(notDir.description == "data directory \(file) cannot be used: it is a file, not a directory")
+    // Under a file, nothing can be created.
+    let under = try #require(throws: DataDirectory.UnusableError.self) { try DataDirectory.prepare(file + "/repo") }
+    #expect(under.description.hasSuffix("cannot be created: \(file) is a file, not a directory"), "\(under)")
   }
 }
