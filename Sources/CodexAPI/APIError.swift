@@ -58,6 +58,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
       case .quotaExceeded: return APIError(.contentTooLarge, e.description)
       case .blockInUse: return APIError(.conflict, e.description)
       case .notFound: return APIError(.notFound, e.description)
+      case .diskFull: return APIError(.init(code: 507, reasonPhrase: "Insufficient Storage"), e.description)
       default: return APIError(.internalServerError, e.description)
       }
     case let e as HTTPError:

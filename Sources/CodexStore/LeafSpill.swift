@@ -206,7 +206,7 @@ final class LeafSpill {
         }
       }
     }
-    if failure { throw .io("cannot write an upload's leaf file in the repo: \(PackFiles.errnoText())") }
+    if failure { throw StoreError.fromErrno("writing an upload's leaf file in the repo") }
   }
 
   private func read(at offset: UInt64, count n: Int) throws(StoreError) -> [UInt8] {

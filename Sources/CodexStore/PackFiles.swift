@@ -196,7 +196,7 @@ final class PackFiles: @unchecked Sendable {
         } else if n < 0 && errno == EINTR {
           continue
         } else {
-          failure = .io("write to \(path(id)) failed: \(Self.errnoText())")
+          failure = StoreError.fromErrno("write to \(path(id))")
           return
         }
       }
@@ -230,11 +230,11 @@ final class PackFiles: @unchecked Sendable {
     var lengths = segments.map { Int64($0.count) }
     if aligned, let direct = directDescriptor(id) {
       if cstore_pwritev_all(direct, &bases, &lengths, Int32(segments.count), Int64(offset)) == 0 { return }
-      guard errno == EINVAL else { throw .io("write to \(path(id)) failed: \(Self.errnoText())") }
+      guard errno == EINVAL else { throw StoreError.fromErrno("write to \(path(id))") }
       lock.withWriteLock { directUnsupported = true }
     }
     guard cstore_pwritev_all(buffered, &bases, &lengths, Int32(segments.count), Int64(offset)) == 0 else {
-      throw .io("write to \(path(id)) failed: \(Self.errnoText())")
+      throw StoreError.fromErrno("write to \(path(id))")
     }
   }
 
@@ -257,7 +257,7 @@ final class PackFiles: @unchecked Sendable {
   /// Makes written bytes of pack `id` durable.
   func sync(pack id: Int64) throws(StoreError) {
     let fd = try descriptorOrThrow(id)
-    guard fdatasync(fd) == 0 else { throw .io("fdatasync of \(path(id)) failed: \(Self.errnoText())") }
+    guard fdatasync(fd) == 0 else { throw StoreError.fromErrno("fdatasync of \(path(id))") }
   }
 
   /// Cuts pack `id` down to `length` bytes if it is longer (and makes that durable).

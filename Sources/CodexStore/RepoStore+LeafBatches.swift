@@ -143,7 +143,11 @@ extension RepoStore {
   }
 
   static func storeError(_ error: any Error, session: Int64) -> StoreError {
-    (error as? StoreError) ?? .io("storing blocks of upload \(session): \(error)")
+    if let e = error as? StoreError { return e }
+    if let e = error as? DatabaseError, e.resultCode == .SQLITE_FULL {
+      return .diskFull("storing blocks of upload \(session): \(e)")
+    }
+    return .io("storing blocks of upload \(session): \(error)")
   }
 
   private func prepareBatch(

@@ -280,6 +280,8 @@ public final class RepoStore: LendingReads, Sendable {
       throw e
     } catch is CancellationError {
       throw CancellationError()
+    } catch let e as DatabaseError where e.resultCode == .SQLITE_FULL {
+      throw StoreError.diskFull("\(what()): \(e)")
     } catch {
       throw StoreError.io("\(what()): \(error)")
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Multiformats
 
 /// Errors of the block stores, each with a message a person can act on.
@@ -14,6 +15,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
   case corrupt(String)
   /// An I/O or database failure, with the underlying reason.
   case io(String)
+  /// The file system holding the repo is full (or the user's disk quota is used up): what failed. Nothing of the
+  /// failed write is kept.
+  case diskFull(String)
   /// The caller asked for something that cannot be done (e.g. releasing more bytes than are reserved, using a
   /// finished upload session, a closed store).
   case invalidArgument(String)
@@ -29,7 +33,18 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case .notFound(let what): return "not found: \(what)"
     case .corrupt(let why): return "repository is corrupt: \(why)"
     case .io(let why): return "storage I/O error: \(why)"
+    case .diskFull(let what):
+      return
+        "the disk holding the repo is full (\(what)); free space on it or lower --storage-quota below what it holds"
     case .invalidArgument(let why): return "invalid storage request: \(why)"
     }
+  }
+
+  /// `.diskFull` when the last system call failed for lack of space (ENOSPC, EDQUOT), else `.io`; `what` names the
+  /// operation, the errno text is appended.
+  static func fromErrno(_ what: String) -> StoreError {
+    let code = errno
+    let text = "\(what) failed: " + String(cString: strerror(code)) + " (errno \(code))"
+    return code == ENOSPC || code == EDQUOT ? .diskFull(text) : .io(text)
   }
 }

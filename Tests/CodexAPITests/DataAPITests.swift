@@ -1,6 +1,7 @@
 import CodexAPI
 import CodexFormats
 import CodexNode
+import CodexStore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -12,7 +13,8 @@ let base = "/api/codex/v1"
   @Test func someFileContentsGivesNimCodexCid() async throws {
     let t = try TestNode()
     try await t.live { client in
-      let r = try await client.execute(uri: "\(base)/data", method: .post, body: ByteBuffer(string: "some file contents"))
+      let r = try await client.execute(
+        uri: "\(base)/data", method: .post, body: ByteBuffer(string: "some file contents"))
       #expect(r.status == .ok)
       #expect(r.text == "zDvZRwzmC3Q7e7NLkfsPmtgSCfectUc1ssn5xK2rzC9yRz1yeZuK")
       let list = try await client.execute(uri: "\(base)/data", method: .get)
@@ -123,18 +125,22 @@ let base = "/api/codex/v1"
   @Test func uploadOverQuotaIsRefusedAndLeavesNoTrace() async throws {
     let t = try TestNode(quota: 10 * 65536)
     try await t.live { client in
-      let ok = try await client.execute(uri: "\(base)/data", method: .post, body: ByteBuffer(bytes: randomBytes(65536, seed: 1)))
+      let ok = try await client.execute(
+        uri: "\(base)/data", method: .post, body: ByteBuffer(bytes: randomBytes(65536, seed: 1)))
       #expect(ok.status == .ok)
       let before = try decode(SpaceJSON.self, try await client.execute(uri: "\(base)/space", method: .get))
       // With Content-Length (refused up front) ...
-      let big = try await client.execute(uri: "\(base)/data", method: .post, body: ByteBuffer(bytes: randomBytes(20 * 65536, seed: 2)))
+      let big = try await client.execute(
+        uri: "\(base)/data", method: .post, body: ByteBuffer(bytes: randomBytes(20 * 65536, seed: 2)))
       #expect(big.status == .contentTooLarge)
       #expect(big.text.contains("quota"))
       // ... and streamed without a length (refused when the repo fills).
       let chunks = (0..<20).map { ByteBuffer(bytes: randomBytes(65536, seed: 100 + UInt64($0))) }
       let streamed = try await client.execute(
         uri: "\(base)/data", method: .post, headers: [.transferEncoding: "chunked"],
-        body: chunks.reduce(into: ByteBuffer()) { acc, b in var b = b; acc.writeBuffer(&b) })
+        body: chunks.reduce(into: ByteBuffer()) { acc, b in
+          var b = b; acc.writeBuffer(&b)
+        })
       #expect(streamed.status.code >= 400 && streamed.status.code < 500)
       let after = try decode(SpaceJSON.self, try await client.execute(uri: "\(base)/space", method: .get))
       #expect(after == before)
@@ -224,5 +230,14 @@ let base = "/api/codex/v1"
       let space = try await client.execute(uri: "\(base)/space", method: .get)
       #expect(space.headers[.accessControlAllowOrigin] == nil)
     }
+  }
+}
+
+@Suite struct StoreErrorStatusTests {
+  @Test func aFullDiskIs507AndOtherStorageFailuresAre500() {
+    #expect(APIError.from(StoreError.diskFull("write failed")).status.code == 507)
+    #expect(APIError.from(NodeError.store(.diskFull("write failed"))).status.code == 507)
+    #expect(APIError.from(StoreError.io("read failed")).status.code == 500)
+    #expect(APIError.from(StoreError.quotaExceeded(needed: 2, available: 1)).status.code == 413)
   }
 }
