@@ -24,6 +24,8 @@ public final class CodexNode: Sendable {
   let downloads = Mutex<[Cid: Task<Void, Never>]>([:])
   /// How the background downloads go (`networkDownload(_:)`).
   let downloadStates = Mutex(NetworkDownloads())
+  /// What `exportMetrics()` exported last.
+  let metrics = NodeMetrics()
   /// The marketplace connection when the node runs with the `persistence` subcommand, else nil (`NodeMarketplace`).
   public let marketplace: NodeMarketplace?
   /// Tracks uploads, downloads and deletes, and gives the allocator's free memory back once they are over.
@@ -175,6 +177,16 @@ public final class CodexNode: Sendable {
   /// Runs the block maintenance loop until the task is cancelled.
   public func runMaintenance() async {
     await repo.runMaintenance()
+  }
+
+  /// Brings the block-exchange metrics (blocks sent and received, messages, rejected deliveries, evicted and
+  /// connected peers, running background downloads) up to date; call it before each metrics scrape.
+  public func exportMetrics() async {
+    let engine = exchange.engine
+    let stats = await engine.stats
+    let peers = await engine.connectedPeers.count
+    let running = downloads.withLock { $0.count }
+    metrics.export(stats, connectedPeers: peers, runningDownloads: running)
   }
 
   /// Stops background downloads, block exchange and the network, then closes the repo.

@@ -193,7 +193,8 @@ extension DaemonCommand {
     if let registry {
       let router = Router()
       router.get("metrics") { _, _ in
-        Response(
+        await node.exportMetrics()
+        return Response(
           status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
           body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
       }

@@ -121,3 +121,37 @@ def test_metrics_endpoint(workdir):
         assert "codex_uploads_total" in text
     finally:
         n.kill()
+
+
+def metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in metrics:\n{text}")
+
+
+def test_block_exchange_metrics(workdir):
+    sport, lport = free_port(), free_port()
+    seeder = run_node(workdir, "seeder", "--metrics", "--metrics-port", str(sport))
+    leecher = run_node(workdir, "leecher", "--metrics", "--metrics-port", str(lport))
+    try:
+        cid = requests.post(seeder.url + "/data", data=os.urandom(3 << 20), timeout=60).text
+        info = requests.get(seeder.url + "/debug/info", timeout=10).json()
+        r = requests.get(leecher.url + f"/connect/{info['id']}", params=[("addrs", a) for a in info["addrs"]], timeout=30)
+        assert r.status_code == 200, r.text
+        with requests.get(leecher.url + f"/data/{cid}/network/stream", timeout=120) as d:
+            assert d.status_code == 200 and len(d.content) == 3 << 20
+        lt = requests.get(f"http://127.0.0.1:{lport}/metrics", timeout=10).text
+        st = requests.get(f"http://127.0.0.1:{sport}/metrics", timeout=10).text
+        # 48 data blocks and the manifest.
+        assert metric(lt, "codex_block_exchange_blocks_received") == 49
+        assert metric(st, "codex_block_exchange_blocks_sent") == 49
+        assert metric(lt, "codex_block_exchange_connected_peers") == 1
+        assert metric(lt, "codex_block_exchange_rejected_deliveries") == 0
+        assert metric(lt, "codex_network_downloads_running") == 0
+        # Counters only move forward between scrapes.
+        again = requests.get(f"http://127.0.0.1:{lport}/metrics", timeout=10).text
+        assert metric(again, "codex_block_exchange_blocks_received") == 49
+    finally:
+        seeder.kill()
+        leecher.kill()

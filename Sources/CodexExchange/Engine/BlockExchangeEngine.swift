@@ -80,6 +80,8 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
     public var rejectedDeliveries = 0
     public var malformedMessages = 0
     public var peersEvicted = 0
+
+    public init() {}
   }
   public internal(set) var stats = Stats()
 
