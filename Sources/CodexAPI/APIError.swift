@@ -63,6 +63,8 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
       }
     case let e as HTTPError:
       return APIError(e.status, e.body ?? e.status.reasonPhrase)
+    case is CancellationError:
+      return APIError(.serviceUnavailable, "The node is stopping; the request was aborted")
     case let e as HTTPParserError:
       // The request itself is malformed (e.g. a bad chunk size in a chunked upload body).
       return APIError(.badRequest, "Malformed HTTP request: \(e)")
@@ -81,7 +83,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
       return try await next(request, context)
     } catch {
       let e = APIError.from(error)
-      if e.status.code >= 500 {
+      if e.status.code >= 500 && !(error is CancellationError) {
         context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(e.message)"])
       }
       return try e.response(from: request, context: context)

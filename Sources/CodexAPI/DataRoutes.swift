@@ -90,7 +90,9 @@ struct DataRoutes {
       if let manifest = upload.manifest { await node.announce(cid, manifest) }
       return CodexAPI.text(cid.string)
     } catch {
-      await upload.abort()
+      // Not in this (maybe cancelled: the node is stopping) task, so the abort's store work runs to the end now
+      // instead of being left to the next open's recovery.
+      await Task { await upload.abort() }.value
       throw error
     }
   }

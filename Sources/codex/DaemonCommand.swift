@@ -8,6 +8,7 @@ import Metrics
 import NIOCore
 import Prometheus
 import ServiceLifecycle
+import UnixSignals
 
 /// `codex [options]`: runs a node. Option names and defaults follow nim-codex (`rest-and-cli.md` §5).
 /// `codex [options] persistence [options]` runs it with the marketplace (`PersistenceCommand`).
@@ -208,7 +209,12 @@ extension DaemonCommand {
     let group = ServiceGroup(
       configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     do {
-      try await group.run()
+      try await Self.runEscalating(group, logger: logger)
+    } catch is CancellationError {
+      logger.notice("node stopped (requests in progress were aborted)")
+      await node.close()
+      await marketplace?.close()
+      return
     } catch let error as IOError where error.errnoCode == EADDRINUSE {
       var taken = "the REST API's \(config.apiBindAddress):\(config.apiPort)"
       if registry != nil { taken += " or the metrics' \(config.metricsAddress):\(config.metricsPort)" }
@@ -228,6 +234,35 @@ extension DaemonCommand {
     await node.close()
     await marketplace?.close()
     logger.notice("node stopped")
+  }
+}
+
+extension DaemonCommand {
+  /// Runs `group` until it ends. The first SIGINT/SIGTERM shuts it down gracefully (requests in progress, e.g. a
+  /// long upload, are finished first); a second one cancels it, aborting those requests (an aborted upload leaves
+  /// nothing behind). Throws `CancellationError` when it was cancelled that way.
+  static func runEscalating(_ group: ServiceGroup, logger: Logger) async throws {
+    let run = Task { try await group.run() }
+    let escalation = Task {
+      var signals = 0
+      for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+        signals += 1
+        if signals == 1 {
+          logger.notice(
+            "stopping: finishing the requests in progress (send \(signal) again to abort them and stop now)")
+        } else {
+          logger.warning("stopping now: aborting the requests in progress")
+          run.cancel()
+          return
+        }
+      }
+    }
+    defer { escalation.cancel() }
+    try await withTaskCancellationHandler {
+      try await run.value
+    } onCancel: {
+      run.cancel()
+    }
   }
 }
 

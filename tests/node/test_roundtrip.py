@@ -1,6 +1,7 @@
 """Multi-process REST round trips through a real node process, including 1 GiB streamed both ways."""
 import hashlib
 import os
+import time
 
 import requests
 
@@ -62,3 +63,25 @@ def test_graceful_shutdown_on_sigterm(make_node):
     node = make_node("term").start()
     node.stop()
     assert node.proc.returncode == 0
+
+
+def test_second_signal_aborts_requests_in_progress(make_node):
+    import signal
+    import socket
+    node = make_node("twice").start()
+    with socket.create_connection(("127.0.0.1", node.port), timeout=10) as s:
+        # An upload whose client stalls half-way.
+        s.sendall(b"POST /api/codex/v1/data HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n" + b"\x05" * 3000000)
+        time.sleep(0.5)
+        node.proc.send_signal(signal.SIGINT)
+        time.sleep(1.5)
+        # A graceful stop waits for the upload...
+        assert node.proc.poll() is None
+        # ...a second signal aborts it and stops.
+        node.proc.send_signal(signal.SIGINT)
+        node.proc.wait(timeout=20)
+    assert node.proc.returncode == 0
+    node.start()
+    assert node.datasets() == []
+    space = node.space()
+    assert space["totalBlocks"] == 0 and space["quotaUsedBytes"] == 0
