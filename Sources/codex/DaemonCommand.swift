@@ -249,7 +249,7 @@ extension DaemonCommand {
         signals += 1
         if signals == 1 {
           logger.notice(
-            "stopping: finishing the requests in progress (send \(signal) again to abort them and stop now)")
+            "stopping (requests in progress are finished first; send \(signal) again to abort them and stop now)")
         } else {
           logger.warning("stopping now: aborting the requests in progress")
           run.cancel()
