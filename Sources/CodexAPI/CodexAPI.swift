@@ -12,14 +12,20 @@ public enum CodexAPI {
   /// The version reported in `/debug/info`.
   public static let version = "0.1.0"
 
-  /// Builds the router with every route.
-  public static func router(node: CodexNode, corsOrigin: String?) -> Router<BasicRequestContext> {
+  /// Changes the process's log level from a chronicles-style spec (`DEBUG`, `DEBUG;TRACE:codex`); throws an error
+  /// whose description says what is wrong with the spec.
+  public typealias LogLevelSetter = @Sendable (String) throws -> Void
+
+  /// Builds the router with every route. Without `setLogLevel`, `POST /debug/chronicles/loglevel` answers 503.
+  public static func router(
+    node: CodexNode, corsOrigin: String?, setLogLevel: LogLevelSetter? = nil
+  ) -> Router<BasicRequestContext> {
     let router = Router()
     router.middlewares.add(ErrorMiddleware())
     if let origin = corsOrigin { router.middlewares.add(CORSHeaders(origin: origin)) }
     let api = router.group("api/codex/v1")
     DataRoutes(node: node, cors: corsOrigin != nil).register(on: api)
-    NodeRoutes(node: node).register(on: api)
+    NodeRoutes(node: node, setLogLevel: setLogLevel).register(on: api)
     ErasureRoutes(node: node).register(on: api)
     ProofRoutes(node: node).register(on: api)
     MarketRoutes(node: node).register(on: api)
@@ -30,10 +36,11 @@ public enum CodexAPI {
 
   /// Makes the HTTP application bound to the node's configured address and port.
   public static func application(
-    node: CodexNode, logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    node: CodexNode, logger: Logger, setLogLevel: LogLevelSetter? = nil,
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
   ) -> some ApplicationProtocol {
     Application(
-      router: router(node: node, corsOrigin: node.config.apiCorsOrigin),
+      router: router(node: node, corsOrigin: node.config.apiCorsOrigin, setLogLevel: setLogLevel),
       server: .http1(
         configuration: .init(additionalChannelHandlers: [ReceiveBufferSizing(maximum: 1 << 20), ExpectContinue()])),
       configuration: .init(

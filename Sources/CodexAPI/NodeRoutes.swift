@@ -5,12 +5,28 @@ import Hummingbird
 import LibP2P
 import Multiformats
 
-/// `/space`, `/debug/info` and the OpenAPI document.
+/// `/space`, `/peerid`, `/spr`, `/connect`, `/debug/info`, the log level and the OpenAPI document.
 struct NodeRoutes {
   let node: CodexNode
+  let setLogLevel: CodexAPI.LogLevelSetter?
 
   func register(on api: RouterGroup<BasicRequestContext>) {
     api.get("space") { _, _ in try CodexAPI.json(try await node.space()) }
+    // nim-codex answers 503 while its DHT record is not ready; this node has no DHT yet, so never has one.
+    api.get("spr") { _, _ -> Response in
+      throw APIError(.serviceUnavailable, "This node has no DHT record (SPR): it does not run the DHT yet")
+    }
+    api.post("debug/chronicles/loglevel") { request, _ in
+      guard let setLogLevel else {
+        throw APIError(.serviceUnavailable, "The log level cannot be changed in this process")
+      }
+      guard let spec = request.uri.queryParameters.get("level"), !spec.isEmpty else {
+        throw APIError(.badRequest, "Missing log level")
+      }
+      // nim-codex answers 500 for a level it cannot parse; bad input is a 4xx here.
+      do { try setLogLevel(spec) } catch { throw APIError(.badRequest, "\(error)") }
+      return Response(status: .ok)
+    }
     api.get("peerid") { request, _ in
       let id = node.network.peerID.description
       if request.headers[.accept]?.contains("text/plain") == true { return CodexAPI.text(id) }

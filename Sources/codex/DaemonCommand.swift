@@ -136,10 +136,9 @@ extension DaemonCommand {
   /// failure there is logged as one line saying what to fix and exits with status 1.
   static func runNode(config: NodeConfig, persistence: PersistenceOptions?) async throws {
     MallocTuning.apply()
-    try LogSetup.bootstrap(level: try LogSetup.level(config.logLevel), format: config.logFormat)
-    var rootLogger = Logger(label: "codex")
-    rootLogger.logLevel = try LogSetup.level(config.logLevel)
-    let logger = rootLogger
+    let logLevel = LogLevelControl(try LogSetup.level(config.logLevel))
+    try LogSetup.bootstrap(control: logLevel, format: config.logFormat)
+    let logger = Logger(label: "codex")
 
     var registry: PrometheusCollectorRegistry? = nil
     if config.metricsEnabled {
@@ -185,7 +184,9 @@ extension DaemonCommand {
       await marketplace?.close()
       throw ExitCode.failure
     }
-    let api = CodexAPI.application(node: node, logger: logger) { channel in
+    let api = CodexAPI.application(
+      node: node, logger: logger, setLogLevel: { spec in logLevel.level = try LogSetup.level(spec) }
+    ) { channel in
       logger.notice(
         "REST API listening",
         metadata: ["address": "\(channel.localAddress?.description ?? "?")", "dataDir": "\(config.dataDir)"])

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Configures swift-log once for the process from `--log-level` and `--log-format`.
 enum LogSetup {
@@ -15,30 +16,66 @@ enum LogSetup {
     case "error": return .error
     case "fatal", "critical": return .critical
     default:
-      throw SettingSources.ConfigError(description: "--log-level: '\(spec)' is not one of trace, debug, info, notice, warn, error, fatal")
+      throw SettingSources.ConfigError(
+        description: "--log-level: '\(spec)' is not one of trace, debug, info, notice, warn, error, fatal")
     }
   }
 
-  static func bootstrap(level: Logger.Level, format: String) throws {
+  /// Bootstraps swift-log; every logger's level is `control`'s, so `POST /debug/chronicles/loglevel` changes it
+  /// for the whole process at once.
+  static func bootstrap(control: LogLevelControl, format: String) throws {
     switch format.lowercased() {
     case "auto", "colors", "nocolors":
       LoggingSystem.bootstrap { label in
-        var h = StreamLogHandler.standardError(label: label)
-        h.logLevel = level
-        return h
+        SharedLevelLogHandler(inner: StreamLogHandler.standardError(label: label), control: control)
       }
     case "json":
-      LoggingSystem.bootstrap { label in
-        var h = JSONLogHandler(label: label)
-        h.logLevel = level
-        return h
-      }
+      LoggingSystem.bootstrap { label in SharedLevelLogHandler(inner: JSONLogHandler(label: label), control: control) }
     case "none":
       LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
     default:
-      throw SettingSources.ConfigError(description: "--log-format: '\(format)' is not one of auto, colors, nocolors, json, none")
+      throw SettingSources.ConfigError(
+        description: "--log-format: '\(format)' is not one of auto, colors, nocolors, json, none")
     }
   }
+}
+
+/// The process's log level, shared by every logger (see `SharedLevelLogHandler`) and changed at run time by
+/// `POST /debug/chronicles/loglevel`.
+final class LogLevelControl: Sendable {
+  private let raw: Atomic<Int>
+
+  init(_ level: Logger.Level) { raw = Atomic(Self.index(level)) }
+
+  var level: Logger.Level {
+    get { Logger.Level.allCases[raw.load(ordering: .relaxed)] }
+    set { raw.store(Self.index(newValue), ordering: .relaxed) }
+  }
+
+  private static func index(_ level: Logger.Level) -> Int { Logger.Level.allCases.firstIndex(of: level) ?? 2 }
+}
+
+/// A handler whose level is the process's shared one (`LogLevelControl`); the rest is `inner`'s.
+struct SharedLevelLogHandler<Inner: LogHandler>: LogHandler {
+  var inner: Inner
+  let control: LogLevelControl
+
+  var logLevel: Logger.Level {
+    get { control.level }
+    set { control.level = newValue }
+  }
+
+  var metadata: Logger.Metadata {
+    get { inner.metadata }
+    set { inner.metadata = newValue }
+  }
+
+  subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    get { inner[metadataKey: key] }
+    set { inner[metadataKey: key] = newValue }
+  }
+
+  func log(event: LogEvent) { inner.log(event: event) }
 }
 
 /// One JSON object per line on standard error.

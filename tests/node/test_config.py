@@ -155,3 +155,30 @@ def test_block_exchange_metrics(workdir):
     finally:
         seeder.kill()
         leecher.kill()
+
+
+def test_log_level_changes_at_run_time_and_spr_is_503(workdir):
+    n = run_node(workdir, "loglevel")
+    try:
+        url = n.url + "/debug/chronicles/loglevel"
+        r = requests.post(url, timeout=10)
+        assert r.status_code == 400 and r.text == "Missing log level"
+        r = requests.post(url, params={"level": "chatty"}, timeout=10)
+        assert r.status_code == 400 and "chatty" in r.text
+        # At the level the test nodes start with (warn) the memory reclaimer's debug line is not written...
+        requests.post(n.url + "/data", data=b"first", headers={"Content-Type": ""}, timeout=30)
+        time.sleep(3)
+        log = os.path.join(os.path.dirname(n.data_dir), f"node-{os.path.basename(n.data_dir)}.log")
+        assert "returned free memory" not in open(log).read()
+        # ...after switching to debug (nim-codex's spec form) it is.
+        r = requests.post(url, params={"level": "DEBUG;TRACE:codex"}, timeout=10)
+        assert r.status_code == 200, r.text
+        requests.post(n.url + "/data", data=b"second", headers={"Content-Type": ""}, timeout=30)
+        deadline = time.time() + 10
+        while "returned free memory" not in open(log).read():
+            assert time.time() < deadline, "no debug line after switching to DEBUG"
+            time.sleep(0.2)
+        r = requests.get(n.url + "/spr", timeout=10)
+        assert r.status_code == 503
+    finally:
+        n.kill()
