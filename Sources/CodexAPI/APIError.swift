@@ -76,12 +76,20 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
 
 /// Turns every thrown error into a plain-text answer with the right status.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+  /// The served paths and methods: a known path asked with another method is 405, not 404.
+  let routes: RouteMethods
+
   func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
     -> Response
   {
     do {
       return try await next(request, context)
     } catch {
+      if let e = error as? HTTPError, e.status == .notFound,
+        let notAllowed = routes.notAllowed(request.method.rawValue, at: request.uri.path)
+      {
+        return try notAllowed.response(from: request, context: context)
+      }
       let e = APIError.from(error)
       if e.status.code >= 500 && !(error is CancellationError) {
         context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(e.message)"])

@@ -21,7 +21,8 @@ public enum CodexAPI {
     node: CodexNode, corsOrigin: String?, setLogLevel: LogLevelSetter? = nil
   ) -> Router<BasicRequestContext> {
     let router = Router()
-    router.middlewares.add(ErrorMiddleware())
+    let methods = RouteMethods()
+    router.middlewares.add(ErrorMiddleware(routes: methods))
     if let origin = corsOrigin { router.middlewares.add(CORSHeaders(origin: origin)) }
     let api = router.group("api/codex/v1")
     DataRoutes(node: node, cors: corsOrigin != nil).register(on: api)
@@ -31,6 +32,7 @@ public enum CodexAPI {
     MarketRoutes(node: node).register(on: api)
     SlotCheckRoutes(node: node).register(on: api)
     ExchangeDebugRoutes(node: node).register(on: api)
+    methods.fill(router.routes.map { (path: "\($0.path)", method: $0.method.rawValue) })
     return router
   }
 

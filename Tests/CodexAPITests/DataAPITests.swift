@@ -176,6 +176,28 @@ let base = "/api/codex/v1"
       #expect(ex.text == "{\"\(absent)\":false}")
       #expect(try await client.execute(uri: "\(base)/nope", method: .get).status == .notFound)
       #expect(try await client.execute(uri: "/", method: .get).status == .notFound)
+      #expect(try await client.execute(uri: "\(base)/data/\(absent)/nope", method: .get).status == .notFound)
+    }
+  }
+
+  @Test func aServedPathWithAnotherMethodIs405WithAllow() async throws {
+    let t = try TestNode()
+    try await t.live { client in
+      // `curl -T file URL` sends PUT.
+      let put = try await client.execute(uri: "\(base)/data", method: .put, body: ByteBuffer(string: "x"))
+      #expect(put.status == .methodNotAllowed)
+      #expect(put.headers[.allow] == "GET, POST")
+      #expect(put.text == "PUT is not allowed on \(base)/data; it takes GET, POST (curl -T sends PUT: add -X POST)")
+      let cid = "zDvZRwzmC3Q7e7NLkfsPmtgSCfectUc1ssn5xK2rzC9yRz1yeZuK"
+      let patch = try await client.execute(uri: "\(base)/data/\(cid)", method: .patch)
+      #expect(patch.status == .methodNotAllowed)
+      #expect(patch.headers[.allow] == "DELETE, GET, HEAD")
+      let del = try await client.execute(uri: "\(base)/space", method: .delete)
+      #expect(del.status == .methodNotAllowed)
+      #expect(del.headers[.allow] == "GET")
+      // Nothing was stored by the refused PUT.
+      let space = try decode(SpaceJSON.self, try await client.execute(uri: "\(base)/space", method: .get))
+      #expect(space.totalBlocks == 0)
     }
   }
 
