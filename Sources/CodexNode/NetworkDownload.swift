@@ -57,7 +57,4 @@ struct NetworkDownloads: Sendable {
     finishedOrder.append(cid)
     while finishedOrder.count > Self.keptFinished { byCid.removeValue(forKey: finishedOrder.removeFirst()) }
   }
-
-  /// True while a download of `cid` runs.
-  func isRunning(_ cid: Cid) -> Bool { byCid[cid]?.state == .running }
 }

@@ -358,8 +358,8 @@ final class PackFiles: @unchecked Sendable {
     return fd
   }
 
-  static func errnoText() -> String {
-    let code = errno
-    return String(cString: strerror(code)) + " (errno \(code))"
+  /// "No space left on device (errno 28)" for `code` (default: the current `errno`).
+  static func errnoText(_ code: Int32 = errno) -> String {
+    String(cString: strerror(code)) + " (errno \(code))"
   }
 }

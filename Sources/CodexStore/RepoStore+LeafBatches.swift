@@ -143,11 +143,7 @@ extension RepoStore {
   }
 
   static func storeError(_ error: any Error, session: Int64) -> StoreError {
-    if let e = error as? StoreError { return e }
-    if let e = error as? DatabaseError, e.resultCode == .SQLITE_FULL {
-      return .diskFull("storing blocks of upload \(session): \(e)")
-    }
-    return .io("storing blocks of upload \(session): \(error)")
+    (error as? StoreError) ?? .wrapping(error, while: "storing blocks of upload \(session)")
   }
 
   private func prepareBatch(

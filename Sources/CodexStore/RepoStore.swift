@@ -280,10 +280,8 @@ public final class RepoStore: LendingReads, Sendable {
       throw e
     } catch is CancellationError {
       throw CancellationError()
-    } catch let e as DatabaseError where e.resultCode == .SQLITE_FULL {
-      throw StoreError.diskFull("\(what()): \(e)")
     } catch {
-      throw StoreError.io("\(what()): \(error)")
+      throw StoreError.wrapping(error, while: what())
     }
   }
 
@@ -444,5 +442,14 @@ struct RepoGauges: Sendable {
     blocks.record(q.blocks)
     used.record(Int64(clamping: q.used))
     reserved.record(Int64(clamping: q.reserved))
+  }
+}
+
+extension StoreError {
+  /// A failure that is not a `StoreError` (SQLite's, mostly) as one: SQLITE_FULL is `.diskFull`, anything else
+  /// `.io`; `what` says what was being done.
+  static func wrapping(_ error: any Error, while what: String) -> StoreError {
+    if let e = error as? DatabaseError, e.resultCode == .SQLITE_FULL { return .diskFull("\(what): \(e)") }
+    return .io("\(what): \(error)")
   }
 }

@@ -44,7 +44,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
   /// operation, the errno text is appended.
   static func fromErrno(_ what: String) -> StoreError {
     let code = errno
-    let text = "\(what) failed: " + String(cString: strerror(code)) + " (errno \(code))"
+    let text = "\(what) failed: \(PackFiles.errnoText(code))"
     return code == ENOSPC || code == EDQUOT ? .diskFull(text) : .io(text)
   }
 }

@@ -178,9 +178,7 @@ extension RepoStore {
         "UPDATE pending SET created = 1 WHERE cid = ?1 AND session = (SELECT session FROM pending WHERE cid = ?1 LIMIT 1)"
     )
     var deleted = 0
-    var any = false
     while let digests = try rows.next() {
-      any = true
       var doomed: [Data] = []
       for key in RepoSchema.blockKeys(digests: digests) {
         guard let row = try Row.fetchOne(lookup, arguments: [key]) else { continue }
@@ -194,7 +192,6 @@ extension RepoStore {
       }
       deleted += try deleteBlockRows(db, cids: doomed)
     }
-    guard any else { return 0 }
     if let session {
       try db.execute(sql: "DELETE FROM upload_batches WHERE session = ?", arguments: [session])
     } else {

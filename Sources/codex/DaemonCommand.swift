@@ -170,16 +170,15 @@ extension DaemonCommand {
       await marketplace?.close()
       throw ExitCode.failure
     }
-    do { try await node.start() } catch let error as IOError where error.errnoCode == EADDRINUSE {
-      let addrs = config.listenAddresses.joined(separator: ", ")
-      logger.critical(
-        "cannot start the network: a listen address (\(addrs)) is already in use (is another node running?); \("choose another with --listen-addrs")",
-        metadata: ["error": "\(error)"])
-      await node.close()
-      await marketplace?.close()
-      throw ExitCode.failure
-    } catch {
-      logger.critical("cannot start the network", metadata: ["error": "\(error)"])
+    do { try await node.start() } catch {
+      if let e = error as? IOError, e.errnoCode == EADDRINUSE {
+        let addrs = config.listenAddresses.joined(separator: ", ")
+        logger.critical(
+          "cannot start the network: a listen address (\(addrs)) is already in use (is another node running?); choose another with --listen-addrs",
+          metadata: ["error": "\(error)"])
+      } else {
+        logger.critical("cannot start the network", metadata: ["error": "\(error)"])
+      }
       await node.close()
       await marketplace?.close()
       throw ExitCode.failure
@@ -209,13 +208,12 @@ extension DaemonCommand {
     }
     let group = ServiceGroup(
       configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    var failed = false
+    var stopped: Logger.Message = "node stopped"
     do {
       try await Self.runEscalating(group, logger: logger)
     } catch is CancellationError {
-      logger.notice("node stopped (requests in progress were aborted)")
-      await node.close()
-      await marketplace?.close()
-      return
+      stopped = "node stopped (requests in progress were aborted)"
     } catch let error as IOError where error.errnoCode == EADDRINUSE {
       var taken = "the REST API's \(config.apiBindAddress):\(config.apiPort)"
       if registry != nil { taken += " or the metrics' \(config.metricsAddress):\(config.metricsPort)" }
@@ -223,18 +221,15 @@ extension DaemonCommand {
       logger.error(
         "node stopped: \(taken) is already in use (is another node running?); choose another port with \(options)",
         metadata: ["error": "\(error)"])
-      await node.close()
-      await marketplace?.close()
-      throw ExitCode.failure
+      failed = true
     } catch {
       logger.error("node stopped with an error", metadata: ["error": "\(error)"])
-      await node.close()
-      await marketplace?.close()
-      throw ExitCode.failure
+      failed = true
     }
     await node.close()
     await marketplace?.close()
-    logger.notice("node stopped")
+    guard !failed else { throw ExitCode.failure }
+    logger.notice(stopped)
   }
 }
 

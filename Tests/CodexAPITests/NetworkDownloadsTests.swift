@@ -18,14 +18,14 @@ import Testing
     downloads.start(Self.cid(1), totalBlocks: 3, at: start)
     downloads.advance(Self.cid(1), fetched: false)
     downloads.advance(Self.cid(1), fetched: true)
-    #expect(downloads.isRunning(Self.cid(1)))
+    #expect(downloads.byCid[Self.cid(1)]?.state == .running)
     var d = downloads.byCid[Self.cid(1)]!
     #expect((d.doneBlocks, d.fetchedBlocks, d.state, d.finished) == (2, 1, .running, nil))
     downloads.finish(Self.cid(1), .failed("no peer"), at: start + 5)
     d = downloads.byCid[Self.cid(1)]!
     #expect(d.state == .failed("no peer"))
     #expect(d.finished == start + 5)
-    #expect(!downloads.isRunning(Self.cid(1)))
+    #expect(downloads.byCid[Self.cid(1)]?.state != .running)
     // A new download of the same dataset starts from zero again.
     downloads.start(Self.cid(1), totalBlocks: 3, at: start + 10)
     d = downloads.byCid[Self.cid(1)]!
@@ -45,7 +45,7 @@ import Testing
       downloads.finish(Self.cid(i), .completed, at: now)
     }
     #expect(downloads.byCid.count == NetworkDownloads.keptFinished + 1)
-    #expect(downloads.isRunning(Self.cid(0)))
+    #expect(downloads.byCid[Self.cid(0)]?.state == .running)
     #expect(downloads.byCid[Self.cid(8)] == nil)
     #expect(downloads.byCid[Self.cid(9)]?.state == .completed)
     #expect(downloads.byCid[Self.cid(n)]?.state == .completed)
