@@ -67,6 +67,8 @@ public final class RepoStore: LendingReads, Sendable {
   let nextSession: Atomic<Int64>
   let isClosed: Atomic<Bool>
   let gauges: RepoGauges
+  /// Keeps any other process (or a second store in this one) from opening the same repo while this one is open.
+  let lock: DirectoryLock
   /// The WAL checkpoint the last upload commit left to run after it (see `checkpointSoon()`).
   let deferredCheckpoint = Mutex<Task<Void, Never>?>(nil)
 
@@ -110,8 +112,8 @@ public final class RepoStore: LendingReads, Sendable {
   static let writerCacheKiB = -16384
 
   /// Opens the repo at `config.directory`, creating it if needed, and recovers from any earlier crash.
-  /// - Throws: `StoreError.io` when the directory or database cannot be opened, `.corrupt` when it is not a repo
-  ///   this version understands.
+  /// - Throws: `DirectoryLock.InUseError` when another open store holds the directory, `StoreError.io` when the
+  ///   directory or database cannot be opened, `.corrupt` when it is not a repo this version understands.
   public init(config: RepoConfig, clock: any CodexClock = SystemClock(), logger: Logger) throws {
     self.config = config
     self.clock = clock
@@ -122,6 +124,7 @@ public final class RepoStore: LendingReads, Sendable {
     } catch {
       throw StoreError.io("cannot create repo directory \(packDir): \(error.localizedDescription)")
     }
+    lock = try DirectoryLock(directory: config.directory)
     var dbConfig = Configuration()
     dbConfig.foreignKeysEnabled = true
     dbConfig.maximumReaderCount = max(4, ProcessInfo.processInfo.activeProcessorCount * 2)
@@ -171,6 +174,7 @@ public final class RepoStore: LendingReads, Sendable {
     raw.closeAll()
     packs.closeAll()
     try? pool.close()
+    lock.release()
   }
 
   /// Simulates a crash for tests: stops using the files without any clean-up.
@@ -187,6 +191,7 @@ public final class RepoStore: LendingReads, Sendable {
     raw.closeAll()
     packs.closeAll()
     try? pool.close()
+    lock.release()
   }
 
   // MARK: - Recovery

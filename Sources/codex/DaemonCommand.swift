@@ -1,6 +1,7 @@
 import ArgumentParser
 import CodexAPI
 import CodexNode
+import CodexStore
 import Foundation
 import Hummingbird
 import Logging
@@ -147,20 +148,27 @@ extension DaemonCommand {
       registry = r
     }
 
+    // One node per data dir: a second one fails here, before it touches the marketplace state, the keys or the repo.
+    let dataDirLock: DirectoryLock
+    do {
+      try DataDirectory.prepare(config.dataDir)
+      dataDirLock = try DirectoryLock(directory: config.dataDir)
+    } catch {
+      logger.critical("cannot start the node: \(error)")
+      throw ExitCode.failure
+    }
+    defer { dataDirLock.release() }
+
     var marketplace: NodeMarketplace? = nil
     if let persistence {
       do {
-        try DataDirectory.prepare(config.dataDir)
         marketplace = try await NodeMarketplace.connect(options: persistence, dataDir: config.dataDir, logger: logger)
         if persistence.validator {
           logger.warning(
             "--validator: the validator is not built yet; the node only reports the flag in /debug/info")
         }
-      } catch let e as MarketplaceStartError {
-        logger.critical("cannot start the marketplace: \(e.description)")
-        throw ExitCode.failure
       } catch {
-        logger.critical("cannot start the node", metadata: ["error": "\(error)"])
+        logger.critical("cannot start the marketplace: \(error.description)")
         throw ExitCode.failure
       }
     }

@@ -105,6 +105,27 @@ struct RepoStoreBlockTests {
     await store.close()
   }
 
+  @Test func aSecondStoreOnTheSameRepoIsRefusedUntilTheFirstCloses() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let block = Block(data: pseudoRandomBytes(300, seed: 3))
+    let first = try openStore(dir)
+    try await first.putBlock(block, ttl: nil)
+    let refused = #expect(throws: DirectoryLock.InUseError.self) { try openStore(dir) }
+    #expect(refused?.holder == getpid())
+    #expect(refused?.description.contains(dir.path) == true)
+    // The refused open changed nothing the first store relies on.
+    #expect(try await first.getBlock(block.cid) == block)
+    await first.close()
+    let second = try openStore(dir)
+    #expect(try await second.getBlock(block.cid) == block)
+    // A crash (the lock's file descriptor goes away with the process) frees it too.
+    second.abandonForTesting()
+    let third = try openStore(dir)
+    #expect(try await third.space().totalBlocks == 1)
+    await third.close()
+  }
+
   @Test func reopenKeepsEverything() async throws {
     let dir = TempDir()
     defer { dir.cleanup() }

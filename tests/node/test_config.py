@@ -85,6 +85,34 @@ def test_ports_in_use_fail_with_a_clear_message(workdir):
     assert "--listen-addrs" in out
 
 
+def test_a_second_node_on_the_same_data_dir_is_refused(workdir):
+    d = os.path.join(workdir, "shared")
+    a = run_node(workdir, "shared")
+    try:
+        cid = requests.post(a.url + "/data", data=b"some file contents", timeout=30).text
+        assert cid == "zDvZRwzmC3Q7e7NLkfsPmtgSCfectUc1ssn5xK2rzC9yRz1yeZuK"
+        # Other ports, same data dir: two writers of one repo would corrupt it, so the second must not start.
+        r = subprocess.run([codex_binary(), "--data-dir", d, "--api-port", str(free_port()),
+                            "--listen-addrs", "/ip4/127.0.0.1/tcp/0", "--disc-port", str(free_port())],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1
+        out = r.stderr + r.stdout
+        assert f"{d} is in use by another process (pid {a.proc.pid})" in out, out
+        assert "--data-dir" in out
+        # The first node did not notice.
+        assert requests.get(a.url + f"/data/{cid}", timeout=30).content == b"some file contents"
+        assert a.space()["totalBlocks"] == 2
+    finally:
+        a.kill()
+    a.proc.wait(timeout=30)
+    # A node killed with SIGKILL leaves no stale lock: the next one starts on the same data dir at once.
+    b = run_node(workdir, "shared")
+    try:
+        assert requests.get(b.url + f"/data/{cid}", timeout=30).content == b"some file contents"
+    finally:
+        b.kill()
+
+
 def test_insecure_key_file_is_refused(workdir):
     d = os.path.join(workdir, "keyed")
     n = run_node(workdir, "keyed")
