@@ -16,6 +16,7 @@ struct ExchangeDebugRoutes {
     var connectedPeers: [String]
     var messagesReceived: Int
     var blocksReceived: Int
+    var blocksNotStored: Int
     var blocksSent: Int
     var deliveryMessagesSent: Int
     var rejectedDeliveries: Int
@@ -34,7 +35,8 @@ struct ExchangeDebugRoutes {
         receivedBlocksByPeer: named(await engine.receivedBlocksByPeer),
         failuresByPeer: named(await engine.failuresByPeer),
         connectedPeers: await engine.connectedPeers.map(\.description).sorted(),
-        messagesReceived: stats.messagesReceived, blocksReceived: stats.blocksReceived, blocksSent: stats.blocksSent,
+        messagesReceived: stats.messagesReceived, blocksReceived: stats.blocksReceived,
+        blocksNotStored: stats.blocksNotStored, blocksSent: stats.blocksSent,
         deliveryMessagesSent: stats.deliveryMessagesSent,
         rejectedDeliveries: stats.rejectedDeliveries, malformedMessages: stats.malformedMessages,
         peersEvicted: stats.peersEvicted)

@@ -4,7 +4,8 @@ import Multiformats
 
 /// A `BlockStore` that reads the local store and fetches what is missing through the block exchange
 /// (nim-codex `NetworkStore`). Fetched blocks and their leaf proofs are written to the local store by the engine
-/// before they are returned.
+/// before they are returned; when the store has no room for them (quota, disk) reads still return them, while
+/// `fetchDataset` fails.
 ///
 /// `hasBlock` answers for the local store only. Writes go to the local store and tell the engine, so peers waiting
 /// for those blocks get served.
@@ -49,6 +50,14 @@ public final class NetworkStore: BlockStore {
     let fetched = try await engine.requestBlock(.leaf(treeCid: treeCid, index: index), timeout: blockTimeout)
     guard let proof = fetched.proof else { return nil }
     return (fetched.block, proof)
+  }
+
+  /// Fetches leaf `index` of `treeCid` into the local store.
+  /// - Throws: `ExchangeError.storeFailed` when the block arrived but the store had no room for it.
+  func fetchIntoStore(tree treeCid: Cid, index: Int) async throws {
+    let address = BlockAddress.leaf(treeCid: treeCid, index: index)
+    let fetched = try await engine.requestBlock(address, timeout: blockTimeout)
+    if let why = fetched.notStored { throw ExchangeError.storeFailed(address, why) }
   }
 
   public func hasBlock(_ cid: Cid) async throws -> Bool { try await local.hasBlock(cid) }
@@ -130,7 +139,7 @@ public final class NetworkStore: BlockStore {
             let i = next
             group.addTask {
               if try await local.hasBlock(tree: tree, index: i) { return false }
-              _ = try await self.fetchBlock(tree: tree, index: i)
+              try await self.fetchIntoStore(tree: tree, index: i)
               return true
             }
             next += 1

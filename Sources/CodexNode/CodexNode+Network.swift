@@ -39,8 +39,18 @@ extension CodexNode {
   /// Starts downloading every block of a dataset into the repo in the background; returns its manifest at once.
   /// A second call for a dataset already downloading does not start another. `networkDownload(_:)` tells how it
   /// goes.
+  /// - Throws: `NodeError.quotaExceeded`, before anything is fetched, when the blocks not yet stored here do not fit
+  ///   in the free quota (a download that would fill the repo and then fail half-way helps nobody).
   public func startNetworkDownload(_ cid: Cid) async throws -> Manifest {
     let manifest = try await networkManifest(cid)
+    if networkDownload(cid)?.state != .running {
+      let missing = manifest.blocksCount - (try await repo.localLeafCount(tree: manifest.treeCid))
+      let needed = UInt64(max(0, missing)) * UInt64(manifest.blockSize)
+      let space = try await repo.space()
+      let taken = space.quotaUsedBytes + space.quotaReservedBytes
+      let available = space.quotaMaxBytes > taken ? space.quotaMaxBytes - taken : 0
+      guard needed <= available else { throw NodeError.quotaExceeded(needed: needed, available: available) }
+    }
     let store = exchange.networkStore
     let logger = self.logger
     let memory = self.memory

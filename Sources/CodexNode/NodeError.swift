@@ -40,7 +40,8 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
     case .missingBlock(let tree, let i): return "block \(i) of dataset tree \(tree) is not available"
     case .emptyUpload: return "The upload is empty: a dataset needs at least one byte"
     case .quotaExceeded(let needed, let available):
-      return "Not enough storage quota: \(needed) bytes needed, \(available) available"
+      return
+        "Not enough storage quota: \(needed) bytes needed, \(available) available (raise --storage-quota or delete data)"
     case .invalidInput(let why): return why
     case .rangeNotSatisfiable(let size): return "Requested range not satisfiable (dataset size \(size))"
     case .format(let e): return e.description

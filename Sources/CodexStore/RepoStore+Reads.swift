@@ -245,6 +245,20 @@ extension RepoStore {
     }
   }
 
+  /// How many leaves of `treeCid` are recorded with their block stored (or the empty block): what
+  /// `hasBlock(tree:index:)` would say yes to, counted in one query.
+  public func localLeafCount(tree treeCid: Cid) async throws -> Int {
+    try withReader("counting the local leaves of \(treeCid)") { db in
+      try Int.fetchOne(
+        db,
+        sql: """
+          SELECT count(*) FROM leaves l
+          WHERE l.tree = ? AND (l.block = ? OR EXISTS (SELECT 1 FROM blocks b WHERE b.cid = l.block))
+          """,
+        arguments: [Data(treeCid.bytes), Data(Codex.emptyBlockCid.bytes)]) ?? 0
+    }
+  }
+
   /// The bytes of a block row whose columns `size, pack, pos, data` start at `from`. Caller holds the read lock.
   func blockBytes(_ row: Row, from: Int = 0, cid: Cid?) throws -> [UInt8] {
     let size: Int64 = row[from]

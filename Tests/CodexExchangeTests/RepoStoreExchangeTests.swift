@@ -45,4 +45,48 @@ struct RepoStoreExchangeTests {
     await seederRepo.close()
     await leecherRepo.close()
   }
+
+  @Test("with a full quota, streamed blocks still reach the reader unstored, while a download into the repo fails")
+  func fullQuotaStreamsButDoesNotDownload() async throws {
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("bx-quota-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: base) }
+    let seederRepo = try RepoStore(
+      config: RepoConfig(directory: base.appendingPathComponent("s").path), logger: testLogger())
+    // Room for 3 of the 12 blocks.
+    let quota: UInt64 = 3 * 4096
+    let leecherRepo = try RepoStore(
+      config: RepoConfig(directory: base.appendingPathComponent("l").path, quotaMaxBytes: quota),
+      logger: testLogger())
+    let ds = try TestDataset(count: 12, blockSize: 4096, seed: 43)
+    for (i, b) in ds.blocks.enumerated() {
+      try await seederRepo.putBlock(b, ttl: nil)
+      try await seederRepo.putLeaf(tree: ds.treeCid, index: i, blockCid: b.cid, proof: try ds.tree.proof(for: i))
+    }
+    let hub = InMemoryExchangeHub()
+    func engine(_ store: RepoStore) async throws -> (BlockExchangeEngine, InMemoryExchangeNetwork) {
+      let net = hub.makeNetwork(peer: randomPeer())
+      let e = BlockExchangeEngine(
+        network: net, store: store, discovery: StaticDiscovery(), config: fastConfig(), logger: testLogger())
+      try await e.start()
+      return (e, net)
+    }
+    let (se, sn) = try await engine(seederRepo)
+    let (le, ln) = try await engine(leecherRepo)
+    try await hub.connect(sn.localPeer, ln.localPeer)
+    let store = NetworkStore(local: leecherRepo, engine: le, blockTimeout: .seconds(20))
+
+    var streamed: [Block] = []
+    for try await block in store.blocks(tree: ds.treeCid, indices: 0..<12, window: 4) { streamed.append(block) }
+    #expect(streamed == ds.blocks)
+    let notStored = await le.stats.blocksNotStored
+    #expect(notStored >= 9)
+    #expect(try await leecherRepo.space().quotaUsedBytes <= quota)
+
+    await #expect(throws: ExchangeError.self) { try await store.fetchDataset(manifest(ds), window: 4) }
+    #expect(try await leecherRepo.space().quotaUsedBytes <= quota)
+    await se.stop()
+    await le.stop()
+    await seederRepo.close()
+    await leecherRepo.close()
+  }
 }

@@ -17,8 +17,10 @@ struct DatasetTests {
     try await session.add(Array(ds.blocks.suffix(3)))
     #expect(try await store.hasBlock(tree: ds.treeCid, index: 0) == false)
     #expect(try await store.manifests().isEmpty)
+    #expect(try await store.localLeafCount(tree: ds.treeCid) == 0)
     try await session.commit(treeCid: ds.treeCid, leaves: try ds.leaves(), manifest: ds.manifestBlock)
     for i in 0..<6 { #expect(try await store.hasBlock(tree: ds.treeCid, index: i)) }
+    #expect(try await store.localLeafCount(tree: ds.treeCid) == 6)
     #expect(try await store.hasBlock(tree: ds.treeCid, index: 6) == false)
     #expect(try await store.manifests().map(\.cid) == [ds.manifestCid])
     #expect(try await store.testingInt("SELECT COUNT(*) FROM pending") == 0)

@@ -114,6 +114,33 @@ def test_background_download_that_fails_says_why(make_node):
     assert "finishedAt" in status
 
 
+def test_a_dataset_over_the_free_quota_is_refused_up_front_and_still_streams(make_node):
+    a = make_node("a").start()
+    b = make_node("b", "--storage-quota", "1MiB").start()
+    size = 3 << 20
+    cid = requests.post(a.url + "/data", data=stream(size, 17), timeout=120).text
+    connect(b, a)
+    before = b.space()
+    # 48 blocks cannot fit in 1 MiB: refused before any block is fetched (the manifest is kept, as by
+    # GET /network/manifest), with the numbers and what to do.
+    r = requests.post(b.url + f"/data/{cid}/network", timeout=60)
+    assert r.status_code == 413, r.text
+    assert f"Not enough storage quota: {48 * 65536} bytes needed" in r.text, r.text
+    assert "--storage-quota" in r.text
+    time.sleep(0.5)
+    assert b.space()["totalBlocks"] <= before["totalBlocks"] + 1
+    assert requests.get(b.url + f"/data/{cid}/network/download", timeout=10).status_code == 404
+    # Streaming needs no room: the blocks that do not fit are handed over without being kept.
+    for _ in range(2):
+        digest, n = download_digest(b, cid)
+        assert n == size
+        assert digest == digest_of(size, 17)
+    space = b.space()
+    assert space["quotaUsedBytes"] <= space["quotaMaxBytes"]
+    stats = requests.get(b.url + "/debug/exchange", timeout=10).json()
+    assert stats["blocksNotStored"] > 0, stats
+
+
 def test_no_peer_left_fails_clearly(make_node):
     a = make_node("a").start()
     b = make_node("b").start()

@@ -9,9 +9,13 @@ import NIOCore
 public struct FetchedBlock: Sendable, Hashable {
   public var block: Block
   public var proof: CodexProof?
-  public init(block: Block, proof: CodexProof?) {
+  /// Why the (verified) block could not be kept in the local store: the quota or the disk is full. nil when it
+  /// was stored. A reader can still use the bytes; a download into the repo cannot.
+  public var notStored: String?
+  public init(block: Block, proof: CodexProof?, notStored: String? = nil) {
     self.block = block
     self.proof = proof
+    self.notStored = notStored
   }
 }
 
@@ -22,6 +26,8 @@ public struct FetchedBlock: Sendable, Hashable {
 /// * `start()` once, `stop()` once; `requestBlock` after `stop()` throws `ExchangeError.stopped`.
 /// * Only blocks asked of a peer (want-block) are accepted from it; leaf deliveries must carry a proof that
 ///   verifies against the tree CID; accepted blocks (and leaf proofs) are stored in `store` before waiters resume.
+///   When the store refuses them for lack of room (quota or disk full) the waiters still get them, marked
+///   `FetchedBlock.notStored`; other store failures fail the waiters.
 /// * Peers that send bad or unrequested blocks or undecodable messages are penalised and, after
 ///   `maxPeerFailures`, evicted. Peers that stay silent for `peerActivityTimeout` while we wait on them are evicted.
 /// * A want-have that cannot be answered is remembered (bounded) and answered with Have once the block is stored
@@ -74,6 +80,8 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
   public struct Stats: Sendable, Equatable {
     public var messagesReceived = 0
     public var blocksReceived = 0
+    /// Received blocks handed to their readers without being stored, for lack of quota or disk space.
+    public var blocksNotStored = 0
     public var blocksSent = 0
     /// Messages that carried blocks (`blocksSent / deliveryMessagesSent` is their average fill).
     public var deliveryMessagesSent = 0

@@ -594,15 +594,32 @@ extension BlockExchangeEngine {
   }
 
   /// The store writer finished a batch: resume the waiters (or fail them), cancel the want at other peers, and
-  /// tell peers waiting for these blocks.
+  /// tell peers waiting for these blocks. A batch refused for lack of room (quota, disk) still goes to its
+  /// waiters, marked not stored: a stream can go on without keeping the blocks.
   func stored(_ batch: [BlockDelivery], error: (any Error)?) {
     var available: [BlockAddress] = []
+    let noRoom = error.flatMap(Self.lackOfRoom)
+    if let error {
+      // One line for the first refused batch and then every 1024 blocks, not one per block.
+      let before = stats.blocksNotStored
+      if noRoom == nil || before == 0 || before / 1024 != (before + batch.count) / 1024 {
+        logger.warning(
+          noRoom == nil
+            ? "cannot store fetched blocks" : "cannot store fetched blocks; handing them to their readers unstored",
+          metadata: ["blocks": "\(batch.count)", "error": "\(error)", "unstoredSoFar": "\(before)"])
+      }
+    }
     for d in batch {
       let address = d.address
       guard let pend = pending[address] else { continue }
       if let error {
-        logger.warning("cannot store fetched block", metadata: ["address": "\(address)", "error": "\(error)"])
-        fail(address, ExchangeError.storeFailed(address, "\(error)"))
+        guard let noRoom else {
+          fail(address, ExchangeError.storeFailed(address, "\(error)"))
+          continue
+        }
+        stats.blocksReceived += 1
+        stats.blocksNotStored += 1
+        finish(address, result: FetchedBlock(block: d.block, proof: d.proof, notStored: noRoom), except: pend.deliverer)
         continue
       }
       stats.blocksReceived += 1
@@ -617,5 +634,13 @@ extension BlockExchangeEngine {
     }
     wakeSlotWaiters()
     if !available.isEmpty { blocksAvailable(available) }
+  }
+
+  /// The store error's text when it means there is no room for the blocks (quota, full disk), else nil.
+  static func lackOfRoom(_ error: any Error) -> String? {
+    switch error as? StoreError {
+    case .quotaExceeded?, .diskFull?: return "\(error)"
+    default: return nil
+    }
   }
 }
