@@ -77,6 +77,16 @@ extension CodexNode {
     return manifest
   }
 
+  /// Stops the background download of `cid` if one runs (it ends `failed` with `why`) and waits until the blocks
+  /// of `tree` it had in flight are stored or dropped, so that a delete after it leaves none of them behind.
+  func stopDownload(_ cid: Cid, tree: Cid, because why: String) async {
+    guard let task = downloads.withLock({ $0[cid] }) else { return }
+    downloadStates.withLock { $0.finish(cid, .failed(why), at: Date()) }
+    task.cancel()
+    await task.value
+    await exchange.engine.settle(tree: tree)
+  }
+
   /// The background download of `cid` (running, or among the last finished ones since the node started), or nil.
   public func networkDownload(_ cid: Cid) -> NetworkDownload? {
     downloadStates.withLock { $0.byCid[cid] }

@@ -93,11 +93,15 @@ public final class CodexNode: Sendable {
     try await repo.manifests()
   }
 
-  /// Deletes a dataset (manifest CID) or a single unreferenced block. Deleting what is absent succeeds.
+  /// Deletes a dataset (manifest CID) or a single unreferenced block. Deleting what is absent succeeds. A
+  /// background download of the dataset is stopped first (it ends `failed`), so none of its blocks stay behind.
   public func delete(_ cid: Cid) async throws {
     do {
       try await memory.during {
         if cid.codec == .codexManifest {
+          if downloads.withLock({ $0[cid] != nil }), let manifest = try? await manifest(cid) {
+            await stopDownload(cid, tree: manifest.treeCid, because: "cancelled: the dataset was deleted")
+          }
           try await repo.deleteDataset(manifestCid: cid)
         } else {
           try await repo.deleteBlock(cid)

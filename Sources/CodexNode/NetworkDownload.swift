@@ -48,9 +48,9 @@ struct NetworkDownloads: Sendable {
     byCid[cid] = d
   }
 
-  /// The download of `cid` ended in `state`.
+  /// The download of `cid` ended in `state` (a download that already ended keeps its first ending).
   mutating func finish(_ cid: Cid, _ state: NetworkDownload.State, at now: Date) {
-    guard var d = byCid[cid] else { return }
+    guard var d = byCid[cid], d.state == .running else { return }
     d.state = state
     d.finished = now
     byCid[cid] = d

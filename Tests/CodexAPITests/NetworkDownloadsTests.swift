@@ -26,6 +26,10 @@ import Testing
     #expect(d.state == .failed("no peer"))
     #expect(d.finished == start + 5)
     #expect(downloads.byCid[Self.cid(1)]?.state != .running)
+    // The first ending stays (a delete stops a download, then its task ends cancelled).
+    downloads.finish(Self.cid(1), .failed("cancelled"), at: start + 6)
+    #expect(downloads.byCid[Self.cid(1)]?.state == .failed("no peer"))
+    #expect(downloads.byCid[Self.cid(1)]?.finished == start + 5)
     // A new download of the same dataset starts from zero again.
     downloads.start(Self.cid(1), totalBlocks: 3, at: start + 10)
     d = downloads.byCid[Self.cid(1)]!

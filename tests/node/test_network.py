@@ -114,6 +114,31 @@ def test_background_download_that_fails_says_why(make_node):
     assert "finishedAt" in status
 
 
+def test_deleting_a_dataset_while_it_downloads_stops_the_download_and_leaves_nothing(make_node):
+    a = make_node("a").start()
+    b = make_node("b").start()
+    size = 400 << 20
+    cid = requests.post(a.url + "/data", data=stream(size, 19), timeout=600).text
+    connect(b, a)
+    r = requests.post(b.url + f"/data/{cid}/network", timeout=60)
+    assert r.status_code == 200, r.text
+    deadline = time.time() + 60
+    while requests.get(b.url + f"/data/{cid}/network/download", timeout=10).json()["doneBlocks"] == 0:
+        assert time.time() < deadline
+        time.sleep(0.02)
+    r = requests.delete(b.url + f"/data/{cid}", timeout=60)
+    assert r.status_code == 204, r.text
+    status = requests.get(b.url + f"/data/{cid}/network/download", timeout=10).json()
+    assert status["state"] == "failed", status
+    assert "deleted" in status["error"], status
+    assert 0 < status["doneBlocks"] < status["totalBlocks"], status
+    # Nothing of the dataset stays: no block, no quota, no listing (it used to finish the download into orphans).
+    time.sleep(1.5)
+    space = b.space()
+    assert (space["totalBlocks"], space["quotaUsedBytes"]) == (0, 0), space
+    assert b.datasets() == []
+
+
 def test_a_dataset_over_the_free_quota_is_refused_up_front_and_still_streams(make_node):
     a = make_node("a").start()
     b = make_node("b", "--storage-quota", "1MiB").start()

@@ -83,6 +83,19 @@ extension BlockExchangeEngine {
   /// Addresses currently wanted from the network.
   public var pendingAddresses: [BlockAddress] { Array(pending.keys) }
 
+  /// Waits, at most `limit`, until no leaf of `tree` is wanted or being stored. Once a tree's readers are gone
+  /// (cancelled), blocks already accepted from peers are still written: a delete of the dataset must come after
+  /// them, or they would stay behind with nothing referring to them.
+  public func settle(tree: Cid, limit: Duration = .seconds(10)) async {
+    let deadline = clock.now.advanced(by: limit)
+    func busy() -> Bool {
+      pending.keys.contains { if case .leaf(let t, _) = $0 { t == tree } else { false } }
+    }
+    while busy() && clock.now < deadline && !stopped {
+      try? await Task.sleep(for: .milliseconds(5))
+    }
+  }
+
   // MARK: waiters
 
   private func addWaiter(
