@@ -69,6 +69,8 @@ struct DownloadItem: Codable, Sendable {
   var totalBlocks: Int
   var doneBlocks: Int
   var fetchedBlocks: Int
+  var recoveredBlocks: Int
+  var unavailableBlocks: Int
   /// ISO 8601, UTC.
   var startedAt: String
   var finishedAt: String?
@@ -85,6 +87,8 @@ struct DownloadItem: Codable, Sendable {
     totalBlocks = d.totalBlocks
     doneBlocks = d.doneBlocks
     fetchedBlocks = d.fetchedBlocks
+    recoveredBlocks = d.recoveredBlocks
+    unavailableBlocks = d.unavailableBlocks
     startedAt = d.started.formatted(.iso8601)
     finishedAt = d.finished?.formatted(.iso8601)
   }

@@ -118,15 +118,26 @@ public final class NetworkStore: BlockStore {
   /// Downloads every block of `manifest`'s tree into the local store (`POST /data/{cid}/network`), with up to
   /// `window` blocks checked or fetched at a time (the local check and the fetches overlap). `progress` is called
   /// (on the calling task) each time one more block is local, with whether it had to be fetched.
-  /// - Returns: the number of blocks that were not local before.
+  ///
+  /// Without `unavailable`, the first block no peer delivers (`ExchangeError.timeout` / `.retriesExhausted`) ends
+  /// the download with that error. With it, such blocks are reported to it (on the calling task) and the download
+  /// goes on with the others: for a protected dataset, whose lost blocks can be rebuilt afterwards.
+  /// - Returns: the number of blocks that were not local before and were fetched.
   @discardableResult
   public func fetchDataset(
-    _ manifest: Manifest, window: Int = defaultWindow, progress: (_ fetched: Bool) -> Void = { _ in }
+    _ manifest: Manifest, window: Int = defaultWindow, progress: (_ fetched: Bool) -> Void = { _ in },
+    unavailable: ((_ index: Int, _ error: ExchangeError) -> Void)? = nil
   ) async throws -> Int {
+    enum Outcome: Sendable {
+      case local
+      case fetched
+      case unavailable(Int, ExchangeError)
+    }
     let tree = manifest.treeCid
     let n = manifest.blocksCount
     let local = self.local
-    return try await withThrowingTaskGroup(of: Bool.self) { group in
+    let tolerant = unavailable != nil
+    return try await withThrowingTaskGroup(of: Outcome.self) { group in
       var fetched = 0
       var next = 0
       var running = 0
@@ -138,17 +149,28 @@ public final class NetworkStore: BlockStore {
           while next < n && running < window {
             let i = next
             group.addTask {
-              if try await local.hasBlock(tree: tree, index: i) { return false }
-              try await self.fetchIntoStore(tree: tree, index: i)
-              return true
+              if try await local.hasBlock(tree: tree, index: i) { return .local }
+              do {
+                try await self.fetchIntoStore(tree: tree, index: i)
+              } catch let e as ExchangeError where tolerant {
+                switch e {
+                case .timeout, .retriesExhausted: return .unavailable(i, e)
+                default: throw e
+                }
+              }
+              return .fetched
             }
             next += 1
             running += 1
           }
         }
-        let wasFetched = try await group.next() == true
-        if wasFetched { fetched += 1 }
-        progress(wasFetched)
+        switch try await group.next()! {
+        case .local: progress(false)
+        case .fetched:
+          fetched += 1
+          progress(true)
+        case .unavailable(let i, let e): unavailable?(i, e)
+        }
         running -= 1
       }
       return fetched

@@ -1,4 +1,5 @@
 import Foundation
+import CodexErasure
 import CodexExchange
 import CodexFormats
 import CodexStore
@@ -57,12 +58,31 @@ extension CodexNode {
     downloads.withLock { d in
       guard d[cid] == nil else { return }
       downloadStates.withLock { $0.start(cid, totalBlocks: manifest.blocksCount, at: Date()) }
-      d[cid] = Task { [weak self] in
+      d[cid] = Task { [weak self, repo] in
         do {
           let fetched = try await memory.during {
-            try await store.fetchDataset(manifest) { fetched in
-              self?.downloadStates.withLock { $0.advance(cid, fetched: fetched) }
+            // A protected dataset tolerates blocks no peer has: they are rebuilt from their groups afterwards.
+            var unavailable: [Int] = []
+            let fetched = try await store.fetchDataset(
+              manifest,
+              progress: { fetched in self?.downloadStates.withLock { $0.advance(cid, fetched: fetched) } },
+              unavailable: manifest.isProtected
+                ? { index, _ in
+                  unavailable.append(index)
+                  self?.downloadStates.withLock { $0.unavailable(cid, count: 1) }
+                } : nil)
+            if !unavailable.isEmpty {
+              logger.info(
+                "rebuilding the blocks of a protected dataset no peer delivered",
+                metadata: ["cid": "\(cid)", "blocks": "\(unavailable.count)"])
+              // From what is local now: a missing block is known missing at once, so parity is used without
+              // waiting for the network again.
+              let decoder = ErasureDecoder(
+                store: repo, logger: logger, concurrency: min(4, max(1, ProcessInfo.processInfo.activeProcessorCount)))
+              try await decoder.repair(manifest)
+              self?.downloadStates.withLock { $0.recovered(cid, count: unavailable.count) }
             }
+            return fetched
           }
           self?.downloadStates.withLock { $0.finish(cid, .completed, at: Date()) }
           logger.info("dataset downloaded", metadata: ["cid": "\(cid)", "fetchedBlocks": "\(fetched)"])

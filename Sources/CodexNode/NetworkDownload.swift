@@ -20,6 +20,11 @@ public struct NetworkDownload: Sendable, Equatable {
   public internal(set) var doneBlocks = 0
   /// Of `doneBlocks`, those fetched from peers by this download.
   public internal(set) var fetchedBlocks = 0
+  /// Of `doneBlocks`, those no peer delivered and that were rebuilt from the rest of their erasure-coding group
+  /// (protected datasets only).
+  public internal(set) var recoveredBlocks = 0
+  /// Blocks no peer delivered, waiting to be rebuilt (protected datasets; the download is then still running).
+  public internal(set) var unavailableBlocks = 0
   public internal(set) var state = State.running
   public let started: Date
   public internal(set) var finished: Date?
@@ -45,6 +50,20 @@ struct NetworkDownloads: Sendable {
     guard var d = byCid[cid] else { return }
     d.doneBlocks += 1
     if fetched { d.fetchedBlocks += 1 }
+    byCid[cid] = d
+  }
+
+  /// No peer delivered `count` blocks of `cid`: they are to be rebuilt.
+  mutating func unavailable(_ cid: Cid, count: Int) {
+    byCid[cid]?.unavailableBlocks += count
+  }
+
+  /// `count` blocks of `cid` were rebuilt from their erasure-coding groups and are local now.
+  mutating func recovered(_ cid: Cid, count: Int) {
+    guard var d = byCid[cid] else { return }
+    d.doneBlocks += count
+    d.recoveredBlocks += count
+    d.unavailableBlocks -= min(count, d.unavailableBlocks)
     byCid[cid] = d
   }
 

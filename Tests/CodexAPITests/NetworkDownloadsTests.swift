@@ -59,4 +59,18 @@ import Testing
     #expect(downloads.byCid.count == NetworkDownloads.keptFinished + 1)
     #expect(downloads.byCid[Self.cid(10)]?.state == .completed)
   }
+
+  @Test func blocksNoPeerHadAreCountedUntilRebuilt() {
+    var downloads = NetworkDownloads()
+    let now = Date()
+    downloads.start(Self.cid(3), totalBlocks: 12, at: now)
+    for _ in 0..<8 { downloads.advance(Self.cid(3), fetched: true) }
+    downloads.unavailable(Self.cid(3), count: 3)
+    downloads.unavailable(Self.cid(3), count: 1)
+    var d = downloads.byCid[Self.cid(3)]!
+    #expect((d.doneBlocks, d.unavailableBlocks, d.recoveredBlocks) == (8, 4, 0))
+    downloads.recovered(Self.cid(3), count: 4)
+    d = downloads.byCid[Self.cid(3)]!
+    #expect((d.doneBlocks, d.fetchedBlocks, d.unavailableBlocks, d.recoveredBlocks) == (12, 8, 0, 4))
+  }
 }

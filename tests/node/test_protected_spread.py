@@ -87,7 +87,8 @@ def has_leaves(repo, tree_cid, count):
         db.close()
 
 
-def test_protected_dataset_spread_over_three_nodes_survives_one_killed(make_node):
+def spread_over_three_nodes(make_node):
+    """The layout of the module docstring, A killed: returns (b, c, data, protected CID, protected tree, repos)."""
     a = make_node("a").start()
     b = make_node("b").start()
     c = make_node("c").start()
@@ -120,7 +121,12 @@ def test_protected_dataset_spread_over_three_nodes_survives_one_killed(make_node
     for n in (a, b, c):
         n.start()
     a.kill()
+    return b, c, data, protected, tree, repos
 
+
+def test_protected_dataset_spread_over_three_nodes_survives_one_killed(make_node):
+    b, c, data, protected, tree, repos = spread_over_three_nodes(make_node)
+    lost = [data[i * BLOCK:(i + 1) * BLOCK] for i in range(3)]
     d = make_node("d").start()
     connect(d, b)
     connect(d, c)
@@ -141,3 +147,33 @@ def test_protected_dataset_spread_over_three_nodes_survives_one_killed(make_node
     assert set(by_peer) <= {peer_info(b)[0], peer_info(c)[0]}, by_peer
     assert by_peer, info
     assert info["rejectedDeliveries"] == 0, info
+
+
+def test_background_download_of_a_protected_dataset_rebuilds_what_no_peer_has(make_node):
+    b, c, data, protected, tree, repos = spread_over_three_nodes(make_node)
+    # Few retries: a block no connected peer has is given up on in seconds, then rebuilt from its group.
+    e = make_node("e", "--block-retries", "2").start()
+    connect(e, b)
+    connect(e, c)
+    r = requests.post(e.url + f"/data/{protected}/network", timeout=60)
+    assert r.status_code == 200, r.text
+    deadline = time.time() + 120
+    while True:
+        status = requests.get(e.url + f"/data/{protected}/network/download", timeout=10).json()
+        if status["state"] != "running":
+            break
+        assert time.time() < deadline, status
+        time.sleep(0.2)
+    assert status["state"] == "completed", status
+    # Leaves 0-3 (column 0) were on A only: no peer delivered them, all four were rebuilt.
+    assert (status["totalBlocks"], status["doneBlocks"]) == (12, 12), status
+    assert status["recoveredBlocks"] == 4, status
+    assert status["unavailableBlocks"] == 0, status
+    assert status["fetchedBlocks"] == 8, status  # B's and C's leaves
+    assert has_leaves(repo_path(e), tree, 12)
+    # The whole protected dataset is local: it downloads with no peer left.
+    b.kill()
+    c.kill()
+    got = requests.get(e.url + f"/data/{protected}", timeout=60)
+    assert got.status_code == 200, got.text
+    assert got.content == data
