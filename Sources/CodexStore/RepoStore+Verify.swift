@@ -3,15 +3,47 @@ import Foundation
 import GRDB
 import Multiformats
 
+/// What `RepoStore.check(deep:progress:)` found.
+public struct RepoReport: Sendable {
+  /// A dataset whose manifest is stored but not all of whose blocks are: a download that did not finish (legal:
+  /// reads fetch the rest from peers), or blocks lost.
+  public struct IncompleteDataset: Sendable, Equatable {
+    public let manifest: Cid
+    public let localBlocks: Int
+    public let totalBlocks: Int
+  }
+  /// Inconsistencies: the repo is damaged when this is not empty.
+  public var problems: [String] = []
+  public var incomplete: [IncompleteDataset] = []
+  /// Stored blocks (manifests included) and their bytes.
+  public var blocks = 0
+  public var bytes: UInt64 = 0
+  /// Stored manifests (datasets).
+  public var manifests = 0
+  /// Blocks whose bytes were read and hashed (`deep`).
+  public var hashedBlocks = 0
+}
+
 extension RepoStore {
   /// A full consistency check, for tests, crash drills and an admin command; reads every row (and with `deep`,
   /// every byte). Run it on a quiet store: an upload in progress shows up as pending rows. Returns the problems
-  /// found, empty when the repo is consistent:
-  /// quota counters equal the stored blocks; no pack holds bytes beyond its committed length and every block lies
-  /// inside it; no pending rows or unreleased free ranges; every stored manifest's leaves are present; and with
-  /// `deep`, every block's bytes hash to its CID.
+  /// found, empty when the repo is consistent (a stored manifest with missing leaves counts as one here; see
+  /// `check(deep:progress:)` for the report that tells them apart).
   public func verify(deep: Bool = true) async throws -> [String] {
-    try await withWriter("verifying the repo") { db, _ -> [String] in
+    let report = try await check(deep: deep)
+    return report.problems
+      + report.incomplete.map {
+        "manifest \($0.manifest): \($0.totalBlocks - $0.localBlocks) of \($0.totalBlocks) leaves missing"
+      }
+  }
+
+  /// Checks the repo: quota counters equal the stored blocks; no pack holds bytes beyond its committed length and
+  /// every block lies inside it; no pending rows or unreleased free ranges; every stored manifest decodes (and
+  /// which datasets lack blocks); with `deep`, every block's bytes hash to its CID (`progress` hears the bytes of
+  /// each block read). Holds the writer throughout: run it on a quiet store.
+  public func check(deep: Bool = true, progress: (@Sendable (Int) -> Void)? = nil) async throws -> RepoReport {
+    try await withWriter("checking the repo") { db, _ -> RepoReport in
+      var report = RepoReport()
       var problems: [String] = []
       let q = try self.quotaRow(db)
       let sums = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM blocks")!
@@ -19,6 +51,8 @@ extension RepoStore {
       let count: Int64 = sums[1]
       if UInt64(sumSize) != q.used { problems.append("quota used \(q.used) != sum of block sizes \(sumSize)") }
       if Int(count) != q.blocks { problems.append("quota block count \(q.blocks) != \(count) block rows") }
+      report.blocks = Int(count)
+      report.bytes = UInt64(max(0, sumSize))
       if q.used + q.reserved > self.config.quotaMaxBytes {
         problems.append("used \(q.used) + reserved \(q.reserved) is over the quota \(self.config.quotaMaxBytes)")
       }
@@ -69,7 +103,11 @@ extension RepoStore {
               WHERE l.tree = ? AND l.idx >= 0 AND l.idx < ? AND (b.cid IS NOT NULL OR l.block = ?)
               """,
             arguments: [m.blocksCount, Data(m.treeCid.bytes), m.blocksCount, Data(Codex.emptyBlockCid.bytes)]) ?? 0
-        if missing != 0 { problems.append("manifest \(cidText): \(missing) of \(m.blocksCount) leaves missing") }
+        report.manifests += 1
+        if missing != 0, let cid = try? Cid(bytes: row[0] as Data) {
+          report.incomplete.append(
+            .init(manifest: cid, localBlocks: m.blocksCount - missing, totalBlocks: m.blocksCount))
+        }
       }
       if deep {
         let cursor = try Row.fetchCursor(db, sql: "SELECT cid, size, pack, pos, data FROM blocks")
@@ -80,13 +118,17 @@ extension RepoStore {
             continue
           }
           do {
-            _ = try Block(cid: cid, data: try self.blockBytes(row, from: 1, cid: cid))
+            let data = try self.blockBytes(row, from: 1, cid: cid)
+            report.hashedBlocks += 1
+            progress?(data.count)
+            _ = try Block(cid: cid, data: data)
           } catch {
             problems.append("block \(cid): \(error)")
           }
         }
       }
-      return problems
+      report.problems = problems
+      return report
     }
   }
 }

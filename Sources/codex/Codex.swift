@@ -8,7 +8,7 @@ struct Codex: AsyncParsableCommand {
     abstract: "Codex: a decentralized durability engine (Swift implementation, compatible with nim-codex).",
     subcommands: [
       DaemonCommand.self, UploadCommand.self, DownloadCommand.self, ListCommand.self, DeleteCommand.self,
-      SpaceCommand.self, ProtectCommand.self, VerifiableCommand.self,
+      SpaceCommand.self, ProtectCommand.self, VerifiableCommand.self, VerifyRepoCommand.self,
     ],
     defaultSubcommand: DaemonCommand.self)
 }

@@ -1,0 +1,58 @@
+import CodexFormats
+import Foundation
+import Multiformats
+import Synchronization
+import Testing
+
+@testable import CodexStore
+
+@Suite("RepoStore check")
+struct RepoCheckTests {
+  @Test func aConsistentRepoIsReportedWithItsCounts() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir)
+    let ds = try TestDataset(count: 5, seed: 51)
+    try await ds.upload(to: store)
+    let seen = Mutex(0)
+    let report = try await store.check(deep: true) { bytes in seen.withLock { $0 += bytes } }
+    #expect(report.problems.isEmpty)
+    #expect(report.incomplete.isEmpty)
+    #expect((report.blocks, report.manifests, report.hashedBlocks) == (6, 1, 6))
+    #expect(report.bytes == UInt64(5 * 65536 + ds.manifestBlock.data.count))
+    #expect(seen.withLock { $0 } == Int(report.bytes))
+    let quick = try await store.check(deep: false)
+    #expect(quick.problems.isEmpty && quick.hashedBlocks == 0)
+    await store.close()
+  }
+
+  @Test func aDatasetWithMissingLeavesIsIncompleteNotAProblem() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir)
+    let ds = try TestDataset(count: 4, seed: 52)
+    // The manifest and two of the four leaves, as a network download that stopped half-way leaves them.
+    try await store.putBlock(ds.manifestBlock, ttl: nil)
+    let leaves = try (0..<2).map { i in (ds.treeCid, i, ds.blocks[i], try ds.tree.proof(for: i)) }
+    try await store.putLeafBlocks(leaves, ttl: nil)
+    let report = try await store.check(deep: true)
+    #expect(report.problems.isEmpty)
+    #expect(report.incomplete == [.init(manifest: ds.manifestCid, localBlocks: 2, totalBlocks: 4)])
+    #expect(try await store.verify() == ["manifest \(ds.manifestCid): 2 of 4 leaves missing"])
+    await store.close()
+  }
+
+  @Test func aBlockWhoseBytesRottedIsAProblemOnlyTheDeepCheckSees() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir)
+    let ds = try TestDataset(count: 3, seed: 53)
+    try await ds.upload(to: store)
+    try await BatchReadTests.flipByte(of: 1, tree: ds.treeCid, in: store, dir: dir)
+    #expect(try await store.check(deep: false).problems.isEmpty)
+    let report = try await store.check(deep: true)
+    #expect(report.problems.count == 1)
+    #expect(report.problems.first?.contains("\(ds.blocks[1].cid)") == true)
+    await store.close()
+  }
+}
