@@ -55,9 +55,11 @@ extension CodexNode {
     let store = exchange.networkStore
     let logger = self.logger
     let memory = self.memory
+    let journal = downloadJournal
     downloads.withLock { d in
       guard d[cid] == nil else { return }
       downloadStates.withLock { $0.start(cid, totalBlocks: manifest.blocksCount, at: Date()) }
+      journal.add(cid)
       d[cid] = Task { [weak self, repo] in
         do {
           let fetched = try await memory.during {
@@ -85,8 +87,11 @@ extension CodexNode {
             return fetched
           }
           self?.downloadStates.withLock { $0.finish(cid, .completed, at: Date()) }
+          journal.remove(cid)
           logger.info("dataset downloaded", metadata: ["cid": "\(cid)", "fetchedBlocks": "\(fetched)"])
         } catch {
+          // Cut short by the node stopping: it resumes at the next start (a delete forgets it itself).
+          if !Task.isCancelled { journal.remove(cid) }
           let why = Task.isCancelled ? "cancelled (the node is stopping)" : "\(error)"
           self?.downloadStates.withLock { $0.finish(cid, .failed(why), at: Date()) }
           logger.warning("dataset download failed", metadata: ["cid": "\(cid)", "error": "\(error)"])
@@ -102,9 +107,28 @@ extension CodexNode {
   func stopDownload(_ cid: Cid, tree: Cid, because why: String) async {
     guard let task = downloads.withLock({ $0[cid] }) else { return }
     downloadStates.withLock { $0.finish(cid, .failed(why), at: Date()) }
+    downloadJournal.remove(cid)
     task.cancel()
     await task.value
     await exchange.engine.settle(tree: tree)
+  }
+
+  /// Starts again the background downloads the node was running when it last stopped (or crashed). One whose
+  /// manifest is gone, or that cannot start (e.g. no longer fits the quota), is logged and forgotten.
+  func resumeDownloads() async {
+    let unfinished = downloadJournal.unfinished
+    guard !unfinished.isEmpty else { return }
+    logger.notice(
+      "resuming the downloads that were running when the node stopped", metadata: ["count": "\(unfinished.count)"])
+    for cid in unfinished {
+      do {
+        guard try await repo.hasBlock(cid) else { throw NodeError.notFound(cid) }
+        _ = try await startNetworkDownload(cid)
+      } catch {
+        logger.warning("cannot resume a download", metadata: ["cid": "\(cid)", "error": "\(error)"])
+        downloadJournal.remove(cid)
+      }
+    }
   }
 
   /// The background download of `cid` (running, or among the last finished ones since the node started), or nil.

@@ -24,6 +24,8 @@ public final class CodexNode: Sendable {
   let downloads = Mutex<[Cid: Task<Void, Never>]>([:])
   /// How the background downloads go (`networkDownload(_:)`).
   let downloadStates = Mutex(NetworkDownloads())
+  /// The background downloads to resume at the next start.
+  let downloadJournal: DownloadJournal
   /// What `exportMetrics()` exported last.
   let metrics = NodeMetrics()
   /// The marketplace connection when the node runs with the `persistence` subcommand, else nil (`NodeMarketplace`).
@@ -41,6 +43,7 @@ public final class CodexNode: Sendable {
     self.marketplace = marketplace
     self.logger = logger
     self.memory = MemoryReclaimer(logger: logger)
+    self.downloadJournal = DownloadJournal(path: config.dataDir + "/downloads.json", logger: logger)
     self.repo = try RepoStore(
       config: RepoConfig(
         directory: config.repoDir, quotaMaxBytes: config.storageQuota, blockTTL: config.blockTTL,
@@ -61,6 +64,7 @@ public final class CodexNode: Sendable {
     try await exchange.start()
     try await network.start()
     await connectBootstrapNodes()
+    await resumeDownloads()
     logger.notice(
       "node started",
       metadata: [

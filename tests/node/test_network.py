@@ -139,6 +139,38 @@ def test_deleting_a_dataset_while_it_downloads_stops_the_download_and_leaves_not
     assert b.datasets() == []
 
 
+def test_a_background_download_resumes_after_a_crash(make_node):
+    a = make_node("a").start()
+    b = make_node("b").start()
+    size = 400 << 20
+    cid = requests.post(a.url + "/data", data=stream(size, 29), timeout=600).text
+    connect(b, a)
+    assert requests.post(b.url + f"/data/{cid}/network", timeout=60).status_code == 200
+    deadline = time.time() + 60
+    while requests.get(b.url + f"/data/{cid}/network/download", timeout=10).json()["doneBlocks"] == 0:
+        assert time.time() < deadline
+        time.sleep(0.02)
+    b.kill()
+    b.proc.wait(timeout=30)
+    b.start()
+    # The restarted node took the download up again by itself; it needs a peer to get the rest.
+    status = requests.get(b.url + f"/data/{cid}/network/download", timeout=10).json()
+    assert status["state"] in ("running", "completed"), status
+    assert 0 < status["doneBlocks"], status
+    connect(b, a)
+    status = wait_for_download(b, cid, timeout=300)
+    assert status["state"] == "completed", status
+    assert status["doneBlocks"] == status["totalBlocks"], status
+    assert status["fetchedBlocks"] < status["totalBlocks"], status  # what it had before the crash was kept
+    a.kill()
+    digest, n = download_digest(b, cid, path="")
+    assert (n, digest) == (size, digest_of(size, 29))
+    # Completed: a later restart has nothing to resume.
+    b.stop()
+    b.start()
+    assert requests.get(b.url + f"/data/{cid}/network/download", timeout=10).status_code == 404
+
+
 def test_a_dataset_over_the_free_quota_is_refused_up_front_and_still_streams(make_node):
     a = make_node("a").start()
     b = make_node("b", "--storage-quota", "1MiB").start()
