@@ -13,6 +13,7 @@ final class NodeMetrics: Sendable {
   private static let counters: [(label: String, field: WritableKeyPath<BlockExchangeEngine.Stats, Int> & Sendable)] = [
     ("codex_block_exchange_blocks_sent", \.blocksSent),
     ("codex_block_exchange_blocks_received", \.blocksReceived),
+    ("codex_block_exchange_blocks_not_stored", \.blocksNotStored),
     ("codex_block_exchange_messages_received", \.messagesReceived),
     ("codex_block_exchange_delivery_messages_sent", \.deliveryMessagesSent),
     ("codex_block_exchange_rejected_deliveries", \.rejectedDeliveries),

@@ -176,6 +176,7 @@ def test_block_exchange_metrics(workdir):
         assert metric(st, "codex_block_exchange_blocks_sent") == 49
         assert metric(lt, "codex_block_exchange_connected_peers") == 1
         assert metric(lt, "codex_block_exchange_rejected_deliveries") == 0
+        assert metric(lt, "codex_block_exchange_blocks_not_stored") == 0
         assert metric(lt, "codex_network_downloads_running") == 0
         # Counters only move forward between scrapes.
         again = requests.get(f"http://127.0.0.1:{lport}/metrics", timeout=10).text
