@@ -17,7 +17,7 @@ final class RawReaders: Sendable {
     SELECT l.block, b.size, b.pack, b.pos, b.data, l.proof, b.crc FROM leaves l LEFT JOIN blocks b ON b.cid = l.block
     WHERE l.tree = ?1 AND l.idx = ?2
     """
-  static let blockSQL = "SELECT cid, size, pack, pos, data FROM blocks WHERE cid = ?1"
+  static let blockSQL = "SELECT cid, size, pack, pos, data, crc FROM blocks WHERE cid = ?1"
 
   let path: String
   private let idle = Mutex<(closed: Bool, connections: [RawConnection])>((false, []))

@@ -154,7 +154,8 @@ extension RepoStore {
     let size = batch.blockSize
     // A raw statement (see `RawStatement`): GRDB's per-lookup argument arrays and row objects cost more CPU than
     // SQLite's own work here.
-    let lookup = try RawStatement(db, "SELECT size, pack, pos, data IS NULL, upload FROM blocks WHERE cid = ?1")
+    let lookup = try RawStatement(
+      db, "SELECT size, pack, pos, data IS NULL, upload, crc FROM blocks WHERE cid = ?1")
     // Blocks whose bytes are to be written, in pack order: (batch index, index into new or existing).
     var toWrite: [(index: Int, isNew: Bool, slot: Int)] = []
     // The pipelined batch (this session's, see `storeLeafBatch`) inserts its new blocks before this one's rows.
@@ -166,14 +167,18 @@ extension RepoStore {
         plan.existing.append((i, key, nil, true))
         continue
       }
-      let row = try lookup.query(binding: 1, key) { $0.map { StoredBlockRow($0, withUpload: true) } }
-      if let row {
+      let found = try lookup.query(binding: 1, key) {
+        $0.map { (StoredBlockRow($0, withUpload: true), Self.crc($0, 5)) }
+      }
+      if let (row, crc) = found {
         guard row.size == Int64(size) else {
           throw StoreError.sizeMismatch(batch.cid(i), stored: Int(row.size), given: size)
         }
         plan.existing.append((i, key, nil, row.upload == session))
-        if try bytesLost(row) {
-          logger.warning("repo: restoring lost bytes of a stored block", metadata: ["cid": "\(batch.cid(i))"])
+        // Uploading a file again heals its blocks that were damaged on disk.
+        if try bytesLost(row) || bytesRotted(row, crc: crc) {
+          logger.warning(
+            "repo: restoring lost or damaged bytes of a stored block", metadata: ["cid": "\(batch.cid(i))"])
           toWrite.append((i, false, plan.existing.count - 1))
         }
       } else {

@@ -7,19 +7,40 @@ import Multiformats
 extension RepoStore {
   /// The block with this CID, or nil when it is not stored. The empty CID reads as a 0-byte block.
   /// - Throws: `StoreError.corrupt` when the block's bytes are missing from its pack, `.io` on I/O failures.
+  /// Bytes that fail their stored checksum are not returned: the block reads as absent (see `damaged`).
   public func getBlock(_ cid: Cid) async throws -> Block? {
     if Codex.isEmpty(cid) { return Block(unchecked: cid, data: []) }
     let bytes = try withRawReader { c in
       try c.query(c.block, bind: { RawConnection.bindBlob($0, 1, cid.bytes) }) { row -> [UInt8]? in
         guard let row else { return nil }
-        return try rawBlockBytes(row, from: 1, cid: cid)
+        let data = try rawBlockBytes(row, from: 1, cid: cid)
+        return damaged(data, crc: Self.crc(row, 5), "block \(cid)") ? nil : data
       }
     }
     return bytes.map { Block(unchecked: cid, data: $0) }
   }
 
-  /// The block at `index` of tree `treeCid` with its proof, or nil when the leaf or its block is not here.
-  /// A leaf whose block is the empty CID returns a 0-byte block.
+  /// The stored CRC-32C in column `c` (NULL for blocks stored before checksums).
+  static func crc(_ row: RawRow, _ c: Int32) -> UInt32? {
+    row.isNull(c) ? nil : UInt32(truncatingIfNeeded: row.int64(c))
+  }
+
+  /// True (and logged as an error) when `data` fails its stored checksum: the bytes rotted on disk. Reads then
+  /// treat the block as absent, so the network store fetches it from a peer (and erasure decoding rebuilds it)
+  /// instead of handing out damaged bytes. Blocks without a checksum pass (checking them would cost a SHA-256).
+  func damaged(_ data: [UInt8], crc: UInt32?, _ what: @autoclosure () -> String) -> Bool {
+    guard let crc, data.withUnsafeBytes({ BlockChecksum.crc32c($0) }) != crc else { return false }
+    logger.error(
+      """
+      repo: the bytes of a stored block do not match their checksum (damaged on disk); treating it as missing. \
+      Check the repo with `codex verify-repo` while the node is stopped
+      """,
+      metadata: ["block": "\(what())"])
+    return true
+  }
+
+  /// The block at `index` of tree `treeCid` with its proof, or nil when the leaf or its block is not here (or its
+  /// bytes fail their checksum, see `damaged`). A leaf whose block is the empty CID returns a 0-byte block.
   /// - Throws: `StoreError.corrupt` for undecodable stored metadata, `.io` on I/O failures.
   public func getBlock(tree treeCid: Cid, index: Int) async throws -> (block: Block, proof: CodexProof)? {
     let found = try withRawReader { c in
@@ -28,7 +49,9 @@ extension RepoStore {
         let cidBytes = row.bytes(0)
         if cidBytes == Codex.emptyBlockCid.bytes { return (cidBytes, [], row.bytes(5)) }
         guard !row.isNull(1) else { return nil }
-        return (cidBytes, try rawBlockBytes(row, from: 1, cid: nil), row.bytes(5))
+        let data = try rawBlockBytes(row, from: 1, cid: nil)
+        if damaged(data, crc: Self.crc(row, 6), "leaf \(index) of tree \(treeCid)") { return nil }
+        return (cidBytes, data, row.bytes(5))
       }
     }
     guard let (cidBytes, bytes, proofBytes) = found else { return nil }
@@ -36,15 +59,17 @@ extension RepoStore {
     return (Block(unchecked: cid, data: bytes), try decodeProof(proofBytes, leaf: index, of: treeCid))
   }
 
-  /// The bytes of leaf `index` of tree `tree`, or nil when the leaf or its block is not here: the download fast
-  /// path (no proof or CID decoding, one statement step and one `pread`). A padding leaf (empty CID) reads as `[]`.
+  /// The bytes of leaf `index` of tree `tree`, or nil when the leaf or its block is not here (or its bytes fail
+  /// their checksum, see `damaged`): the download fast path (no proof or CID decoding, one statement step and one
+  /// `pread`). A padding leaf (empty CID) reads as `[]`.
   public func blockData(tree: Cid, index: Int) async throws -> [UInt8]? {
     try withRawReader { c in
       try c.query(c.leaf, bind: { Self.bindLeaf($0, tree, index) }) { row -> [UInt8]? in
         guard let row else { return nil }
         if row.equals(0, Codex.emptyBlockCid.bytes) { return [] }
         guard !row.isNull(1) else { return nil }
-        return try rawBlockBytes(row, from: 1, cid: nil)
+        let data = try rawBlockBytes(row, from: 1, cid: nil)
+        return damaged(data, crc: Self.crc(row, 6), "leaf \(index) of tree \(tree)") ? nil : data
       }
     }
   }
@@ -135,7 +160,7 @@ extension RepoStore {
           let cidBytes = row.bytes(0)
           if cidBytes == Codex.emptyBlockCid.bytes { return (cidBytes, row.bytes(5), nil, [], -1) }
           guard !row.isNull(1) else { return nil }
-          let crc = row.isNull(6) ? nil : UInt32(truncatingIfNeeded: row.int64(6))
+          let crc = Self.crc(row, 6)
           switch try rawBlockLocation(row, from: 1, cid: nil) {
           case .inline(let data): return (cidBytes, row.bytes(5), crc, data, -1)
           case .pack(let pack, let offset, let count):

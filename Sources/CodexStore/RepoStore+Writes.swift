@@ -35,18 +35,18 @@ extension RepoStore {
   {
     var plan = StorePlan()
     var seen = Set<Cid>()
-    let lookup = try RawStatement(db, "SELECT size, pack, pos, data IS NULL FROM blocks WHERE cid = ?1")
+    let lookup = try RawStatement(db, "SELECT size, pack, pos, data IS NULL, NULL, crc FROM blocks WHERE cid = ?1")
     var toWrite: [(index: Int, block: Block, isNew: Bool)] = []
     for block in blocks where !Codex.isEmpty(block.cid) && seen.insert(block.cid).inserted {
       lookup.bind(1, copying: block.cid.bytes)
-      if let stored = try lookup.query({ $0.map { StoredBlockRow($0) } }) {
+      if let (stored, crc) = try lookup.query({ $0.map { (StoredBlockRow($0), Self.crc($0, 5)) } }) {
         guard stored.size == Int64(block.data.count) else {
           throw StoreError.sizeMismatch(block.cid, stored: Int(stored.size), given: block.data.count)
         }
-        let lost = try bytesLost(stored)
+        let lost = try bytesLost(stored) || bytesRotted(stored, crc: crc)
         plan.existing.append((block, nil))
         if lost {
-          logger.warning("repo: restoring lost bytes of a stored block", metadata: ["cid": "\(block.cid)"])
+          logger.warning("repo: restoring lost or damaged bytes of a stored block", metadata: ["cid": "\(block.cid)"])
           toWrite.append((plan.existing.count - 1, block, false))
         }
       } else {
@@ -116,6 +116,16 @@ extension RepoStore {
       if packs.descriptor(id) != nil { try packs.sync(pack: id) }
       state.dirty.remove(id)
     }
+  }
+
+  /// True if a stored block's pack bytes no longer match their checksum (damaged on disk). Only blocks that are
+  /// put again are read here: those the network store fetched because a read found them damaged, and re-stored
+  /// blocks outside upload sessions. Their new bytes go to a new place; the damaged range is left as it is (it may
+  /// sit on bad sectors) and counts in no quota.
+  func bytesRotted(_ row: StoredBlockRow, crc: UInt32?) throws -> Bool {
+    guard let crc, let pack = row.pack, let pos = row.pos, row.size > 0 else { return false }
+    let data = try packs.read(pack: pack, offset: UInt64(pos), count: Int(row.size))
+    return data.withUnsafeBytes { BlockChecksum.crc32c($0) } != crc
   }
 
   /// True if a stored block's bytes are gone (pack file shorter than the block, or no bytes at all).

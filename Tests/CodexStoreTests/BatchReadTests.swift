@@ -215,8 +215,9 @@ struct BatchReadTests {
     let lent = try await Self.lent(store, tree: set.treeCid, indices: Array(0..<12))
     #expect(lent[4] == nil)
     for i in 0..<12 where i != 4 { #expect(lent[i]?.block == set.blocks[i]) }
-    // The plain read path does not check (downloads are verified by the client against the tree).
-    #expect(try await store.getBlock(tree: set.treeCid, index: 4) != nil)
+    // The plain read paths check the checksum too: damaged bytes read as absent (a REST download, erasure
+    // coding and slot building must not use them; the network store fetches a good copy instead).
+    #expect(try await store.getBlock(tree: set.treeCid, index: 4) == nil)
 
     // A block stored before checksums (crc NULL) is checked against its CID instead.
     try await store.testingExecute("UPDATE blocks SET crc = NULL")

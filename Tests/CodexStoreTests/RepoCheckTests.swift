@@ -56,3 +56,43 @@ struct RepoCheckTests {
     await store.close()
   }
 }
+
+@Suite("RepoStore damaged blocks")
+struct DamagedBlockTests {
+  @Test func aDamagedBlockReadsAsAbsentAndPuttingItAgainHealsIt() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir)
+    let ds = try TestDataset(count: 4, seed: 54)
+    try await ds.upload(to: store)
+    try await BatchReadTests.flipByte(of: 2, tree: ds.treeCid, in: store, dir: dir)
+    // No read hands out the damaged bytes.
+    #expect(try await store.getBlock(tree: ds.treeCid, index: 2) == nil)
+    #expect(try await store.blockData(tree: ds.treeCid, index: 2) == nil)
+    #expect(try await store.getBlock(ds.blocks[2].cid) == nil)
+    #expect(try await store.getBlock(tree: ds.treeCid, index: 1)?.block == ds.blocks[1])
+    // A good copy (as the network store fetches one) takes the damaged one's place.
+    try await store.putLeafBlocks([(ds.treeCid, 2, ds.blocks[2], try ds.tree.proof(for: 2))], ttl: nil)
+    #expect(try await store.getBlock(tree: ds.treeCid, index: 2)?.block == ds.blocks[2])
+    #expect(try await store.blockData(tree: ds.treeCid, index: 2) == ds.blocks[2].data)
+    #expect(try await store.check(deep: true).problems.isEmpty)
+    #expect(try await store.space().quotaUsedBytes == UInt64(4 * 65536 + ds.manifestBlock.data.count))
+    await store.close()
+  }
+
+  @Test func uploadingTheFileAgainHealsItsDamagedBlocks() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir)
+    let ds = try TestDataset(count: 5, seed: 55)
+    try await ds.upload(to: store)
+    try await BatchReadTests.flipByte(of: 0, tree: ds.treeCid, in: store, dir: dir)
+    try await BatchReadTests.flipByte(of: 3, tree: ds.treeCid, in: store, dir: dir)
+    #expect(try await store.check(deep: true).problems.count == 2)
+    try await ds.upload(to: store)
+    for i in 0..<5 { #expect(try await store.blockData(tree: ds.treeCid, index: i) == ds.blocks[i].data) }
+    #expect(try await store.check(deep: true).problems.isEmpty)
+    #expect(try await store.space().totalBlocks == 6)
+    await store.close()
+  }
+}

@@ -68,3 +68,43 @@ def test_verify_repo(make_node):
     r = verify(os.path.join(os.path.dirname(n.data_dir), "nothing-here"))
     assert r.returncode == 1
     assert "there is no repo in" in r.stderr
+
+
+def test_a_block_damaged_on_disk_is_never_served_and_heals_from_a_peer(make_node):
+    from test_network import connect, wait_for_download
+    a = make_node("a").start()
+    b = make_node("b").start()
+    data = b"".join(stream(3 << 20, 31))
+    cid = requests.post(a.url + "/data", data=data, timeout=60).text
+    connect(b, a)
+    assert requests.post(b.url + f"/data/{cid}/network", timeout=60).status_code == 200
+    assert wait_for_download(b, cid, timeout=120)["state"] == "completed"
+    tree = {d["cid"]: d["manifest"]["treeCid"] for d in b.datasets()}[cid]
+    repo = repo_path(b)
+    b.stop()
+    db = sqlite3.connect(os.path.join(repo, "repo.sqlite"))
+    pack, pos = db.execute(
+        "SELECT b.pack, b.pos FROM leaves l JOIN blocks b ON b.cid = l.block WHERE l.tree = ? AND l.idx = 7",
+        (cid_bytes(tree),)).fetchone()
+    db.close()
+    with open(os.path.join(repo, "packs", "%06d.pack" % pack), "r+b") as f:
+        f.seek(pos + 4321)
+        byte = f.read(1)
+        f.seek(pos + 4321)
+        f.write(bytes([byte[0] ^ 0x20]))
+    b.start()
+    # Alone, B has no good copy: the download fails rather than hand out the damaged bytes.
+    try:
+        got = requests.get(b.url + f"/data/{cid}", timeout=60)
+        assert got.status_code != 200 or got.content != data
+    except requests.exceptions.RequestException:
+        pass  # the stream was cut short
+    # With A connected, the damaged block is fetched again (checked against the tree) and replaces it on disk.
+    connect(b, a)
+    got = requests.get(b.url + f"/data/{cid}", timeout=60)
+    assert got.status_code == 200 and got.content == data
+    a.kill()
+    b.stop()
+    r = verify(b.data_dir)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip().endswith("consistent")
