@@ -175,8 +175,8 @@ extension RepoStore {
           throw StoreError.sizeMismatch(batch.cid(i), stored: Int(row.size), given: size)
         }
         plan.existing.append((i, key, nil, row.upload == session))
-        // Uploading a file again heals its blocks that were damaged on disk.
-        if try bytesLost(row) || bytesRotted(row, crc: crc) {
+        // Uploading a file again heals its blocks a read found damaged on disk.
+        if try bytesLost(row) || (takeDamaged(Array(key)) && bytesRotted(row, crc: crc)) {
           logger.warning(
             "repo: restoring lost or damaged bytes of a stored block", metadata: ["cid": "\(batch.cid(i))"])
           toWrite.append((i, false, plan.existing.count - 1))

@@ -14,10 +14,23 @@ extension RepoStore {
       try c.query(c.block, bind: { RawConnection.bindBlob($0, 1, cid.bytes) }) { row -> [UInt8]? in
         guard let row else { return nil }
         let data = try rawBlockBytes(row, from: 1, cid: cid)
-        return damaged(data, crc: Self.crc(row, 5), "block \(cid)") ? nil : data
+        return damaged(data, crc: Self.crc(row, 5), key: cid.bytes, "block \(cid)") ? nil : data
       }
     }
     return bytes.map { Block(unchecked: cid, data: $0) }
+  }
+
+  /// Remembers that the block with key `key` is damaged on disk (see `damagedBlocks`).
+  func noteDamaged(_ key: [UInt8]) {
+    damagedBlocks.withLock { set in
+      if set.count >= Self.maxDamagedRemembered { set.removeAll() }
+      set.insert(key)
+    }
+  }
+
+  /// True if a read found the block with key `key` damaged (and forgets it: the caller rewrites it).
+  func takeDamaged(_ key: [UInt8]) -> Bool {
+    damagedBlocks.withLock { $0.remove(key) != nil }
   }
 
   /// The stored CRC-32C in column `c` (NULL for blocks stored before checksums).
@@ -28,8 +41,9 @@ extension RepoStore {
   /// True (and logged as an error) when `data` fails its stored checksum: the bytes rotted on disk. Reads then
   /// treat the block as absent, so the network store fetches it from a peer (and erasure decoding rebuilds it)
   /// instead of handing out damaged bytes. Blocks without a checksum pass (checking them would cost a SHA-256).
-  func damaged(_ data: [UInt8], crc: UInt32?, _ what: @autoclosure () -> String) -> Bool {
+  func damaged(_ data: [UInt8], crc: UInt32?, key: [UInt8], _ what: @autoclosure () -> String) -> Bool {
     guard let crc, data.withUnsafeBytes({ BlockChecksum.crc32c($0) }) != crc else { return false }
+    noteDamaged(key)
     logger.error(
       """
       repo: the bytes of a stored block do not match their checksum (damaged on disk); treating it as missing. \
@@ -50,7 +64,7 @@ extension RepoStore {
         if cidBytes == Codex.emptyBlockCid.bytes { return (cidBytes, [], row.bytes(5)) }
         guard !row.isNull(1) else { return nil }
         let data = try rawBlockBytes(row, from: 1, cid: nil)
-        if damaged(data, crc: Self.crc(row, 6), "leaf \(index) of tree \(treeCid)") { return nil }
+        if damaged(data, crc: Self.crc(row, 6), key: cidBytes, "leaf \(index) of tree \(treeCid)") { return nil }
         return (cidBytes, data, row.bytes(5))
       }
     }
@@ -69,7 +83,7 @@ extension RepoStore {
         if row.equals(0, Codex.emptyBlockCid.bytes) { return [] }
         guard !row.isNull(1) else { return nil }
         let data = try rawBlockBytes(row, from: 1, cid: nil)
-        return damaged(data, crc: Self.crc(row, 6), "leaf \(index) of tree \(tree)") ? nil : data
+        return damaged(data, crc: Self.crc(row, 6), key: row.bytes(0), "leaf \(index) of tree \(tree)") ? nil : data
       }
     }
   }
@@ -132,6 +146,7 @@ extension RepoStore {
   func checkedCid(of leaf: StoredLeaf, leaf index: Int, of treeCid: Cid) throws -> Cid? {
     let cid = try decodeCid(leaf.cid, what: "block of leaf \(index) of tree \(treeCid)")
     guard Self.intact(leaf.data, cid: cid, crc: leaf.crc) else {
+      noteDamaged(leaf.cid)
       logger.error(
         "local block does not match its CID; not serving it",
         metadata: ["cid": "\(cid)", "tree": "\(treeCid)", "index": "\(index)"])

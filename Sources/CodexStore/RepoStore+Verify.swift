@@ -124,6 +124,7 @@ extension RepoStore {
             _ = try Block(cid: cid, data: data)
           } catch {
             problems.append("block \(cid): \(error)")
+            self.noteDamaged(Array(key))
           }
         }
       }

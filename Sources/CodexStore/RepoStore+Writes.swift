@@ -43,7 +43,7 @@ extension RepoStore {
         guard stored.size == Int64(block.data.count) else {
           throw StoreError.sizeMismatch(block.cid, stored: Int(stored.size), given: block.data.count)
         }
-        let lost = try bytesLost(stored) || bytesRotted(stored, crc: crc)
+        let lost = try bytesLost(stored) || (takeDamaged(block.cid.bytes) && bytesRotted(stored, crc: crc))
         plan.existing.append((block, nil))
         if lost {
           logger.warning("repo: restoring lost or damaged bytes of a stored block", metadata: ["cid": "\(block.cid)"])
@@ -118,10 +118,10 @@ extension RepoStore {
     }
   }
 
-  /// True if a stored block's pack bytes no longer match their checksum (damaged on disk). Only blocks that are
-  /// put again are read here: those the network store fetched because a read found them damaged, and re-stored
-  /// blocks outside upload sessions. Their new bytes go to a new place; the damaged range is left as it is (it may
-  /// sit on bad sectors) and counts in no quota.
+  /// True if a stored block's pack bytes no longer match their checksum (damaged on disk). Asked only for blocks a
+  /// read found damaged (`damagedBlocks`) when they are stored again: the good copy the network store fetched
+  /// instead, or the file uploaded again. Their new bytes go to a new place; the damaged range is left as it is (it
+  /// may sit on bad sectors) and counts in no quota.
   func bytesRotted(_ row: StoredBlockRow, crc: UInt32?) throws -> Bool {
     guard let crc, let pack = row.pack, let pos = row.pos, row.size > 0 else { return false }
     let data = try packs.read(pack: pack, offset: UInt64(pos), count: Int(row.size))

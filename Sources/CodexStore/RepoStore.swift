@@ -71,6 +71,11 @@ public final class RepoStore: LendingReads, Sendable {
   let lock: DirectoryLock
   /// The WAL checkpoint the last upload commit left to run after it (see `checkpointSoon()`).
   let deferredCheckpoint = Mutex<Task<Void, Never>?>(nil)
+  /// Keys of blocks a read found damaged on disk (see `damaged`): storing such a block again rewrites its bytes.
+  /// Only these are re-read and checked when put again, so re-storing intact blocks (a duplicate upload) stays
+  /// free of reads. In memory and bounded: after a restart, the next read finds them again.
+  let damagedBlocks = Mutex<Set<[UInt8]>>([])
+  static let maxDamagedRemembered = 65536
 
   /// State owned by the (single) writer.
   struct WriterState {
