@@ -123,7 +123,7 @@ extension RepoStore {
             progress?(data.count)
             _ = try Block(cid: cid, data: data)
           } catch {
-            problems.append("block \(cid): \(error)")
+            problems.append("block \(cid): \(error)\(try self.datasetsNote(db, block: key))")
             self.noteDamaged(Array(key))
           }
         }
@@ -131,5 +131,21 @@ extension RepoStore {
       report.problems = problems
       return report
     }
+  }
+
+  /// For a damaged block: which stored datasets use it and how to get a good copy back, or "" when none does.
+  private func datasetsNote(_ db: Database, block key: Data) throws -> String {
+    let manifests = try Data.fetchAll(
+      db,
+      sql: """
+        SELECT DISTINCT m.cid FROM leaves l JOIN blocks m ON m.tree = l.tree
+        WHERE l.block = ? ORDER BY m.cid LIMIT 10
+        """,
+      arguments: [key]
+    ).compactMap { try? Cid(bytes: $0) }
+    guard !manifests.isEmpty else { return "" }
+    return
+      "; it is part of dataset(s) \(manifests.map(\.string).joined(separator: ", ")): reading them on the running"
+      + " node while it is connected to a peer that has them fetches a good copy, and so does uploading the file again"
   }
 }

@@ -50,6 +50,7 @@ def test_verify_repo(make_node):
     assert r.returncode == 1, r.stdout
     assert "1 problem(s) found" in r.stdout, r.stdout
     assert "problem: block z" in r.stdout
+    assert f"it is part of dataset(s) {cid}: reading them" in r.stdout, r.stdout
 
     # Put the byte back; a dataset missing leaves (a download that stopped) is listed, but is no problem.
     with open(os.path.join(repo, "packs", "%06d.pack" % pack), "r+b") as f:
