@@ -9,10 +9,11 @@ import Multiformats
 /// A block that is absent, unusable or not there within `firstTryTimeout` is not waited for any longer: its EC
 /// group is recovered at once from whichever `K` of the group's `K + M` blocks arrive first (`ErasureDecoder`),
 /// without asking again for leaves already found missing in this read. The group is decoded once; its other
-/// recovered blocks are served from that result when the read gets to them. Recovered blocks are stored, and each
-/// one whose proof can be assembled from the proofs seen in this read (`ProofBook`) is checked against the
-/// protected tree and recorded as its leaf with that proof; a recovered block whose assembled proof does not
-/// verify fails the read with `ErasureCodingError.verificationFailed`.
+/// recovered blocks are served from that result when the read gets to them. Recovered blocks are stored (when the
+/// quota or the disk has no room, they are streamed without being stored), and each one whose proof can be
+/// assembled from the proofs seen in this read (`ProofBook`) is checked against the protected tree and, if stored,
+/// recorded as its leaf with that proof; a recovered block whose assembled proof does not verify fails the read
+/// with `ErasureCodingError.verificationFailed`.
 ///
 /// A read of the whole dataset also checks every block it sent against `originalTreeCid` at the end and throws
 /// `ErasureCodingError.verificationFailed` when they do not match (the HTTP layer then aborts the response).
@@ -64,10 +65,13 @@ public struct ProtectedDatasetReader: Sendable {
     var missing: Set<Int> = []
     /// Leaves that did not arrive within the first-try deadline.
     var slow: Set<Int> = []
-    /// Blocks recovered ahead of the read position: index → CID (the bytes are in the store).
-    var ahead: [Int: Cid] = [:]
-    /// Recovered blocks whose proof could not be assembled yet: index → CID.
-    var unproven: [Int: Cid] = [:]
+    /// Blocks recovered ahead of the read position (at most a group's worth).
+    var ahead: [Int: Block] = [:]
+    /// Recovered blocks whose proof could not be assembled yet: index → CID, and whether the block is stored (its
+    /// leaf is then recorded once the proof checks out).
+    var unproven: [Int: (cid: Cid, stored: Bool)] = [:]
+    /// Set once the store had no room for recovered blocks (logged once): the read goes on without keeping them.
+    var storeFull = false
     var book: ProofBook
   }
 
@@ -108,9 +112,9 @@ public struct ProtectedDatasetReader: Sendable {
       }
       var block: Block?
       let current = window.removeValue(forKey: i)
-      if let cid = state.ahead.removeValue(forKey: i) {
+      if let recovered = state.ahead.removeValue(forKey: i) {
         current?.cancel()
-        block = try await store.getBlock(cid)
+        block = recovered
       }
       var outcome = FirstTry.missing
       if block == nil, let current { outcome = await current.value }
@@ -191,9 +195,20 @@ public struct ProtectedDatasetReader: Sendable {
     state.missing.formUnion(group.failed)
     for f in group.fetched { state.book.add(leaf: f.block.cid.multihash.digest, proof: f.proof) }
     let fresh = group.recovered.map { group.blocks[$0]! }
-    try await ErasureStoreAccess.putBlocks(fresh, in: decoder.store, ttl: decoder.blockTTL)
+    var stored = !state.storeFull
+    if stored {
+      do {
+        try await ErasureStoreAccess.putBlocks(fresh, in: decoder.store, ttl: decoder.blockTTL)
+      } catch let e as StoreError where e.isLackOfRoom {
+        // The quota or the disk is full: the reader still gets the rebuilt blocks, the repo does not keep them.
+        decoder.logger.warning(
+          "erasure: no room to keep rebuilt blocks; streaming them without storing", metadata: ["error": "\(e)"])
+        state.storeFull = true
+        stored = false
+      }
+    }
     for pos in group.recovered {
-      state.unproven[group.indices[pos]] = group.blocks[pos]!.cid
+      state.unproven[group.indices[pos]] = (group.blocks[pos]!.cid, stored)
     }
     try await proveRecovered(&state)
     var found: Block?
@@ -202,7 +217,7 @@ public struct ProtectedDatasetReader: Sendable {
       if idx == index {
         found = block
       } else if idx > index, idx <= last, group.recovered.contains(pos) {
-        state.ahead[idx] = block.cid
+        state.ahead[idx] = block
       }
     }
     return found
@@ -214,9 +229,10 @@ public struct ProtectedDatasetReader: Sendable {
     var progress = true
     while progress && !state.unproven.isEmpty {
       progress = false
-      for (idx, cid) in state.unproven.sorted(by: { $0.key < $1.key }) {
-        var extra = state.unproven.mapValues(\.multihash.digest)
+      for (idx, entry) in state.unproven.sorted(by: { $0.key < $1.key }) {
+        var extra = state.unproven.mapValues(\.cid.multihash.digest)
         extra[idx] = nil
+        let (cid, stored) = entry
         let digest = cid.multihash.digest
         switch state.book.proof(for: idx, leaf: digest, extra: extra) {
         case nil: continue
@@ -224,7 +240,7 @@ public struct ProtectedDatasetReader: Sendable {
           throw ErasureCodingError.verificationFailed(
             "recovered block \(idx) does not match the protected tree \(manifest.treeCid)")
         case .success(let proof):
-          try await decoder.store.putLeaf(tree: manifest.treeCid, index: idx, blockCid: cid, proof: proof)
+          if stored { try await decoder.store.putLeaf(tree: manifest.treeCid, index: idx, blockCid: cid, proof: proof) }
           state.book.add(leaf: digest, proof: proof)
           state.unproven[idx] = nil
           progress = true

@@ -40,6 +40,15 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     }
   }
 
+  /// True for the errors that mean there is no room for more bytes (quota, full disk): a reader of blocks fetched
+  /// or rebuilt for it can still use them without keeping them.
+  public var isLackOfRoom: Bool {
+    switch self {
+    case .quotaExceeded, .diskFull: return true
+    default: return false
+    }
+  }
+
   /// `.diskFull` when the last system call failed for lack of space (ENOSPC, EDQUOT), else `.io`; `what` names the
   /// operation, the errno text is appended.
   static func fromErrno(_ what: String) -> StoreError {

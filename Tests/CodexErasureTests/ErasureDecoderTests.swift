@@ -1,3 +1,4 @@
+import Synchronization
 import CodexFormats
 import Multiformats
 import Testing
@@ -99,6 +100,41 @@ import Testing
     await #expect(throws: ErasureCodingError.self) {
       try await reader.read(range: 0..<UInt64(bytes.count + 1)) { _ in }
     }
+    await t.close()
+  }
+
+  /// A repo whose writes fail for lack of room, as a full quota or disk makes them.
+  final class FullStore: BlockStore {
+    let repo: RepoStore
+    let puts = Mutex(0)
+    init(repo: RepoStore) { self.repo = repo }
+    func getBlock(_ cid: Cid) async throws -> Block? { try await repo.getBlock(cid) }
+    func getBlock(tree: Cid, index: Int) async throws -> (block: Block, proof: CodexProof)? {
+      try await repo.getBlock(tree: tree, index: index)
+    }
+    func hasBlock(_ cid: Cid) async throws -> Bool { try await repo.hasBlock(cid) }
+    func hasBlock(tree: Cid, index: Int) async throws -> Bool { try await repo.hasBlock(tree: tree, index: index) }
+    func putBlock(_ block: Block, ttl: Duration?) async throws {
+      puts.withLock { $0 += 1 }
+      throw StoreError.quotaExceeded(needed: UInt64(block.data.count), available: 0)
+    }
+    func putLeaf(tree: Cid, index: Int, blockCid: Cid, proof: CodexProof) async throws {
+      Issue.record("a leaf was recorded for a block that could not be stored")
+    }
+    func deleteBlock(_ cid: Cid) async throws { try await repo.deleteBlock(cid) }
+  }
+
+  @Test func streamingReadWithNoRoomToKeepRebuiltBlocksStillStreamsThem() async throws {
+    let (t, _, protected, bytes) = try await protectedRepo(seed: 16)
+    for i in [0, 4, 5, 9, 2] { try await t.lose(tree: protected.treeCid, index: i) }
+    let full = FullStore(repo: t.repo)
+    let reader = try ProtectedDatasetReader(manifest: protected, store: full, logger: erasureTestLogger)
+    var out: [UInt8] = []
+    try await reader.read(range: 0..<UInt64(bytes.count)) { out += $0 }
+    #expect(out == bytes)
+    // It tried once, then stopped trying; nothing was kept.
+    #expect(full.puts.withLock { $0 } == 1)
+    for i in [0, 4, 5, 9, 2] { #expect(try await t.repo.hasBlock(tree: protected.treeCid, index: i) == false) }
     await t.close()
   }
 

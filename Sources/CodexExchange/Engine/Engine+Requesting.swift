@@ -651,9 +651,6 @@ extension BlockExchangeEngine {
 
   /// The store error's text when it means there is no room for the blocks (quota, full disk), else nil.
   static func lackOfRoom(_ error: any Error) -> String? {
-    switch error as? StoreError {
-    case .quotaExceeded?, .diskFull?: return "\(error)"
-    default: return nil
-    }
+    (error as? StoreError)?.isLackOfRoom == true ? "\(error)" : nil
   }
 }
