@@ -182,9 +182,41 @@ public final class CodexNode: Sendable {
     return (try? await exchange.networkStore.getBlock(tree: tree, index: index)) != nil
   }
 
-  /// Runs the block maintenance loop until the task is cancelled.
+  /// Runs the block maintenance loops until the task is cancelled: expiry, and the integrity scrub (`runScrub`).
   public func runMaintenance() async {
-    await repo.runMaintenance()
+    await withTaskGroup(of: Void.self) { group in
+      group.addTask { await self.repo.runMaintenance() }
+      group.addTask { await self.runScrub() }
+    }
+  }
+
+  /// Every `--block-mi`, reads `--block-mn` stored blocks back (going round the whole repo) and checks them against
+  /// their checksums; a damaged block that belongs to a dataset is fetched again from connected peers, which
+  /// rewrites it (see `RepoStore.damagedBlocks`). Damage is so found and healed before a reader needs the block.
+  func runScrub() async {
+    var cursor: [UInt8]? = nil
+    while !Task.isCancelled {
+      do { try await Task.sleep(for: config.blockMaintenanceInterval) } catch { return }
+      do {
+        let step = try await repo.scrub(after: cursor, limit: config.blockMaintenanceBatch)
+        cursor = step.next
+        guard !step.damaged.isEmpty else { continue }
+        var healed = 0
+        if !network.host.connections.isEmpty {
+          for d in step.damaged {
+            guard let tree = d.tree, let index = d.index else { continue }
+            if (try? await exchange.networkStore.fetchBlock(tree: tree, index: index)) != nil { healed += 1 }
+          }
+        }
+        logger.warning(
+          "scrub: damaged blocks found; fetched good copies of those a connected peer had",
+          metadata: ["damaged": "\(step.damaged.count)", "healed": "\(healed)"])
+      } catch is CancellationError {
+        return
+      } catch {
+        logger.error("scrub failed", metadata: ["why": "\(error)"])
+      }
+    }
   }
 
   /// Brings the block-exchange metrics (blocks sent and received, messages, rejected deliveries, evicted and

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Multiformats
 
 /// Expiry maintenance (`formats.md` §6.2 BlockMaintainer).
 extension RepoStore {
@@ -50,6 +51,63 @@ extension RepoStore {
       } catch {
         logger.error("repo: maintenance cycle failed", metadata: ["why": "\(error)"])
       }
+    }
+  }
+}
+
+/// What one `RepoStore.scrub(after:limit:)` step found.
+public struct ScrubStep: Sendable {
+  /// A block whose bytes failed their checksum, with one leaf that uses it (if any) to fetch a good copy by.
+  public struct Damaged: Sendable, Equatable {
+    public let block: Cid
+    public let tree: Cid?
+    public let index: Int?
+  }
+  /// Blocks read and checked.
+  public var checked = 0
+  public var damaged: [Damaged] = []
+  /// Where the next step starts; nil: the scrub went round the whole repo and starts again from the beginning.
+  public var next: [UInt8]?
+}
+
+/// Integrity scrub: reading stored blocks back ahead of need, so damage is found (and healed from peers by the
+/// node) before a reader needs the block.
+extension RepoStore {
+  /// Reads up to `limit` blocks that have a checksum, in CID order after `after` (nil: from the start), and checks
+  /// them. Damaged ones are remembered (a later store of a good copy rewrites them, see `damagedBlocks`), logged,
+  /// and returned with a leaf that uses them.
+  public func scrub(after: [UInt8]?, limit: Int) async throws -> ScrubStep {
+    try withReader("scrubbing the repo") { db in
+      var step = ScrubStep()
+      let rows = try Row.fetchAll(
+        db,
+        sql: """
+          SELECT cid, size, pack, pos, data, crc FROM blocks WHERE cid > ? AND crc IS NOT NULL ORDER BY cid LIMIT ?
+          """,
+        arguments: [Data(after ?? []), max(1, limit)])
+      for row in rows {
+        let key: Data = row[0]
+        let crc = UInt32(truncatingIfNeeded: row[5] as Int64)
+        step.checked += 1
+        let intact: Bool
+        do {
+          let data = try self.blockBytes(row, from: 1, cid: nil)
+          intact = data.withUnsafeBytes { BlockChecksum.crc32c($0) } == crc
+        } catch let e as StoreError {
+          if case .io = e { throw e }
+          intact = false  // its bytes are gone from the pack
+        }
+        guard !intact, let cid = try? Cid(bytes: key) else { continue }
+        self.noteDamaged(Array(key))
+        let leaf = try Row.fetchOne(db, sql: "SELECT tree, idx FROM leaves WHERE block = ? LIMIT 1", arguments: [key])
+        let tree = leaf.flatMap { try? Cid(bytes: $0[0] as Data) }
+        step.damaged.append(.init(block: cid, tree: tree, index: leaf.map { Int($0[1] as Int64) }))
+        logger.error(
+          "repo: scrub found a block whose bytes do not match their checksum (damaged on disk)",
+          metadata: ["block": "\(cid)"])
+      }
+      step.next = rows.count < max(1, limit) ? nil : rows.last.map { [UInt8]($0[0] as Data) }
+      return step
     }
   }
 }

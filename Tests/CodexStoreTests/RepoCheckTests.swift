@@ -97,4 +97,30 @@ struct DamagedBlockTests {
     #expect(try await store.space().totalBlocks == 6)
     await store.close()
   }
+
+  @Test func theScrubGoesRoundTheRepoAndFindsADamagedBlockWithItsLeaf() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir)
+    let ds = try TestDataset(count: 7, seed: 56)
+    try await ds.upload(to: store)
+    try await BatchReadTests.flipByte(of: 5, tree: ds.treeCid, in: store, dir: dir)
+    for _ in 0..<2 {  // two rounds: the second starts from the beginning again
+      var cursor: [UInt8]? = nil
+      var checked = 0
+      var damaged: [ScrubStep.Damaged] = []
+      repeat {
+        let step = try await store.scrub(after: cursor, limit: 3)
+        checked += step.checked
+        damaged += step.damaged
+        cursor = step.next
+      } while cursor != nil
+      #expect(checked == 8)  // 7 blocks and the manifest
+      #expect(damaged == [.init(block: ds.blocks[5].cid, tree: ds.treeCid, index: 5)])
+    }
+    // What the scrub found is rewritten when a good copy is stored.
+    try await store.putLeafBlocks([(ds.treeCid, 5, ds.blocks[5], try ds.tree.proof(for: 5))], ttl: nil)
+    #expect(try await store.check(deep: true).problems.isEmpty)
+    await store.close()
+  }
 }

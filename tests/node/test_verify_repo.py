@@ -2,6 +2,7 @@
 import os
 import sqlite3
 import subprocess
+import time
 
 import requests
 
@@ -105,6 +106,41 @@ def test_a_block_damaged_on_disk_is_never_served_and_heals_from_a_peer(make_node
     got = requests.get(b.url + f"/data/{cid}", timeout=60)
     assert got.status_code == 200 and got.content == data
     a.kill()
+    b.stop()
+    r = verify(b.data_dir)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip().endswith("consistent")
+
+
+def test_the_scrub_finds_a_damaged_block_and_heals_it_from_a_peer_before_anyone_reads_it(make_node):
+    from test_network import connect, wait_for_download
+    a = make_node("a").start()
+    b = make_node("b", "--block-mi", "1s").start()
+    data = b"".join(stream(3 << 20, 37))
+    cid = requests.post(a.url + "/data", data=data, timeout=60).text
+    connect(b, a)
+    assert requests.post(b.url + f"/data/{cid}/network", timeout=60).status_code == 200
+    assert wait_for_download(b, cid, timeout=120)["state"] == "completed"
+    tree = {d["cid"]: d["manifest"]["treeCid"] for d in b.datasets()}[cid]
+    repo = repo_path(b)
+    b.stop()
+    db = sqlite3.connect(os.path.join(repo, "repo.sqlite"))
+    pack, pos = db.execute(
+        "SELECT b.pack, b.pos FROM leaves l JOIN blocks b ON b.cid = l.block WHERE l.tree = ? AND l.idx = 30",
+        (cid_bytes(tree),)).fetchone()
+    db.close()
+    with open(os.path.join(repo, "packs", "%06d.pack" % pack), "r+b") as f:
+        f.seek(pos + 999)
+        byte = f.read(1)
+        f.seek(pos + 999)
+        f.write(bytes([byte[0] ^ 0x08]))
+    b.start()
+    connect(b, a)
+    log = os.path.join(os.path.dirname(b.data_dir), "node-b.log")
+    deadline = time.time() + 30
+    while 'healed=1' not in open(log, errors="replace").read():
+        assert time.time() < deadline, open(log, errors="replace").read()[-3000:]
+        time.sleep(0.2)
     b.stop()
     r = verify(b.data_dir)
     assert r.returncode == 0, r.stdout + r.stderr
