@@ -200,7 +200,9 @@ public final class CodexNode: Sendable {
       do {
         let step = try await repo.scrub(after: cursor, limit: config.blockMaintenanceBatch)
         cursor = step.next
+        Counter(label: "codex_repo_scrub_blocks_checked").increment(by: Int64(step.checked))
         guard !step.damaged.isEmpty else { continue }
+        Counter(label: "codex_repo_damaged_blocks_found").increment(by: Int64(step.damaged.count))
         var healed = 0
         if !network.host.connections.isEmpty {
           for d in step.damaged {
@@ -208,6 +210,7 @@ public final class CodexNode: Sendable {
             if (try? await exchange.networkStore.fetchBlock(tree: tree, index: index)) != nil { healed += 1 }
           }
         }
+        Counter(label: "codex_repo_damaged_blocks_healed").increment(by: Int64(healed))
         logger.warning(
           "scrub: damaged blocks found; fetched good copies of those a connected peer had",
           metadata: ["damaged": "\(step.damaged.count)", "healed": "\(healed)"])

@@ -114,8 +114,11 @@ def test_a_block_damaged_on_disk_is_never_served_and_heals_from_a_peer(make_node
 
 def test_the_scrub_finds_a_damaged_block_and_heals_it_from_a_peer_before_anyone_reads_it(make_node):
     from test_network import connect, wait_for_download
+    from conftest import free_port
+    from test_config import metric
     a = make_node("a").start()
-    b = make_node("b", "--block-mi", "1s").start()
+    metrics_port = free_port()
+    b = make_node("b", "--block-mi", "1s", "--metrics", "--metrics-port", str(metrics_port)).start()
     data = b"".join(stream(3 << 20, 37))
     cid = requests.post(a.url + "/data", data=data, timeout=60).text
     connect(b, a)
@@ -141,6 +144,10 @@ def test_the_scrub_finds_a_damaged_block_and_heals_it_from_a_peer_before_anyone_
     while 'healed=1' not in open(log, errors="replace").read():
         assert time.time() < deadline, open(log, errors="replace").read()[-3000:]
         time.sleep(0.2)
+    scraped = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+    assert metric(scraped, "codex_repo_damaged_blocks_found") == 1
+    assert metric(scraped, "codex_repo_damaged_blocks_healed") == 1
+    assert metric(scraped, "codex_repo_scrub_blocks_checked") >= 49  # 48 blocks and the manifest, at least once
     b.stop()
     r = verify(b.data_dir)
     assert r.returncode == 0, r.stdout + r.stderr
