@@ -78,8 +78,9 @@ struct DataRoutes {
       let space = try await node.space()
       let bs = UInt64(Codex.defaultBlockSize)
       let needed = (length + bs - 1) / bs * bs
-      let available = space.quotaMaxBytes - min(space.quotaMaxBytes, space.quotaUsedBytes + space.quotaReservedBytes)
-      guard needed <= available else { throw NodeError.quotaExceeded(needed: needed, available: available) }
+      guard needed <= space.availableBytes else {
+        throw NodeError.quotaExceeded(needed: needed, available: space.availableBytes)
+      }
     }
     let upload = try await node.startUpload(filename: filename, mimetype: mimetype)
     do {

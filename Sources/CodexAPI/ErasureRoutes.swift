@@ -43,8 +43,7 @@ struct ErasureRoutes {
     do {
       let parameters = try ErasureParameters(nodes: parsed.nodes ?? 3, tolerance: parsed.tolerance ?? 1)
       let encoder = ErasureEncoder(
-        store: node.repo, logger: context.logger,
-        concurrency: min(4, max(1, ProcessInfo.processInfo.activeProcessorCount)))
+        store: node.repo, logger: context.logger, concurrency: CodexNode.erasureConcurrency)
       let protected = try await encoder.encode(manifest, parameters: parameters)
       return CodexAPI.text(protected.cid.string)
     } catch let error as ErasureCodingError {

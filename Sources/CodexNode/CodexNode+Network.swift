@@ -47,9 +47,7 @@ extension CodexNode {
     if networkDownload(cid)?.state != .running {
       let missing = manifest.blocksCount - (try await repo.localLeafCount(tree: manifest.treeCid))
       let needed = UInt64(max(0, missing)) * UInt64(manifest.blockSize)
-      let space = try await repo.space()
-      let taken = space.quotaUsedBytes + space.quotaReservedBytes
-      let available = space.quotaMaxBytes > taken ? space.quotaMaxBytes - taken : 0
+      let available = try await repo.space().availableBytes
       guard needed <= available else { throw NodeError.quotaExceeded(needed: needed, available: available) }
     }
     let store = exchange.networkStore
@@ -79,8 +77,7 @@ extension CodexNode {
                 metadata: ["cid": "\(cid)", "blocks": "\(unavailable.count)"])
               // From what is local now: a missing block is known missing at once, so parity is used without
               // waiting for the network again.
-              let decoder = ErasureDecoder(
-                store: repo, logger: logger, concurrency: min(4, max(1, ProcessInfo.processInfo.activeProcessorCount)))
+              let decoder = ErasureDecoder(store: repo, logger: logger, concurrency: CodexNode.erasureConcurrency)
               try await decoder.repair(manifest)
               self?.downloadStates.withLock { $0.recovered(cid, count: unavailable.count) }
             }

@@ -182,6 +182,9 @@ public final class CodexNode: Sendable {
     return (try? await exchange.networkStore.getBlock(tree: tree, index: index)) != nil
   }
 
+  /// Threads the erasure codec uses for the node's own encodes and rebuilds: the cores, at most 4.
+  public static let erasureConcurrency = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
+
   /// Runs the block maintenance loops until the task is cancelled: expiry, and the integrity scrub (`runScrub`).
   public func runMaintenance() async {
     await withTaskGroup(of: Void.self) { group in

@@ -60,4 +60,9 @@ public struct SpaceInfo: Sendable, Codable, Equatable {
     self.quotaUsedBytes = quotaUsedBytes
     self.quotaReservedBytes = quotaReservedBytes
   }
+
+  /// Bytes that can still be stored: the quota less what is used and reserved (0 when those pass it).
+  public var availableBytes: UInt64 {
+    quotaMaxBytes - min(quotaMaxBytes, quotaUsedBytes + quotaReservedBytes)
+  }
 }

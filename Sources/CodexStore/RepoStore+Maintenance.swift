@@ -87,24 +87,20 @@ extension RepoStore {
         arguments: [Data(after ?? []), max(1, limit)])
       for row in rows {
         let key: Data = row[0]
-        let crc = UInt32(truncatingIfNeeded: row[5] as Int64)
         step.checked += 1
-        let intact: Bool
+        guard let cid = try? Cid(bytes: key) else { continue }
         do {
-          let data = try self.blockBytes(row, from: 1, cid: nil)
-          intact = data.withUnsafeBytes { BlockChecksum.crc32c($0) } == crc
+          let data = try self.blockBytes(row, from: 1, cid: cid)
+          let crc = UInt32(truncatingIfNeeded: row[5] as Int64)
+          guard self.damaged(data, crc: crc, key: Array(key), "block \(cid) (scrub)") else { continue }
         } catch let e as StoreError {
           if case .io = e { throw e }
-          intact = false  // its bytes are gone from the pack
+          self.noteDamaged(Array(key))
+          logger.error("repo: scrub found a block whose bytes are gone from its pack", metadata: ["block": "\(cid)"])
         }
-        guard !intact, let cid = try? Cid(bytes: key) else { continue }
-        self.noteDamaged(Array(key))
         let leaf = try Row.fetchOne(db, sql: "SELECT tree, idx FROM leaves WHERE block = ? LIMIT 1", arguments: [key])
         let tree = leaf.flatMap { try? Cid(bytes: $0[0] as Data) }
         step.damaged.append(.init(block: cid, tree: tree, index: leaf.map { Int($0[1] as Int64) }))
-        logger.error(
-          "repo: scrub found a block whose bytes do not match their checksum (damaged on disk)",
-          metadata: ["block": "\(cid)"])
       }
       step.next = rows.count < max(1, limit) ? nil : rows.last.map { [UInt8]($0[0] as Data) }
       return step

@@ -42,7 +42,7 @@ extension RepoStore {
   /// treat the block as absent, so the network store fetches it from a peer (and erasure decoding rebuilds it)
   /// instead of handing out damaged bytes. Blocks without a checksum pass (checking them would cost a SHA-256).
   func damaged(_ data: [UInt8], crc: UInt32?, key: [UInt8], _ what: @autoclosure () -> String) -> Bool {
-    guard let crc, data.withUnsafeBytes({ BlockChecksum.crc32c($0) }) != crc else { return false }
+    guard let crc, BlockChecksum.crc32c(data) != crc else { return false }
     noteDamaged(key)
     logger.error(
       """

@@ -125,7 +125,7 @@ extension RepoStore {
   func bytesRotted(_ row: StoredBlockRow, crc: UInt32?) throws -> Bool {
     guard let crc, let pack = row.pack, let pos = row.pos, row.size > 0 else { return false }
     let data = try packs.read(pack: pack, offset: UInt64(pos), count: Int(row.size))
-    return data.withUnsafeBytes { BlockChecksum.crc32c($0) } != crc
+    return BlockChecksum.crc32c(data) != crc
   }
 
   /// True if a stored block's bytes are gone (pack file shorter than the block, or no bytes at all).
