@@ -114,11 +114,12 @@ def test_background_download_that_fails_says_why(make_node):
     assert "finishedAt" in status
 
 
-def test_deleting_a_dataset_while_it_downloads_stops_the_download_and_leaves_nothing(make_node):
+def download_under_way(make_node, size, seed):
+    """A uploads `size` bytes; B starts a background download of them from A. Returns (a, b, cid) once B has
+    some of the blocks, well before it has all of them."""
     a = make_node("a").start()
     b = make_node("b").start()
-    size = 400 << 20
-    cid = requests.post(a.url + "/data", data=stream(size, 19), timeout=600).text
+    cid = requests.post(a.url + "/data", data=stream(size, seed), timeout=600).text
     connect(b, a)
     r = requests.post(b.url + f"/data/{cid}/network", timeout=60)
     assert r.status_code == 200, r.text
@@ -126,6 +127,11 @@ def test_deleting_a_dataset_while_it_downloads_stops_the_download_and_leaves_not
     while requests.get(b.url + f"/data/{cid}/network/download", timeout=10).json()["doneBlocks"] == 0:
         assert time.time() < deadline
         time.sleep(0.02)
+    return a, b, cid
+
+
+def test_deleting_a_dataset_while_it_downloads_stops_the_download_and_leaves_nothing(make_node):
+    a, b, cid = download_under_way(make_node, 400 << 20, 19)
     r = requests.delete(b.url + f"/data/{cid}", timeout=60)
     assert r.status_code == 204, r.text
     status = requests.get(b.url + f"/data/{cid}/network/download", timeout=10).json()
@@ -140,16 +146,8 @@ def test_deleting_a_dataset_while_it_downloads_stops_the_download_and_leaves_not
 
 
 def test_a_background_download_resumes_after_a_crash(make_node):
-    a = make_node("a").start()
-    b = make_node("b").start()
     size = 400 << 20
-    cid = requests.post(a.url + "/data", data=stream(size, 29), timeout=600).text
-    connect(b, a)
-    assert requests.post(b.url + f"/data/{cid}/network", timeout=60).status_code == 200
-    deadline = time.time() + 60
-    while requests.get(b.url + f"/data/{cid}/network/download", timeout=10).json()["doneBlocks"] == 0:
-        assert time.time() < deadline
-        time.sleep(0.02)
+    a, b, cid = download_under_way(make_node, size, 29)
     b.kill()
     b.proc.wait(timeout=30)
     b.start()

@@ -15,6 +15,38 @@ def verify(data_dir, *args):
                           capture_output=True, text=True, timeout=120)
 
 
+def flip_byte(repo, tree, index, offset, mask):
+    """XORs byte `offset` of leaf `index`'s block in a stopped node's pack file with `mask` (again: puts it back)."""
+    db = sqlite3.connect(os.path.join(repo, "repo.sqlite"))
+    pack, pos = db.execute(
+        "SELECT b.pack, b.pos FROM leaves l JOIN blocks b ON b.cid = l.block WHERE l.tree = ? AND l.idx = ?",
+        (cid_bytes(tree), index)).fetchone()
+    db.close()
+    with open(os.path.join(repo, "packs", "%06d.pack" % pack), "r+b") as f:
+        f.seek(pos + offset)
+        byte = f.read(1)
+        f.seek(pos + offset)
+        f.write(bytes([byte[0] ^ mask]))
+
+
+def damaged_copy(make_node, seed, index, offset, mask, *b_args):
+    """A holds a 3 MiB dataset; B downloads it, stops, and gets one byte of leaf `index` flipped. Returns (a, b,
+    data, cid) with B stopped."""
+    from test_network import connect, wait_for_download
+    a = make_node("a").start()
+    b = make_node("b", *b_args).start()
+    data = b"".join(stream(3 << 20, seed))
+    cid = requests.post(a.url + "/data", data=data, timeout=60).text
+    connect(b, a)
+    assert requests.post(b.url + f"/data/{cid}/network", timeout=60).status_code == 200
+    assert wait_for_download(b, cid, timeout=120)["state"] == "completed"
+    tree = {d["cid"]: d["manifest"]["treeCid"] for d in b.datasets()}[cid]
+    repo = repo_path(b)
+    b.stop()
+    flip_byte(repo, tree, index, offset, mask)
+    return a, b, data, cid
+
+
 def test_verify_repo(make_node):
     n = make_node("n").start()
     size = 5 << 20
@@ -36,16 +68,7 @@ def test_verify_repo(make_node):
     assert r.stdout.strip().endswith("consistent")
 
     # One byte of one block rots on disk: only the full check reads bytes, and it names the block.
-    db = sqlite3.connect(os.path.join(repo, "repo.sqlite"))
-    block, pack, pos = db.execute(
-        "SELECT b.cid, b.pack, b.pos FROM leaves l JOIN blocks b ON b.cid = l.block WHERE l.tree = ? AND l.idx = 7",
-        (cid_bytes(tree),)).fetchone()
-    db.close()
-    with open(os.path.join(repo, "packs", "%06d.pack" % pack), "r+b") as f:
-        f.seek(pos + 100)
-        b = f.read(1)
-        f.seek(pos + 100)
-        f.write(bytes([b[0] ^ 1]))
+    flip_byte(repo, tree, 7, 100, 1)
     assert verify(n.data_dir, "--quick").returncode == 0
     r = verify(n.data_dir)
     assert r.returncode == 1, r.stdout
@@ -54,9 +77,7 @@ def test_verify_repo(make_node):
     assert f"it is part of dataset(s) {cid}: reading them" in r.stdout, r.stdout
 
     # Put the byte back; a dataset missing leaves (a download that stopped) is listed, but is no problem.
-    with open(os.path.join(repo, "packs", "%06d.pack" % pack), "r+b") as f:
-        f.seek(pos + 100)
-        f.write(b)
+    flip_byte(repo, tree, 7, 100, 1)
     db = sqlite3.connect(os.path.join(repo, "repo.sqlite"))
     db.execute("DELETE FROM leaves WHERE tree = ? AND idx >= 70", (cid_bytes(tree),))
     db.commit()
@@ -73,27 +94,8 @@ def test_verify_repo(make_node):
 
 
 def test_a_block_damaged_on_disk_is_never_served_and_heals_from_a_peer(make_node):
-    from test_network import connect, wait_for_download
-    a = make_node("a").start()
-    b = make_node("b").start()
-    data = b"".join(stream(3 << 20, 31))
-    cid = requests.post(a.url + "/data", data=data, timeout=60).text
-    connect(b, a)
-    assert requests.post(b.url + f"/data/{cid}/network", timeout=60).status_code == 200
-    assert wait_for_download(b, cid, timeout=120)["state"] == "completed"
-    tree = {d["cid"]: d["manifest"]["treeCid"] for d in b.datasets()}[cid]
-    repo = repo_path(b)
-    b.stop()
-    db = sqlite3.connect(os.path.join(repo, "repo.sqlite"))
-    pack, pos = db.execute(
-        "SELECT b.pack, b.pos FROM leaves l JOIN blocks b ON b.cid = l.block WHERE l.tree = ? AND l.idx = 7",
-        (cid_bytes(tree),)).fetchone()
-    db.close()
-    with open(os.path.join(repo, "packs", "%06d.pack" % pack), "r+b") as f:
-        f.seek(pos + 4321)
-        byte = f.read(1)
-        f.seek(pos + 4321)
-        f.write(bytes([byte[0] ^ 0x20]))
+    from test_network import connect
+    a, b, data, cid = damaged_copy(make_node, 31, 7, 4321, 0x20)
     b.start()
     # Alone, B has no good copy: the download fails rather than hand out the damaged bytes.
     try:
@@ -113,30 +115,12 @@ def test_a_block_damaged_on_disk_is_never_served_and_heals_from_a_peer(make_node
 
 
 def test_the_scrub_finds_a_damaged_block_and_heals_it_from_a_peer_before_anyone_reads_it(make_node):
-    from test_network import connect, wait_for_download
+    from test_network import connect
     from conftest import free_port
     from test_config import metric
-    a = make_node("a").start()
     metrics_port = free_port()
-    b = make_node("b", "--block-mi", "1s", "--metrics", "--metrics-port", str(metrics_port)).start()
-    data = b"".join(stream(3 << 20, 37))
-    cid = requests.post(a.url + "/data", data=data, timeout=60).text
-    connect(b, a)
-    assert requests.post(b.url + f"/data/{cid}/network", timeout=60).status_code == 200
-    assert wait_for_download(b, cid, timeout=120)["state"] == "completed"
-    tree = {d["cid"]: d["manifest"]["treeCid"] for d in b.datasets()}[cid]
-    repo = repo_path(b)
-    b.stop()
-    db = sqlite3.connect(os.path.join(repo, "repo.sqlite"))
-    pack, pos = db.execute(
-        "SELECT b.pack, b.pos FROM leaves l JOIN blocks b ON b.cid = l.block WHERE l.tree = ? AND l.idx = 30",
-        (cid_bytes(tree),)).fetchone()
-    db.close()
-    with open(os.path.join(repo, "packs", "%06d.pack" % pack), "r+b") as f:
-        f.seek(pos + 999)
-        byte = f.read(1)
-        f.seek(pos + 999)
-        f.write(bytes([byte[0] ^ 0x08]))
+    a, b, data, cid = damaged_copy(
+        make_node, 37, 30, 999, 0x08, "--block-mi", "1s", "--metrics", "--metrics-port", str(metrics_port))
     b.start()
     connect(b, a)
     log = os.path.join(os.path.dirname(b.data_dir), "node-b.log")
