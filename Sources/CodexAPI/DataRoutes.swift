@@ -73,12 +73,17 @@ struct DataRoutes {
   func upload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
     let mimetype = try MimeTypes.validate(request.headers[.contentType])
     let filename = try request.headers[.contentDisposition].flatMap { try ContentDisposition.filename(from: $0) }
+    // The blocks' bytes, when the request says how many: an upload that cannot fit even if all of its blocks were
+    // already stored is refused before its body is read. One that may fit is read: blocks already here cost no
+    // quota (uploading a stored file again succeeds on a full repo), and the store refuses the first batch of new
+    // blocks that does not fit.
+    var needed: UInt64?
     if let length = request.headers[.contentLength].flatMap({ UInt64($0) }) {
       guard length > 0 else { throw NodeError.emptyUpload }
-      let space = try await node.space()
       let bs = UInt64(Codex.defaultBlockSize)
-      let needed = (length + bs - 1) / bs * bs
-      guard needed <= space.availableBytes else {
+      needed = (length + bs - 1) / bs * bs
+      let space = try await node.space()
+      if let needed, needed > space.unreservedBytes {
         throw NodeError.quotaExceeded(needed: needed, available: space.availableBytes)
       }
     }
@@ -94,8 +99,19 @@ struct DataRoutes {
       // Not in this (maybe cancelled: the node is stopping) task, so the abort's store work runs to the end now
       // instead of being left to the next open's recovery.
       await Task { await upload.abort() }.value
+      // The store names the batch it refused; the person uploading knows the file's size.
+      if let needed, let available = Self.quotaAvailable(in: error) {
+        throw NodeError.quotaExceeded(needed: needed, available: available)
+      }
       throw error
     }
+  }
+
+  /// The available bytes a quota refusal names, from the node or straight from the store; nil for other errors.
+  static func quotaAvailable(in error: any Error) -> UInt64? {
+    if case .quotaExceeded(_, let available)? = error as? NodeError { return available }
+    if case .quotaExceeded(_, let available)? = error as? StoreError { return available }
+    return nil
   }
 
   func download(_ request: Request, _ context: BasicRequestContext) async throws -> Response {

@@ -65,4 +65,10 @@ public struct SpaceInfo: Sendable, Codable, Equatable {
   public var availableBytes: UInt64 {
     quotaMaxBytes - min(quotaMaxBytes, quotaUsedBytes + quotaReservedBytes)
   }
+
+  /// The quota less what is reserved: the most an upload can bring, should every block it carries already be
+  /// stored (blocks already here cost nothing). A larger upload cannot succeed; a smaller one may.
+  public var unreservedBytes: UInt64 {
+    quotaMaxBytes - min(quotaMaxBytes, quotaReservedBytes)
+  }
 }

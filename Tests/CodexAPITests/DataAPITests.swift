@@ -149,6 +149,34 @@ let base = "/api/codex/v1"
       #expect(content.count == 1)
     }
   }
+
+  @Test func uploadOfBlocksAlreadyStoredFitsAFullQuota() async throws {
+    let t = try TestNode(quota: 12 * 65536)
+    try await t.live { client in
+      let first = randomBytes(8 * 65536, seed: 7)
+      let stored = try await client.execute(uri: "\(base)/data", method: .post, body: ByteBuffer(bytes: first))
+      #expect(stored.status == .ok)
+      // 8 blocks take more than the quota has left, but they are all here already: the same file again is stored.
+      let again = try await client.execute(uri: "\(base)/data", method: .post, body: ByteBuffer(bytes: first))
+      #expect(again.status == .ok)
+      #expect(again.text == stored.text)
+      // 7 shared blocks and 2 new ones fit the 3 free blocks' worth.
+      let grown = Array(first.prefix(7 * 65536)) + randomBytes(2 * 65536, seed: 8)
+      let other = try await client.execute(uri: "\(base)/data", method: .post, body: ByteBuffer(bytes: grown))
+      #expect(other.status == .ok)
+      let before = try decode(SpaceJSON.self, try await client.execute(uri: "\(base)/space", method: .get))
+      #expect(before.totalBlocks == 8 + 2 + 2)  // the blocks and the two manifests
+      // The quota is still a hard limit: 4 new blocks among 4 stored ones do not fit the 2 free blocks' worth. The
+      // refusal names the file's size.
+      let tooMany = Array(first.prefix(4 * 65536)) + randomBytes(4 * 65536, seed: 9)
+      let refused = try await client.execute(uri: "\(base)/data", method: .post, body: ByteBuffer(bytes: tooMany))
+      #expect(refused.status == .contentTooLarge)
+      #expect(refused.text.contains("\(8 * 65536) bytes needed"))
+      let after = try decode(SpaceJSON.self, try await client.execute(uri: "\(base)/space", method: .get))
+      #expect(after == before)
+      #expect(after.quotaUsedBytes <= after.quotaMaxBytes)
+    }
+  }
 }
 
 @Suite struct BadInputTests {
