@@ -141,6 +141,67 @@ public struct CodexAPIClient: Sendable {
     return try ResponseParser.dataItem(body)
   }
 
+  /// `GET /data/{cid}/network/download`: the progress of the background download of `cid`.
+  public func downloadStatus(cid: String) async throws(CodexClientError) -> DownloadStatus {
+    try ResponseParser.downloadStatus(try await getJSON(.networkDownload(cid: cid)))
+  }
+
+  /// `POST /data/{cid}/network`, then follows the background download (`GET /data/{cid}/network/download` every
+  /// `pollInterval`) until it ends, reporting the stored blocks' bytes to `progress`.
+  /// - Returns: the final status (completed).
+  /// - Throws: `CodexClientError.transferFailed` with the node's reason when the download failed; the errors of
+  ///   the requests (a 404 when no peer has the manifest, a 413 when it does not fit the quota, ...).
+  public func fetch(
+    cid: String, progress: ProgressReporter?, pollInterval: Duration = .milliseconds(250)
+  ) async throws(CodexClientError) -> DownloadStatus {
+    let item = try await fetchInBackground(cid: cid)
+    let blockSize = max(1, item.manifest.blockSize)
+    var shown: Int64 = 0
+    var started = false
+    do throws(CodexClientError) {
+      while true {
+        let status = try await downloadStatus(cid: cid)
+        if !started {
+          progress?.start(total: Int64(status.totalBlocks) * blockSize)
+          started = true
+        }
+        let done = Int64(status.doneBlocks) * blockSize
+        if done > shown {
+          progress?.advance(by: Int(done - shown))
+          shown = done
+        }
+        if status.isCompleted {
+          progress?.finish()
+          return status
+        }
+        guard status.isRunning else {
+          throw .transferFailed(
+            "the node's download of \(cid) \(status.state) after \(status.doneBlocks) of \(status.totalBlocks) "
+              + "blocks" + (status.error.map { ": \($0)" } ?? ""))
+        }
+        try? await Task.sleep(for: pollInterval)
+      }
+    } catch {
+      progress?.abandon()
+      throw error
+    }
+  }
+
+  /// `GET /debug/info`: the node's peer id, addresses, repo and version.
+  public func info() async throws(CodexClientError) -> NodeInfo {
+    try ResponseParser.nodeInfo(try await getJSON(.debugInfo))
+  }
+
+  /// `GET /connect/{peerId}?addrs=...`: has the node dial `peerID` at `addresses` (multiaddr texts).
+  public func connect(peerID: String, addresses: [String]) async throws(CodexClientError) {
+    let url = api.url(.connect(peerID: peerID, addresses: addresses))
+    var request = HTTPClientRequest(url: url)
+    request.method = .GET
+    let response = try await send(request, url: url)
+    let body = try await collect(response, url: url)
+    guard response.status == .ok else { throw httpError(response, body: body, url: url) }
+  }
+
   /// `POST /data/{cid}/protect`: erasure-codes a stored dataset; returns the protected manifest CID.
   public func protect(cid: String, nodes: Int, tolerance: Int) async throws(CodexClientError) -> String {
     try await postForCid(

@@ -108,8 +108,14 @@ public enum CodexEndpoint: Sendable, Equatable {
   case networkStream(cid: String)
   /// `/data/{cid}/network/manifest`.
   case networkManifest(cid: String)
+  /// `/data/{cid}/network/download` (GET: the progress of a background download).
+  case networkDownload(cid: String)
   /// `/space`.
   case space
+  /// `/debug/info` (peer id, listen and announce addresses, repo, version).
+  case debugInfo
+  /// `/connect/{peerId}?addrs=...` (GET dials the peer at the given multiaddrs).
+  case connect(peerID: String, addresses: [String])
 
   /// The path below the API base, with the CID percent-encoded as one path segment.
   public var path: String {
@@ -120,7 +126,12 @@ public enum CodexEndpoint: Sendable, Equatable {
     case .network(let cid): return "/data/\(Self.segment(cid))/network"
     case .networkStream(let cid): return "/data/\(Self.segment(cid))/network/stream"
     case .networkManifest(let cid): return "/data/\(Self.segment(cid))/network/manifest"
+    case .networkDownload(let cid): return "/data/\(Self.segment(cid))/network/download"
     case .space: return "/space"
+    case .debugInfo: return "/debug/info"
+    case .connect(let peer, let addresses):
+      let query = addresses.map { "addrs=\(Self.segment($0))" }.joined(separator: "&")
+      return "/connect/\(Self.segment(peer))" + (query.isEmpty ? "" : "?" + query)
     }
   }
 

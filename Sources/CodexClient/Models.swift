@@ -67,3 +67,57 @@ public struct SpaceInfo: Sendable, Equatable, Codable {
   /// Bytes neither used nor reserved (never negative).
   public var quotaFreeBytes: Int64 { max(0, quotaMaxBytes - quotaUsedBytes - quotaReservedBytes) }
 }
+
+/// The body of `GET /data/{cid}/network/download`: a background download's progress.
+public struct DownloadStatus: Sendable, Equatable, Codable {
+  public var cid: String
+  /// "running", "completed" or "failed".
+  public var state: String
+  /// Why a failed download stopped.
+  public var error: String?
+  public var totalBlocks: Int
+  /// Blocks stored so far (already here, fetched, or rebuilt from parity).
+  public var doneBlocks: Int
+
+  public init(cid: String, state: String, error: String? = nil, totalBlocks: Int, doneBlocks: Int) {
+    self.cid = cid
+    self.state = state
+    self.error = error
+    self.totalBlocks = totalBlocks
+    self.doneBlocks = doneBlocks
+  }
+
+  public var isRunning: Bool { state == "running" }
+  public var isCompleted: Bool { state == "completed" }
+}
+
+/// The parts of `GET /debug/info` a person needs to reach the node.
+public struct NodeInfo: Sendable, Equatable, Codable {
+  /// The libp2p peer id.
+  public var id: String
+  /// The addresses the node listens on.
+  public var addrs: [String]
+  /// The addresses the node tells peers to dial (absent from older nodes: then `addrs`).
+  public var announceAddresses: [String]?
+  /// The repo directory.
+  public var repo: String?
+  public var codex: Version?
+
+  public struct Version: Sendable, Equatable, Codable {
+    public var version: String?
+    public var revision: String?
+  }
+
+  public init(id: String, addrs: [String], announceAddresses: [String]? = nil, repo: String? = nil) {
+    self.id = id
+    self.addrs = addrs
+    self.announceAddresses = announceAddresses
+    self.repo = repo
+  }
+
+  /// Addresses another node should dial, each ending in `/p2p/<id>` (the form `codex connect` takes).
+  public var dialAddresses: [String] {
+    let chosen = (announceAddresses?.isEmpty == false ? announceAddresses : nil) ?? addrs
+    return chosen.map { $0.contains("/p2p/") ? $0 : "\($0)/p2p/\(id)" }
+  }
+}

@@ -23,6 +23,16 @@ public enum ResponseParser {
     try decode(SpaceInfo.self, body, what: "space")
   }
 
+  /// `GET /data/{cid}/network/download`: a background download's state and block counts.
+  public static func downloadStatus(_ body: [UInt8]) throws(CodexClientError) -> DownloadStatus {
+    try decode(DownloadStatus.self, body, what: "download status")
+  }
+
+  /// `GET /debug/info`: the node's peer id, addresses, repo and version.
+  public static func nodeInfo(_ body: [UInt8]) throws(CodexClientError) -> NodeInfo {
+    try decode(NodeInfo.self, body, what: "node info")
+  }
+
   /// `GET /data/{cid}/exists`: the implementation's `{"<cid>": bool}`, or openapi's `{"has": bool}`.
   public static func exists(_ body: [UInt8], cid: String) throws(CodexClientError) -> Bool {
     let map = try decode([String: Bool].self, body, what: "exists")

@@ -13,10 +13,26 @@ extension CodexNode {
     try await exchange.connect(peer: peer, addresses: addresses)
   }
 
-  /// The manifest with this CID, from the repo or fetched from peers (and then stored locally).
+  /// How long a manifest request waits for a first peer when none is connected.
+  static let noPeerGrace: Duration = .seconds(3)
+
+  /// The manifest with this CID, from the repo or fetched from peers (and then stored locally). With no peer
+  /// connected (after a short grace), fails at once instead of after the block timeout.
   /// - Throws: `NodeError.notAManifest`, or `.notFound` when no peer delivers it in time.
   public func networkManifest(_ cid: Cid) async throws -> Manifest {
     guard cid.codec == .codexManifest else { throw NodeError.notAManifest(cid) }
+    // With no peer at all, waiting out the block timeout (a minute) helps nobody: a peer that is being dialled
+    // (bootstrap at start-up, a `/connect` in flight) gets `noPeerGrace` to come up.
+    if network.host.connections.isEmpty, try await !repo.hasBlock(cid) {
+      let deadline = ContinuousClock.now.advanced(by: Self.noPeerGrace)
+      while network.host.connections.isEmpty, ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(100))
+      }
+      if network.host.connections.isEmpty {
+        logger.info("manifest not fetched: no peer connected", metadata: ["cid": "\(cid)"])
+        throw NodeError.notOnNetwork(cid, why: "no peer is connected to this node")
+      }
+    }
     do {
       return try await exchange.networkStore.manifest(cid)
     } catch let e as FormatError {

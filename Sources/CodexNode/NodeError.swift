@@ -35,7 +35,8 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
     case .notOnNetwork(let cid, let why):
       return
         "The requested CID could not be retrieved (\(cid) is not stored on this node and \(why)). Connect to a peer"
-        + " that has it (GET /api/codex/v1/connect/{peerId}?addrs=..., or start the node with --bootstrap-node)"
+        + " that has it (`codex connect <its address>`, GET /api/codex/v1/connect/{peerId}?addrs=..., or start the"
+        + " node with --bootstrap-node)"
     case .notAManifest(let cid): return "\(cid) is not a manifest"
     case .missingBlock(let tree, let i): return "block \(i) of dataset tree \(tree) is not available"
     case .emptyUpload: return "The upload is empty: a dataset needs at least one byte"

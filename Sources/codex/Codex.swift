@@ -7,8 +7,9 @@ struct Codex: AsyncParsableCommand {
     commandName: "codex",
     abstract: "Codex: a decentralized durability engine (Swift implementation, compatible with nim-codex).",
     subcommands: [
-      DaemonCommand.self, UploadCommand.self, DownloadCommand.self, ListCommand.self, DeleteCommand.self,
-      SpaceCommand.self, ProtectCommand.self, VerifiableCommand.self, VerifyRepoCommand.self,
+      DaemonCommand.self, UploadCommand.self, DownloadCommand.self, FetchCommand.self, ListCommand.self,
+      DeleteCommand.self, SpaceCommand.self, InfoCommand.self, ConnectCommand.self, ProtectCommand.self,
+      VerifiableCommand.self, VerifyRepoCommand.self,
     ],
     defaultSubcommand: DaemonCommand.self)
 }

@@ -186,6 +186,59 @@ import Testing
     }
   }
 
+  @Test func fetchFollowsTheDownloadToItsEnd() async throws {
+    try await Self.withClient { client, node in
+      let status = try await client.fetch(cid: "zDone1", progress: nil, pollInterval: .milliseconds(1))
+      #expect(status.isCompleted)
+      #expect(status.doneBlocks == 4 && status.totalBlocks == 4)
+      #expect(node.recorder.poll("zDone1") == 3)  // three polls: running, running, completed
+    }
+  }
+
+  @Test func fetchReportsTheNodesReasonWhenTheDownloadFails() async throws {
+    try await Self.withClient { client, _ in
+      do throws(CodexClientError) {
+        _ = try await client.fetch(cid: "zFail1", progress: nil, pollInterval: .milliseconds(1))
+        Issue.record("expected an error")
+      } catch {
+        guard case .transferFailed(let message) = error else {
+          Issue.record("unexpected \(error)")
+          return
+        }
+        #expect(message.contains("failed after 1 of 4 blocks: cancelled: the dataset was deleted"))
+        #expect(error.exitCode != 0)
+      }
+      do throws(CodexClientError) {
+        _ = try await client.fetch(cid: "zMissing1", progress: nil)
+        Issue.record("expected an error")
+      } catch {
+        #expect(error.exitCode == 2)
+        #expect(error.description.contains("could not be retrieved"))
+      }
+    }
+  }
+
+  @Test func infoAndConnect() async throws {
+    try await Self.withClient { client, node in
+      let info = try await client.info()
+      #expect(info.id == "16UiuSelf")
+      #expect(info.repo == "/d/repo" && info.codex?.version == "0.1.0")
+      // Peers are told the announce addresses.
+      #expect(info.dialAddresses == ["/ip4/10.0.0.1/tcp/4000/p2p/16UiuSelf"])
+      try await client.connect(peerID: "16UiuGood", addresses: ["/ip4/1.2.3.4/tcp/5", "/ip4/1.2.3.4/udp/6/quic"])
+      #expect(
+        node.recorder.lastURI
+          == "/api/codex/v1/connect/16UiuGood?addrs=%2Fip4%2F1.2.3.4%2Ftcp%2F5&addrs=%2Fip4%2F1.2.3.4%2Fudp%2F6%2Fquic")
+      do throws(CodexClientError) {
+        try await client.connect(peerID: "16UiuBad", addresses: [])
+        Issue.record("expected an error")
+      } catch {
+        #expect(error.description.contains("Unable to dial peer"))
+        #expect(node.recorder.lastURI == "/api/codex/v1/connect/16UiuBad")
+      }
+    }
+  }
+
   @Test func unreachableNodeIsReportedWithItsURL() async throws {
     // Bind and close a server to get a port that is very likely closed.
     let node = try await FakeNode.start()

@@ -11,7 +11,11 @@ import Synchronization
 /// - `GET /api/codex/v1/data/zShort<N>`: announces N + 10 bytes, sends N, then closes.
 /// - `GET .../network/stream` of `zSize<N>`: same as local, header `X-Network: 1`.
 /// - other `GET /data/<cid>`: 404 with upstream's message. `DELETE /data/<cid>`: 204.
-/// - `GET /data`, `/space`, `/data/<cid>/exists`: canned JSON.
+/// - `GET /data`, `/space`, `/data/<cid>/exists`, `/debug/info`: canned JSON.
+/// - `POST /data/<cid>/network`: a data item (404 for `zMissing...`); `GET /data/<cid>/network/download`: for
+///   `zDone...` running (1 of 4 blocks), running (3), completed (4) on successive polls; for `zFail...` running (1),
+///   then failed ("cancelled: the dataset was deleted").
+/// - `GET /connect/<peer>`: 200 for peer `16UiuGood`, else 400 "Unable to dial peer"; the URI is recorded.
 final class FakeNode: Sendable {
   let channel: any Channel
   let recorder: Recorder
@@ -45,7 +49,19 @@ final class FakeNode: Sendable {
   /// Headers of the last request, shared with the event loop.
   final class Recorder: Sendable {
     private let headers = Mutex<[String: String]>([:])
+    private let uri = Mutex("")
+    private let polls = Mutex<[String: Int]>([:])
     var lastHeaders: [String: String] { headers.withLock { $0 } }
+    /// The last request's URI (path and query).
+    var lastURI: String { uri.withLock { $0 } }
+    func record(uri text: String) { uri.withLock { $0 = text } }
+    /// Counts a status poll of `cid`'s download; returns how many came before it.
+    func poll(_ cid: String) -> Int {
+      polls.withLock { p in
+        defer { p[cid, default: 0] += 1 }
+        return p[cid, default: 0]
+      }
+    }
     func record(_ fields: HTTPHeaders) {
       var map: [String: String] = [:]
       for (name, value) in fields { map[name.lowercased()] = value }
@@ -124,9 +140,40 @@ private final class FakeNodeHandler: ChannelInboundHandler {
   private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
     let prefix = "/api/codex/v1"
     guard head.uri.hasPrefix(prefix) else { return send(context, .notFound, "no route") }
-    let path = String(head.uri.dropFirst(prefix.count))
+    recorder.record(uri: head.uri)
+    let path = String(head.uri.dropFirst(prefix.count).prefix { $0 != "?" })
     let parts = path.split(separator: "/").map(String.init)
     switch (head.method, parts.count) {
+    case (.POST, 3) where parts[0] == "data" && parts[2] == "network":
+      if parts[1].hasPrefix("zMissing") {
+        return send(context, .notFound, "The requested CID could not be retrieved (\(parts[1])).")
+      }
+      send(
+        context, .ok,
+        #"{"cid":"\#(parts[1])","manifest":{"treeCid":"zT","datasetSize":262144,"blockSize":65536,"#
+          + #""filename":null,"mimetype":null,"protected":false}}"#, type: "application/json")
+    case (.GET, 4) where parts[0] == "data" && parts[2] == "network" && parts[3] == "download":
+      let cid = parts[1]
+      let n = recorder.poll(cid)
+      let (state, done, error): (String, Int, String?) =
+        cid.hasPrefix("zFail")
+        ? (n == 0 ? ("running", 1, nil) : ("failed", 1, "cancelled: the dataset was deleted"))
+        : (n < 2 ? ("running", n == 0 ? 1 : 3, nil) : ("completed", 4, nil))
+      let errorJSON = error.map { ",\"error\":\"\($0)\"" } ?? ""
+      send(
+        context, .ok,
+        "{\"cid\":\"\(cid)\",\"state\":\"\(state)\"\(errorJSON),\"totalBlocks\":4,\"doneBlocks\":\(done),"
+          + "\"fetchedBlocks\":\(done),\"recoveredBlocks\":0,\"unavailableBlocks\":0,\"startedAt\":\"x\"}",
+        type: "application/json")
+    case (.GET, 2) where parts[0] == "debug" && parts[1] == "info":
+      send(
+        context, .ok,
+        #"{"id":"16UiuSelf","addrs":["/ip4/127.0.0.1/tcp/4000"],"announceAddresses":["/ip4/10.0.0.1/tcp/4000"],"#
+          + #""repo":"/d/repo","spr":"","table":{"nodes":[]},"codex":{"version":"0.1.0","revision":""}}"#,
+        type: "application/json")
+    case (.GET, 2) where parts[0] == "connect":
+      if parts[1] == "16UiuGood" { return send(context, .ok, "Successfully connected to peer") }
+      send(context, .badRequest, "Unable to dial peer: connection refused")
     case (.POST, 1) where parts[0] == "data":
       if head.headers.first(name: "Content-Type") == "bad/type" {
         return send(context, .unprocessableEntity, "The MIME type 'bad/type' is not valid.")

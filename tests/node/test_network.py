@@ -213,18 +213,26 @@ def test_no_peer_left_fails_clearly(make_node):
 
 
 def test_a_manifest_no_peer_has_is_a_clear_404(make_node):
-    # No peer connected at all: with --block-retries 2 the lookup gives up after two passes (seconds, not the 60 s
-    # block timeout) and says why and what to do.
-    node = make_node("lonely", "--block-retries", "2").start()
+    # No peer connected at all: the node gives a dial in flight a moment (3 s), not the 60 s block timeout, and
+    # says why and what to do.
+    node = make_node("lonely").start()
     cid = "zDvZRwzmC3Q7e7NLkfsPmtgSCfectUc1ssn5xK2rzC9yRz1yeZuK"
+    for method, path in (("GET", "network/manifest"), ("POST", "network"), ("GET", "network/stream")):
+        t0 = time.time()
+        r = requests.request(method, node.url + f"/data/{cid}/{path}", timeout=120)
+        assert r.status_code == 404, (path, r.text)
+        assert time.time() - t0 < 30, path
+        assert "no peer is connected to this node" in r.text, r.text
+        assert "codex connect" in r.text
+    # A connected peer that does not have it: with --block-retries 2 the lookup gives up after two passes.
+    other = make_node("other").start()
+    asking = make_node("asking", "--block-retries", "2").start()
+    connect(asking, other)
     t0 = time.time()
-    r = requests.get(node.url + f"/data/{cid}/network/manifest", timeout=120)
+    r = requests.get(asking.url + f"/data/{cid}/network/manifest", timeout=120)
     assert r.status_code == 404, r.text
     assert time.time() - t0 < 30
     assert "no connected peer had it after 2 retries" in r.text
-    assert "connect" in r.text
-    r = requests.post(node.url + f"/data/{cid}/network", timeout=120)
-    assert r.status_code == 404, r.text
 
 
 def test_peerid_and_debug_info(make_node):

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CodexClient
 
-/// Options shared by the client subcommands (`upload`, `download`, `list`, `delete`, `space`).
+/// Options shared by the client subcommands (`upload`, `download`, `fetch`, `list`, `delete`, `space`, `info`, ...).
 struct ClientOptions: ParsableArguments {
   @Option(
     name: .customLong("api"),
