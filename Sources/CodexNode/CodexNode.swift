@@ -185,11 +185,44 @@ public final class CodexNode: Sendable {
   /// Threads the erasure codec uses for the node's own encodes and rebuilds: the cores, at most 4.
   public static let erasureConcurrency = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
 
-  /// Runs the block maintenance loops until the task is cancelled: expiry, and the integrity scrub (`runScrub`).
+  /// Runs the block maintenance loops until the task is cancelled: expiry, the integrity scrub (`runScrub`) and
+  /// the disk-space watch (`watchDiskSpace`).
   public func runMaintenance() async {
     await withTaskGroup(of: Void.self) { group in
       group.addTask { await self.repo.runMaintenance() }
       group.addTask { await self.runScrub() }
+      group.addTask { await self.watchDiskSpace() }
+    }
+  }
+
+  /// At start and then every `--block-mi`: compares the quota still to fill with the free space of the file system
+  /// holding the repo, and warns (once, until it fits again) when the disk cannot hold it. Uploads and downloads
+  /// would otherwise fail with "disk full" while `/space` still shows room, and a host would offer marketplace
+  /// storage it cannot keep. Exports `codex_repo_disk_available_bytes`.
+  func watchDiskSpace() async {
+    var short = false
+    while !Task.isCancelled {
+      if let available = DiskSpace.available(atPath: config.repoDir), let space = try? await repo.space() {
+        Gauge(label: "codex_repo_disk_available_bytes").record(Double(available))
+        if let missing = DiskSpace.shortfall(space, diskAvailable: available) {
+          if !short {
+            logger.warning(
+              """
+              the storage quota is larger than the free disk space: uploads and downloads will fail with 'disk full' \
+              before the quota is used up; lower --storage-quota or free disk space
+              """,
+              metadata: [
+                "quotaLeftBytes": "\(space.quotaMaxBytes - min(space.quotaMaxBytes, space.quotaUsedBytes))",
+                "diskAvailableBytes": "\(available)", "shortBytes": "\(missing)", "repo": "\(config.repoDir)",
+              ])
+          }
+          short = true
+        } else {
+          if short { logger.notice("the disk has room for the whole storage quota again") }
+          short = false
+        }
+      }
+      do { try await Task.sleep(for: config.blockMaintenanceInterval) } catch { return }
     }
   }
 

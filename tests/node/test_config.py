@@ -211,3 +211,34 @@ def test_log_level_changes_at_run_time_and_spr_is_503(workdir):
         assert r.status_code == 503
     finally:
         n.kill()
+
+
+def test_a_quota_larger_than_the_disk_is_warned_about(workdir):
+    # 1 EiB is more than any test machine's disk: the node starts, and says so once.
+    port = free_port()
+    n = run_node(workdir, "huge-quota", "--storage-quota", "1048576TiB", "--metrics", "--metrics-port", str(port))
+    log = os.path.join(os.path.dirname(n.data_dir), f"node-{os.path.basename(n.data_dir)}.log")
+    try:
+        deadline = time.time() + 20
+        while "larger than the free disk space" not in open(log).read():
+            assert time.time() < deadline, open(log).read()
+            time.sleep(0.2)
+        text = open(log).read()
+        assert text.count("larger than the free disk space") == 1
+        assert "lower --storage-quota or free disk space" in text
+        disk = os.statvfs(n.data_dir)
+        exported = metric(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text,
+                          "codex_repo_disk_available_bytes")
+        assert abs(exported - disk.f_bavail * disk.f_frsize) < 1 << 30
+        assert requests.post(n.url + "/data", data=b"some file contents", timeout=30).status_code == 200
+    finally:
+        n.kill()
+    # The default quota (20 GiB) fits this disk: no warning.
+    if os.statvfs(workdir).f_bavail * os.statvfs(workdir).f_frsize > 40 << 30:
+        m = run_node(workdir, "default-quota")
+        try:
+            time.sleep(1)
+            log = os.path.join(os.path.dirname(m.data_dir), f"node-{os.path.basename(m.data_dir)}.log")
+            assert "larger than the free disk space" not in open(log).read()
+        finally:
+            m.kill()
