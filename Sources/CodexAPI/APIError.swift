@@ -45,7 +45,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     case let e as NodeError:
       switch e {
       case .invalidCid: return APIError(.badRequest, e.description)
-      case .notFound, .notOnNetwork, .missingBlock: return APIError(.notFound, e.description)
+      case .notFound, .notOnNetwork, .missingBlock, .blocksUnreachable: return APIError(.notFound, e.description)
       case .notAManifest: return APIError(.badRequest, e.description)
       case .emptyUpload, .invalidInput: return APIError(.unprocessableContent, e.description)
       case .quotaExceeded: return APIError(.contentTooLarge, e.description)

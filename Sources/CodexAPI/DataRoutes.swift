@@ -42,7 +42,7 @@ struct DataRoutes {
     }
     api.get("data/:cid/network/stream") { request, context in
       let manifest = try await node.networkManifest(try CodexAPI.cid(context))
-      var response = try await stream(manifest, request, checkFirstBlock: false)
+      var response = try await stream(manifest, request, checkFirstBlock: true)
       response.headers[.accessControlExposeHeaders] = "Content-Disposition"
       return response
     }
@@ -119,13 +119,23 @@ struct DataRoutes {
   }
 
   /// Streams a dataset (or the asked range) with nim-codex's headers. With `checkFirstBlock`, answers 404 before
-  /// any header is sent when the first needed block is neither local nor fetchable.
+  /// any header is sent when the first needed block is neither local nor fetchable, or, with no peer connected,
+  /// when any needed block is not local (rather than a 200 whose body breaks off).
   func stream(_ manifest: Manifest, _ request: Request, checkFirstBlock: Bool) async throws -> Response {
     let (status, headers, range) = try answerHead(manifest, request)
     // Fail with a clear 404 before the headers go out when the first needed block is missing.
     let firstIndex = Int(range.lowerBound / UInt64(manifest.blockSize))
-    if checkFirstBlock, !manifest.isProtected, await !node.canRead(tree: manifest.treeCid, index: firstIndex) {
-      throw NodeError.missingBlock(tree: manifest.treeCid, index: firstIndex)
+    if checkFirstBlock, !manifest.isProtected, !range.isEmpty {
+      if !node.hasPeers {
+        // Nobody to fetch from: every block the answer needs must be here, or a 200 would break off part-way.
+        let last = Int((range.upperBound - 1) / UInt64(manifest.blockSize))
+        let missing =
+          last - firstIndex + 1
+          - (try await node.localBlockCount(tree: manifest.treeCid, indices: firstIndex...last))
+        if missing > 0 { throw NodeError.blocksUnreachable(tree: manifest.treeCid, missing: missing) }
+      } else if await !node.canRead(tree: manifest.treeCid, index: firstIndex) {
+        throw NodeError.missingBlock(tree: manifest.treeCid, index: firstIndex)
+      }
     }
     let node = self.node
     let requested = range

@@ -158,7 +158,8 @@ public final class CodexNode: Sendable {
     @Sendable func load(_ i: Int) async throws -> [UInt8] {
       if let data = try await repo.blockData(tree: tree, index: i) { return data }
       // Not local: fetch it from peers (as nim-codex does for GET /data/{cid}).
-      guard hasPeers, let (block, _) = try await remote.fetchBlock(tree: tree, index: i) else {
+      guard hasPeers else { throw NodeError.blocksUnreachable(tree: tree, missing: 1) }
+      guard let (block, _) = try await remote.fetchBlock(tree: tree, index: i) else {
         throw NodeError.missingBlock(tree: tree, index: i)
       }
       return block.data.isEmpty ? [UInt8](repeating: 0, count: manifest.blockSize) : block.data
@@ -173,6 +174,14 @@ public final class CodexNode: Sendable {
       try await sink(data[lo..<hi])
     }
     Counter(label: "codex_downloads_total").increment()
+  }
+
+  /// True while at least one peer is connected.
+  public var hasPeers: Bool { !network.host.connections.isEmpty }
+
+  /// How many of the leaves `indices` of `tree` are stored here.
+  public func localBlockCount(tree: Cid, indices: ClosedRange<Int>) async throws -> Int {
+    try await repo.localLeafCount(tree: tree, indices: indices)
   }
 
   /// True if leaf `index` of `tree` is local, or some connected peer delivers it within the exchange's timeout.

@@ -15,6 +15,8 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
   case notAManifest(Cid)
   /// A stored manifest whose dataset blocks are missing.
   case missingBlock(tree: Cid, index: Int)
+  /// Blocks of a dataset that are not stored here, with no peer connected to fetch them from.
+  case blocksUnreachable(tree: Cid, missing: Int)
   /// The upload had no bytes; a dataset needs at least one.
   case emptyUpload
   /// The storage quota does not allow this.
@@ -34,11 +36,14 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
     case .notFound(let cid): return "The requested CID could not be retrieved (\(cid) is not stored on this node)"
     case .notOnNetwork(let cid, let why):
       return
-        "The requested CID could not be retrieved (\(cid) is not stored on this node and \(why)). Connect to a peer"
-        + " that has it (`codex connect <its address>`, GET /api/codex/v1/connect/{peerId}?addrs=..., or start the"
-        + " node with --bootstrap-node)"
+        "The requested CID could not be retrieved (\(cid) is not stored on this node and \(why))." + Self.connectHint
     case .notAManifest(let cid): return "\(cid) is not a manifest"
     case .missingBlock(let tree, let i): return "block \(i) of dataset tree \(tree) is not available"
+    case .blocksUnreachable(let tree, let missing):
+      let what = missing == 1 ? "a block" : "\(missing) blocks"
+      return
+        "\(what) of dataset tree \(tree) \(missing == 1 ? "is" : "are") not stored on this node and no peer is"
+        + " connected to fetch \(missing == 1 ? "it" : "them") from." + Self.connectHint
     case .emptyUpload: return "The upload is empty: a dataset needs at least one byte"
     case .quotaExceeded(let needed, let available):
       return
@@ -49,6 +54,10 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
     case .store(let e): return e.description
     }
   }
+
+  static let connectHint =
+    " Connect to a peer that has it (`codex connect <its address>`, GET /api/codex/v1/connect/{peerId}?addrs=...,"
+    + " or start the node with --bootstrap-node)"
 
   /// Converts store errors that have a node meaning (quota) and wraps the rest.
   static func wrap(_ error: any Error) -> any Error {

@@ -287,15 +287,20 @@ extension RepoStore {
 
   /// How many leaves of `treeCid` are recorded with their block stored (or the empty block): what
   /// `hasBlock(tree:index:)` would say yes to, counted in one query.
-  public func localLeafCount(tree treeCid: Cid) async throws -> Int {
+  /// With `indices`, only the leaves in that range count.
+  public func localLeafCount(tree treeCid: Cid, indices: ClosedRange<Int>? = nil) async throws -> Int {
     try withReader("counting the local leaves of \(treeCid)") { db in
       try Int.fetchOne(
         db,
         sql: """
           SELECT count(*) FROM leaves l
-          WHERE l.tree = ? AND (l.block = ? OR EXISTS (SELECT 1 FROM blocks b WHERE b.cid = l.block))
+          WHERE l.tree = ? AND l.idx BETWEEN ? AND ?
+            AND (l.block = ? OR EXISTS (SELECT 1 FROM blocks b WHERE b.cid = l.block))
           """,
-        arguments: [Data(treeCid.bytes), Data(Codex.emptyBlockCid.bytes)]) ?? 0
+        arguments: [
+          Data(treeCid.bytes), indices?.lowerBound ?? Int.min, indices?.upperBound ?? Int.max,
+          Data(Codex.emptyBlockCid.bytes),
+        ]) ?? 0
     }
   }
 

@@ -238,7 +238,8 @@ let base = "/api/codex/v1"
     try await t.live { client in
       let r = try await client.execute(uri: "\(base)/data/\(manifest.cid)", method: .get)
       #expect(r.status == .notFound)
-      #expect(r.text.contains("not available"))
+      #expect(r.text.contains("a block of dataset tree \(tree.rootCid) is not stored on this node"))
+      #expect(r.text.contains("no peer is connected"))
     }
   }
 

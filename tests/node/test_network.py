@@ -212,6 +212,29 @@ def test_no_peer_left_fails_clearly(make_node):
     assert b.space()["totalBlocks"] >= 1
 
 
+def test_without_peers_a_partly_stored_dataset_is_a_404_not_a_broken_200(make_node):
+    # B has the manifest and block 0 of A's dataset; then A goes away. Answering 200 and breaking the body off
+    # after block 0 (as before) looks like a short file to many clients: every route says 404 up front instead.
+    a = make_node("a").start()
+    b = make_node("b").start()
+    size = 5 * 65536 + 100
+    cid = requests.post(a.url + "/data", data=stream(size, 23), timeout=120).text
+    connect(b, a)
+    first = requests.get(b.url + f"/data/{cid}/network/stream", headers={"Range": "bytes=0-99"}, timeout=60)
+    assert first.status_code == 206 and len(first.content) == 100
+    a.kill()
+    time.sleep(0.5)
+    for path in (f"/data/{cid}", f"/data/{cid}/network/stream"):
+        r = requests.get(b.url + path, timeout=60)
+        assert r.status_code == 404, (path, r.status_code, len(r.content))
+        assert "5 blocks of dataset tree" in r.text and "no peer is connected" in r.text, r.text
+        # What is here is still served.
+        r = requests.get(b.url + path, headers={"Range": "bytes=10-19"}, timeout=60)
+        assert r.status_code == 206 and r.content == first.content[10:20]
+        r = requests.get(b.url + path, headers={"Range": "bytes=65530-65545"}, timeout=60)
+        assert r.status_code == 404 and "a block of dataset tree" in r.text, r.text
+
+
 def test_a_manifest_no_peer_has_is_a_clear_404(make_node):
     # No peer connected at all: the node gives a dial in flight a moment (3 s), not the 60 s block timeout, and
     # says why and what to do.
