@@ -19,8 +19,8 @@ public enum CodexAPI {
   /// Builds the router with every route. Without `setLogLevel`, `POST /debug/chronicles/loglevel` answers 503.
   public static func router(
     node: CodexNode, corsOrigin: String?, setLogLevel: LogLevelSetter? = nil
-  ) -> Router<BasicRequestContext> {
-    let router = Router()
+  ) -> Router<CodexRequestContext> {
+    let router = Router(context: CodexRequestContext.self)
     let methods = RouteMethods()
     router.middlewares.add(ErrorMiddleware(routes: methods))
     if let origin = corsOrigin { router.middlewares.add(CORSHeaders(origin: origin)) }
@@ -74,7 +74,7 @@ public enum CodexAPI {
     return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: try encoder.encode(value))))
   }
 
-  static func cid(_ context: BasicRequestContext) throws -> Cid {
+  static func cid(_ context: CodexRequestContext) throws -> Cid {
     try CodexNode.parseCid(context.parameters.get("cid") ?? "")
   }
 }

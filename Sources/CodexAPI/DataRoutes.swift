@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import Multiformats
+import NIOCore
 
 /// `/data` routes: upload, list, download (with Range), delete, exists.
 struct DataRoutes {
@@ -13,7 +14,7 @@ struct DataRoutes {
   /// Response bytes gathered before one write of a download (16 blocks of 64 KiB).
   static let responseWriteBytes = 1 << 20
 
-  func register(on api: RouterGroup<BasicRequestContext>) {
+  func register(on api: RouterGroup<CodexRequestContext>) {
     api.get("data") { _, _ in try await list() }
     api.post("data") { request, context in try await upload(request, context) }
     api.get("data/:cid") { request, context in try await download(request, context) }
@@ -42,7 +43,7 @@ struct DataRoutes {
     }
     api.get("data/:cid/network/stream") { request, context in
       let manifest = try await node.networkManifest(try CodexAPI.cid(context))
-      var response = try await stream(manifest, request, checkFirstBlock: true)
+      var response = try await stream(manifest, request, context, checkFirstBlock: true)
       response.headers[.accessControlExposeHeaders] = "Content-Disposition"
       return response
     }
@@ -70,7 +71,7 @@ struct DataRoutes {
     return try CodexAPI.json(DataList(content: items))
   }
 
-  func upload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+  func upload(_ request: Request, _ context: CodexRequestContext) async throws -> Response {
     let mimetype = try MimeTypes.validate(request.headers[.contentType])
     let filename = try request.headers[.contentDisposition].flatMap { try ContentDisposition.filename(from: $0) }
     // The blocks' bytes, when the request says how many: an upload that cannot fit even if all of its blocks were
@@ -114,14 +115,16 @@ struct DataRoutes {
     return nil
   }
 
-  func download(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-    try await stream(try await node.manifest(try CodexAPI.cid(context)), request, checkFirstBlock: true)
+  func download(_ request: Request, _ context: CodexRequestContext) async throws -> Response {
+    try await stream(try await node.manifest(try CodexAPI.cid(context)), request, context, checkFirstBlock: true)
   }
 
   /// Streams a dataset (or the asked range) with nim-codex's headers. With `checkFirstBlock`, answers 404 before
   /// any header is sent when the first needed block is neither local nor fetchable, or, with no peer connected,
   /// when any needed block is not local (rather than a 200 whose body breaks off).
-  func stream(_ manifest: Manifest, _ request: Request, checkFirstBlock: Bool) async throws -> Response {
+  func stream(
+    _ manifest: Manifest, _ request: Request, _ context: CodexRequestContext, checkFirstBlock: Bool
+  ) async throws -> Response {
     let (status, headers, range) = try answerHead(manifest, request)
     // Fail with a clear 404 before the headers go out when the first needed block is missing.
     let firstIndex = Int(range.lowerBound / UInt64(manifest.blockSize))
@@ -143,12 +146,15 @@ struct DataRoutes {
       // Blocks are gathered into writes of up to `responseWriteBytes`: one write (an event-loop hop and a syscall)
       // per 64 KiB block cost more CPU than the copy.
       var pending = ByteBuffer()
+      let queue = WriteQueueGauge(eventLoop: context.eventLoop, limit: 1)
       try await node.read(manifest, range: requested) { slice in
         if pending.capacity == 0 { pending.reserveCapacity(Self.responseWriteBytes) }
         pending.writeBytes(slice)
         if pending.readableBytes >= Self.responseWriteBytes {
           try await writer.write(pending)
           pending = ByteBuffer()
+          // Wait while the event loop has not taken the previous write yet, so a starved loop cannot pile up buffers.
+          await queue.wrote()
         }
       }
       if pending.readableBytes > 0 { try await writer.write(pending) }
@@ -179,7 +185,7 @@ struct DataRoutes {
 
   /// HEAD of a local dataset: GET's status and header fields (`Content-Length` of what GET would send), no body,
   /// nothing read from the blocks. Download tools ask it first for the size.
-  func head(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+  func head(_ request: Request, _ context: CodexRequestContext) async throws -> Response {
     let manifest = try await node.manifest(try CodexAPI.cid(context))
     var (status, headers, range) = try answerHead(manifest, request)
     headers[.contentLength] = String(range.count)

@@ -22,11 +22,11 @@ struct ErasureRoutes {
     var tolerance: Int?
   }
 
-  func register(on api: RouterGroup<BasicRequestContext>) {
+  func register(on api: RouterGroup<CodexRequestContext>) {
     api.post("data/:cid/protect") { request, context in try await protect(request, context) }
   }
 
-  func protect(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+  func protect(_ request: Request, _ context: CodexRequestContext) async throws -> Response {
     let cid = try CodexAPI.cid(context)
     let body = try await request.body.collect(upTo: 64 * 1024)
     var parsed = ProtectRequest()

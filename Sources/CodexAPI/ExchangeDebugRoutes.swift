@@ -24,7 +24,7 @@ struct ExchangeDebugRoutes {
     var peersEvicted: Int
   }
 
-  func register(on api: RouterGroup<BasicRequestContext>) {
+  func register(on api: RouterGroup<CodexRequestContext>) {
     api.get("debug/exchange") { _, _ in
       let engine = node.exchange.engine
       let stats = await engine.stats

@@ -20,7 +20,7 @@ struct MarketRoutes {
       "\(endpoint) is not implemented by this node yet (the \(component) is not built)", status: .notImplemented)
   }
 
-  func register(on api: RouterGroup<BasicRequestContext>) {
+  func register(on api: RouterGroup<CodexRequestContext>) {
     let node = self.node
     api.get("sales/slots") { _, _ in
       guard let m = node.marketplace else { return Self.unavailable() }

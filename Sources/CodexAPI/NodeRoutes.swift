@@ -10,7 +10,7 @@ struct NodeRoutes {
   let node: CodexNode
   let setLogLevel: CodexAPI.LogLevelSetter?
 
-  func register(on api: RouterGroup<BasicRequestContext>) {
+  func register(on api: RouterGroup<CodexRequestContext>) {
     api.get("space") { _, _ in try CodexAPI.json(try await node.space()) }
     // nim-codex answers 503 while its DHT record is not ready; this node has no DHT yet, so never has one.
     api.get("spr") { _, _ -> Response in

@@ -17,11 +17,11 @@ import Multiformats
 struct ProofRoutes {
   let node: CodexNode
 
-  func register(on api: RouterGroup<BasicRequestContext>) {
+  func register(on api: RouterGroup<CodexRequestContext>) {
     api.post("data/:cid/verifiable") { request, context in try await verifiable(request, context) }
   }
 
-  func verifiable(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+  func verifiable(_ request: Request, _ context: CodexRequestContext) async throws -> Response {
     let cid = try CodexAPI.cid(context)
     let manifest = try await node.manifest(cid)
     // One pool per request: its threads exist only while a dataset is being hashed.

@@ -33,11 +33,11 @@ struct SlotCheckRoutes {
     var verifyRootMatch: Bool
   }
 
-  func register(on api: RouterGroup<BasicRequestContext>) {
+  func register(on api: RouterGroup<CodexRequestContext>) {
     api.get("debug/slots/:cid/:slot") { _, context in try await check(context) }
   }
 
-  func check(_ context: BasicRequestContext) async throws -> Response {
+  func check(_ context: CodexRequestContext) async throws -> Response {
     let cid = try CodexAPI.cid(context)
     let text = context.parameters.get("slot") ?? ""
     guard let slot = Int(text), slot >= 0 else {
