@@ -32,6 +32,8 @@ public final class CodexNode: Sendable {
   public let marketplace: NodeMarketplace?
   /// Tracks uploads, downloads and deletes, and gives the allocator's free memory back once they are over.
   public let memory: MemoryReclaimer
+  /// Upload batches all uploads together may hold: 12 × 8 MiB (three uploads at full speed, or twelve at one batch).
+  public let uploadBudget = UploadBatchBudget(limit: 12)
 
   /// Opens (or creates) the data directory and the repo in it, recovering from any earlier crash.
   public init(
@@ -81,7 +83,8 @@ public final class CodexNode: Sendable {
   /// Starts an upload; see `DatasetUpload`.
   public func startUpload(filename: String? = nil, mimetype: String? = nil) async throws -> DatasetUpload {
     DatasetUpload(
-      session: try await repo.beginUpload(), filename: filename, mimetype: mimetype, memory: memory, logger: logger)
+      session: try await repo.beginUpload(), filename: filename, mimetype: mimetype, memory: memory,
+      budget: uploadBudget, logger: logger)
   }
 
   /// The locally stored manifest with this CID.

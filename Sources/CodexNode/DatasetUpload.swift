@@ -12,7 +12,8 @@ import Multiformats
 /// in upload order, stores it with one `pwritev` (bypassing the page cache) and one transaction, while the next
 /// batch is being received: the network read, SHA-256 and the disk overlap (and one batch's write with the next
 /// one's, see `RepoStore.storeLeafBatch`). Up to `maxInflight` batches are in flight and the batches are reused
-/// once the store released them, so memory stays at about `maxBatches` × 8 MiB whatever the size.
+/// once the store released them, so memory stays at about `maxBatches` × 8 MiB whatever the size, and all uploads
+/// together hold at most the node's `UploadBatchBudget`.
 /// Leaf digests go to the session's temporary file; the tree and the proofs are computed from it at `finish()`.
 /// Nothing becomes visible until `finish()` commits leaves and manifest in one transaction; `abort()` (or a
 /// crash) leaves no trace.
@@ -28,6 +29,8 @@ public final class DatasetUpload {
   static let maxBatches = maxInflight + 2
 
   private let session: UploadSession
+  /// The node-wide batch budget this upload's `allocated` batches count against.
+  private let budget: UploadBatchBudget
   private let logger: Logger
   private let filename: String?
   private let mimetype: String?
@@ -47,8 +50,12 @@ public final class DatasetUpload {
   /// The stored manifest, once `finish()` succeeded.
   public private(set) var manifest: Manifest?
 
-  init(session: UploadSession, filename: String?, mimetype: String?, memory: MemoryReclaimer, logger: Logger) {
+  init(
+    session: UploadSession, filename: String?, mimetype: String?, memory: MemoryReclaimer, budget: UploadBatchBudget,
+    logger: Logger
+  ) {
     self.session = session
+    self.budget = budget
     self.filename = filename
     self.mimetype = mimetype
     self.memory = memory
@@ -58,10 +65,13 @@ public final class DatasetUpload {
 
   deinit {
     if !memoryReleased { memory.end() }
+    budget.release(allocated)
   }
 
-  /// Ends this upload's part in `memory` (once).
+  /// Ends this upload's part in `memory` and gives its batches back to the budget (once).
   private func releaseMemory() {
+    budget.release(allocated)
+    allocated = 0
     guard !memoryReleased else { return }
     memoryReleased = true
     memory.end()
@@ -147,17 +157,34 @@ public final class DatasetUpload {
 
   /// The batch to copy received bytes into: the current one, a spare one the store released, a new one, or the
   /// oldest spare once the store released it.
+  /// New batches count against the node's `budget`: the first one is waited for; more are taken only when the
+  /// budget has room, else the upload reuses its own (waiting for the oldest one in flight if need be).
   private func fillingBatch() async throws -> BlockBatch {
     if let current { return current }
-    let batch: BlockBatch
-    if let free = spare.firstIndex(where: { !$0.isHeld }) {
-      batch = spare.remove(at: free)
-    } else if spare.isEmpty || allocated < Self.maxBatches {
-      allocated += 1
-      batch = BlockBatch(capacity: Self.batchBlocks)
-    } else {
-      batch = spare.removeFirst()
-      await batch.released()
+    var batch: BlockBatch
+    while true {
+      if let free = spare.firstIndex(where: { !$0.isHeld }) {
+        batch = spare.remove(at: free)
+        break
+      }
+      if allocated == 0 {
+        await budget.acquireFirst()
+        allocated = 1
+        batch = BlockBatch(capacity: Self.batchBlocks)
+        break
+      }
+      if allocated < Self.maxBatches, budget.tryAcquire() {
+        allocated += 1
+        batch = BlockBatch(capacity: Self.batchBlocks)
+        break
+      }
+      if !spare.isEmpty {
+        batch = spare.removeFirst()
+        await batch.released()
+        break
+      }
+      // Every batch of this upload is in flight: wait for the oldest to be stored.
+      try await drainOne()
     }
     batch.reset()
     current = batch

@@ -1,0 +1,108 @@
+import Crypto
+import Foundation
+import Synchronization
+import Testing
+
+@testable import CodexNode
+
+/// A value tasks share.
+final class Shared<T: Sendable>: Sendable {
+  private let value: Mutex<T>
+  init(_ v: T) { value = Mutex(v) }
+  func withLock<R>(_ body: (inout T) -> R) -> R { value.withLock { body(&$0) } }
+}
+
+/// All uploads together hold at most the node's batch budget, and uploads beyond it wait their turn and finish.
+@Suite struct UploadBatchBudgetTests {
+  @Test func firstBatchesWaitInOrderAndExtraBatchesNeverOvertakeThem() async throws {
+    let budget = UploadBatchBudget(limit: 2)
+    await budget.acquireFirst()
+    #expect(budget.tryAcquire())
+    #expect(budget.held == 2)
+    let order = Shared<[Int]>([])
+    let waiters = (1...2).map { k in
+      Task {
+        await budget.acquireFirst()
+        order.withLock { $0.append(k) }
+      }
+    }
+    try await Task.sleep(for: .milliseconds(200))
+    #expect(order.withLock { $0 }.isEmpty, "a first batch was granted over the limit")
+    // Someone waits for a first batch: an upload that has one gets no more.
+    budget.release(1)
+    #expect(!budget.tryAcquire())
+    await waiters[0].value
+    budget.release(1)
+    await waiters[1].value
+    #expect(order.withLock { $0 } == [1, 2])
+    #expect(budget.held == 2)
+    budget.release(2)
+    #expect(budget.held == 0)
+  }
+
+  @Test func moreConcurrentUploadsThanTheBudgetAllStoreTheirBytes() async throws {
+    let t = try TestNode()
+    let node = t.node
+    defer { try? FileManager.default.removeItem(atPath: t.dir) }
+    let size = 2 * 128 * 65536 + 1  // two full 8 MiB batches and one byte
+    let uploads = node.uploadBudget.limit + 4
+    let peak = Shared(0)
+    let cids = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+      for k in 0..<uploads {
+        group.addTask {
+          let upload = try await node.startUpload()
+          var offset = 0
+          while offset < size {
+            let n = min(1 << 20, size - offset)
+            try await upload.write(Self.bytes(k, offset, n))
+            offset += n
+            let held = node.uploadBudget.held
+            peak.withLock { p in p = max(p, held) }
+          }
+          return (k, try await upload.finish().string)
+        }
+      }
+      var out: [Int: String] = [:]
+      for try await (k, cid) in group { out[k] = cid }
+      return out
+    }
+    #expect(cids.count == uploads)
+    #expect(peak.withLock { $0 } > 0)  // the uploads drew on the budget...
+    #expect(peak.withLock { $0 } <= node.uploadBudget.limit)  // ...and never past it
+    #expect(node.uploadBudget.held == 0)
+    // Every dataset reads back as written.
+    for k in 0..<uploads {
+      let manifest = try await node.manifest(try CodexNode.parseCid(cids[k]!))
+      var digest = SHA256()
+      var count = 0
+      try await node.read(manifest, range: 0..<UInt64(size)) { slice in
+        digest.update(data: Array(slice))
+        count += slice.count
+      }
+      #expect(count == size)
+      #expect(Array(digest.finalize()) == Array(SHA256.hash(data: Self.bytes(k, 0, size))))
+    }
+  }
+
+  /// 1 MiB of random bytes the uploads' data is made from.
+  static let base: [UInt8] = (0..<(1 << 20)).map { _ in UInt8.random(in: 0...255) }
+
+  /// Bytes `offset..<offset+n` of upload `k` (`offset` a multiple of 64 KiB): `base` repeated, each 64 KiB block
+  /// stamped with its upload and position, so every block of every upload differs.
+  static func bytes(_ k: Int, _ offset: Int, _ n: Int) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(n)
+    while out.count < n { out += base.prefix(n - out.count) }
+    var block = 0
+    while block < n {
+      let stamp = [UInt64(k), UInt64(offset + block)]
+      for (j, word) in stamp.enumerated() {
+        for b in 0..<8 where block + j * 8 + b < n {
+          out[block + j * 8 + b] = UInt8(truncatingIfNeeded: word >> (8 * b))
+        }
+      }
+      block += 65536
+    }
+    return out
+  }
+}
