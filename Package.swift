@@ -251,7 +251,7 @@ let package = Package(
     .testTarget(
       name: "CodexAPITests",
       dependencies: [
-        "CodexAPI", "CodexNode", "CodexFormats", "CodexStore", "Multiformats",
+        "CodexAPI", "CodexNode", "CodexFormats", "CodexStore", "LibP2P", "Multiformats",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
         .product(name: "Yams", package: "Yams"),
       ],

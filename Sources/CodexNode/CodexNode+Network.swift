@@ -188,8 +188,8 @@ extension CodexNode {
   func connectBootstrapNodes() async {
     for text in config.bootstrapNodes {
       do {
-        let record = try SignedPeerRecord.open(text: text)
-        try await exchange.connect(peer: record.peerID, addresses: record.record.addresses)
+        let node = try BootstrapNode(text: text)
+        try await exchange.connect(peer: node.peerID, addresses: node.addresses)
       } catch {
         logger.warning("bootstrap node unreachable", metadata: ["record": "\(text.prefix(24))…", "error": "\(error)"])
       }

@@ -52,7 +52,9 @@ struct NodeOptions: ParsableArguments {
   @Option(help: "NAT: any, none, extip:<IP> (default any).") var nat: String?
   @Option(name: [.customShort("u"), .long], help: "UDP discovery port (default 8090).") var discPort: String?
   @Option(help: "Node key file, relative to the data directory unless absolute (default key).") var netPrivkey: String?
-  @Option(name: [.customShort("b"), .long], help: "Bootstrap node spr: records (repeatable).") var bootstrapNode:
+  @Option(
+    name: [.customShort("b"), .long],
+    help: "Bootstrap node: an spr: record or a multiaddr ending in /p2p/<peer id> (repeatable).") var bootstrapNode:
     [String] = []
   @Option(help: "Maximum connected peers (default 160).") var maxPeers: String?
   @Option(help: "Worker threads, 0 = CPU cores (default 0).") var numThreads: String?
@@ -96,6 +98,11 @@ struct NodeOptions: ParsableArguments {
     c.discoveryPort = try int("disc-port", discPort, 0...65535) ?? c.discoveryPort
     c.netPrivKeyFile = src.string("net-privkey", cli: netPrivkey) ?? c.netPrivKeyFile
     c.bootstrapNodes = src.list("bootstrap-node", cli: bootstrapNode) ?? c.bootstrapNodes
+    for text in c.bootstrapNodes {
+      do { _ = try BootstrapNode(text: text) } catch {
+        throw SettingSources.ConfigError(description: error.description)
+      }
+    }
     c.maxPeers = try int("max-peers", maxPeers, 1...100_000) ?? c.maxPeers
     c.agentString = src.string("agent-string", cli: agentString) ?? c.agentString
     c.apiBindAddress = src.string("api-bindaddr", cli: apiBindaddr) ?? c.apiBindAddress

@@ -64,6 +64,22 @@ def test_info_connect_fetch(make_node):
     assert started.returncode == 0 and started.stdout == "", started
 
 
+def test_a_node_started_with_the_printed_bootstrap_address_fetches_at_once(make_node):
+    a = make_node("a").start()
+    size = 3 << 20
+    cid = requests.post(a.url + "/data", data=stream(size, 43), timeout=120).text
+    info = cli(a, "info").stdout
+    line = [ln.strip() for ln in info.splitlines() if ln.strip().startswith("codex --bootstrap-node ")]
+    assert len(line) == 1, info
+    address = line[0].split()[2]
+    b = make_node("b", "--bootstrap-node", address).start()
+    # No `connect`: B dialled A at start.
+    fetched = cli(b, "fetch", cid, timeout=300)
+    assert fetched.returncode == 0, fetched.stderr
+    a.kill()
+    assert local_digest(b, cid) == (digest_of(size, 43), size)
+
+
 def test_cli_errors_say_what_to_do(make_node):
     lonely = make_node("lonely").start()
     absent = "zDvZRwzmC3Q7e7NLkfsPmtgSCfectUc1ssn5xK2rzC9yRz1yeZuK"

@@ -51,6 +51,9 @@ def test_bad_options_fail_with_a_clear_message(workdir):
         (["--block-ttl", "3 fortnights"], "duration"),
         (["--log-level", "chatty"], "log-level"),
         (["--nat", "sometimes"], "nat"),
+        (["--bootstrap-node", "node-a:8070"], "neither an spr: record nor a multiaddr"),
+        (["--bootstrap-node", "/ip4/127.0.0.1/tcp/8070"], "does not end in /p2p/<peer id>"),
+        (["--bootstrap-node", "spr:notarecord"], "not a valid spr: record"),
     ]:
         r = subprocess.run([codex_binary(), "--data-dir", os.path.join(workdir, "bad"), *args],
                            capture_output=True, text=True, timeout=60)

@@ -28,7 +28,10 @@ struct InfoCommand: AsyncParsableCommand {
     if let repo = info.repo { lines.append("repo       \(repo)") }
     if let version = info.codex?.version { lines.append("version    \(version)") }
     if let first = info.dialAddresses.first {
-      lines += ["", "Another node connects to this one with:", "  codex connect \(first)"]
+      lines += [
+        "", "Another node connects to this one with:", "  codex connect \(first)",
+        "or starts with it as a bootstrap node:", "  codex --bootstrap-node \(first) ...",
+      ]
     }
     ClientSession.printLine(lines.joined(separator: "\n"))
   }
