@@ -32,6 +32,8 @@ public final class CodexNode: Sendable {
   public let marketplace: NodeMarketplace?
   /// Tracks uploads, downloads and deletes, and gives the allocator's free memory back once they are over.
   public let memory: MemoryReclaimer
+  /// Reads running with a network prefetch window (see `networkWindow(readers:)`).
+  let networkReaders = Mutex(0)
   /// Upload batches all uploads together may hold: 12 × 8 MiB (three uploads at full speed, or twelve at one batch).
   public let uploadBudget = UploadBatchBudget(limit: 12)
 
@@ -172,9 +174,15 @@ public final class CodexNode: Sendable {
     // slow reader (30 slow downloads of local data on a node with one peer connected: 562 MB RSS, 165 MB without
     // the peer).
     var window = 2
+    var fetching = false
     if hasPeers, try await repo.localLeafCount(tree: tree, indices: first...last) < last - first + 1 {
-      window = NetworkStore.defaultWindow
+      fetching = true
+      window = Self.networkWindow(
+        readers: networkReaders.withLock {
+          $0 += 1; return $0
+        })
     }
+    defer { if fetching { networkReaders.withLock { $0 -= 1 } } }
     try await Self.readAhead(first...last, window: window, load: load) { i, data in
       let blockStart = UInt64(i) * bs
       let lo = Int(max(range.lowerBound, blockStart) - blockStart)
@@ -183,6 +191,15 @@ public final class CodexNode: Sendable {
       try await sink(data[lo..<hi])
     }
     Counter(label: "codex_downloads_total").increment()
+  }
+
+  /// The prefetch window of a read that fetches from peers, when `readers` such reads run (this one included): the
+  /// full window (256 blocks, 16 MiB, what one stream needs to keep the peers busy) for up to four, shrinking with
+  /// more so that all of them together hold about 64 MiB, never below 32 blocks. A slow reader holds its whole
+  /// window: 20 slow network streams held 20 × 16 MiB.
+  static func networkWindow(readers: Int) -> Int {
+    let shared = NetworkStore.defaultWindow / max(1, (readers + 3) / 4)
+    return max(32, min(NetworkStore.defaultWindow, shared))
   }
 
   /// True while at least one peer is connected.
