@@ -177,10 +177,11 @@ public final class CodexNode: Sendable {
     var fetching = false
     if hasPeers, try await repo.localLeafCount(tree: tree, indices: first...last) < last - first + 1 {
       fetching = true
-      window = Self.networkWindow(
-        readers: networkReaders.withLock {
-          $0 += 1; return $0
-        })
+      let readers = networkReaders.withLock { n -> Int in
+        n += 1
+        return n
+      }
+      window = Self.networkWindow(readers: readers)
     }
     defer { if fetching { networkReaders.withLock { $0 -= 1 } } }
     try await Self.readAhead(first...last, window: window, load: load) { i, data in

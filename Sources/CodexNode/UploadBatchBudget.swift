@@ -24,6 +24,9 @@ public final class UploadBatchBudget: Sendable {
   /// Batches held now.
   public var held: Int { state.withLock { $0.held } }
 
+  /// Uploads waiting for a first batch now.
+  public var waiting: Int { state.withLock { $0.waiting.count } }
+
   /// A first batch for an upload: returns at once while the budget has room, else when a batch is given back
   /// (first come, first served).
   func acquireFirst() async {

@@ -13,20 +13,24 @@ final class Shared<T: Sendable>: Sendable {
 }
 
 /// All uploads together hold at most the node's batch budget, and uploads beyond it wait their turn and finish.
-@Suite struct UploadBatchBudgetTests {
+@Suite(.timeLimit(.minutes(1))) struct UploadBatchBudgetTests {
   @Test func firstBatchesWaitInOrderAndExtraBatchesNeverOvertakeThem() async throws {
     let budget = UploadBatchBudget(limit: 2)
     await budget.acquireFirst()
     #expect(budget.tryAcquire())
     #expect(budget.held == 2)
     let order = Shared<[Int]>([])
-    let waiters = (1...2).map { k in
-      Task {
-        await budget.acquireFirst()
-        order.withLock { $0.append(k) }
-      }
+    // Two uploads queue for a first batch, the second only once the first waits (tasks start in any order).
+    var waiters: [Task<Void, Never>] = []
+    for k in 1...2 {
+      waiters.append(
+        Task {
+          await budget.acquireFirst()
+          order.withLock { $0.append(k) }
+        })
+      while budget.waiting < k { try await Task.sleep(for: .milliseconds(5)) }
     }
-    try await Task.sleep(for: .milliseconds(200))
+    try await Task.sleep(for: .milliseconds(100))
     #expect(order.withLock { $0 }.isEmpty, "a first batch was granted over the limit")
     // Someone waits for a first batch: an upload that has one gets no more.
     budget.release(1)

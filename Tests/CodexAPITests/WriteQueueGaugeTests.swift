@@ -7,7 +7,7 @@ import Testing
 @testable import CodexAPI
 
 /// A response producer waits while the connection's event loop has not taken its previous write.
-@Suite struct WriteQueueGaugeTests {
+@Suite(.timeLimit(.minutes(1))) struct WriteQueueGaugeTests {
   @Test func theProducerWaitsForAStarvedEventLoop() async throws {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let loop = group.next()
