@@ -43,7 +43,7 @@ struct DataRoutes {
     }
     api.get("data/:cid/network/stream") { request, context in
       let manifest = try await node.networkManifest(try CodexAPI.cid(context))
-      var response = try await stream(manifest, request, context, checkFirstBlock: true)
+      var response = try await stream(manifest, request, context)
       response.headers[.accessControlExposeHeaders] = "Content-Disposition"
       return response
     }
@@ -116,30 +116,15 @@ struct DataRoutes {
   }
 
   func download(_ request: Request, _ context: CodexRequestContext) async throws -> Response {
-    try await stream(try await node.manifest(try CodexAPI.cid(context)), request, context, checkFirstBlock: true)
+    try await stream(try await node.manifest(try CodexAPI.cid(context)), request, context)
   }
 
-  /// Streams a dataset (or the asked range) with nim-codex's headers. With `checkFirstBlock`, answers 404 before
-  /// any header is sent when the first needed block is neither local nor fetchable, or, with no peer connected,
-  /// when any needed block is not local (rather than a 200 whose body breaks off).
-  func stream(
-    _ manifest: Manifest, _ request: Request, _ context: CodexRequestContext, checkFirstBlock: Bool
-  ) async throws -> Response {
+  /// Streams a dataset (or the asked range) with nim-codex's headers. Answers 404 before any header is sent when
+  /// the read could not start or, with no peer connected, finish (`CodexNode.checkReadable`).
+  func stream(_ manifest: Manifest, _ request: Request, _ context: CodexRequestContext) async throws -> Response {
     let (status, headers, range) = try answerHead(manifest, request)
-    // Fail with a clear 404 before the headers go out when the first needed block is missing.
-    let firstIndex = Int(range.lowerBound / UInt64(manifest.blockSize))
-    if checkFirstBlock, !manifest.isProtected, !range.isEmpty {
-      if !node.hasPeers {
-        // Nobody to fetch from: every block the answer needs must be here, or a 200 would break off part-way.
-        let last = Int((range.upperBound - 1) / UInt64(manifest.blockSize))
-        let missing =
-          last - firstIndex + 1
-          - (try await node.localBlockCount(tree: manifest.treeCid, indices: firstIndex...last))
-        if missing > 0 { throw NodeError.blocksUnreachable(tree: manifest.treeCid, missing: missing) }
-      } else if await !node.canRead(tree: manifest.treeCid, index: firstIndex) {
-        throw NodeError.missingBlock(tree: manifest.treeCid, index: firstIndex)
-      }
-    }
+    // A clear 404 before the headers go out rather than a 200 whose body breaks off.
+    try await node.checkReadable(manifest, range: range)
     let node = self.node
     let requested = range
     let body = ResponseBody(contentLength: Int(range.count)) { writer in

@@ -23,12 +23,12 @@ extension CodexNode {
     guard cid.codec == .codexManifest else { throw NodeError.notAManifest(cid) }
     // With no peer at all, waiting out the block timeout (a minute) helps nobody: a peer that is being dialled
     // (bootstrap at start-up, a `/connect` in flight) gets `noPeerGrace` to come up.
-    if network.host.connections.isEmpty, try await !repo.hasBlock(cid) {
+    if !hasPeers, try await !repo.hasBlock(cid) {
       let deadline = ContinuousClock.now.advanced(by: Self.noPeerGrace)
-      while network.host.connections.isEmpty, ContinuousClock.now < deadline {
+      while !hasPeers, ContinuousClock.now < deadline {
         try await Task.sleep(for: .milliseconds(100))
       }
-      if network.host.connections.isEmpty {
+      if !hasPeers {
         logger.info("manifest not fetched: no peer connected", metadata: ["cid": "\(cid)"])
         throw NodeError.notOnNetwork(cid, why: "no peer is connected to this node")
       }

@@ -159,7 +159,7 @@ public final class CodexNode: Sendable {
     let tree = manifest.treeCid
     let repo = self.repo
     let remote = exchange.networkStore
-    let hasPeers = !network.host.connections.isEmpty
+    let hasPeers = self.hasPeers
     @Sendable func load(_ i: Int) async throws -> [UInt8] {
       if let data = try await repo.blockData(tree: tree, index: i) { return data }
       // Not local: fetch it from peers (as nim-codex does for GET /data/{cid}).
@@ -206,16 +206,26 @@ public final class CodexNode: Sendable {
   /// True while at least one peer is connected.
   public var hasPeers: Bool { !network.host.connections.isEmpty }
 
-  /// How many of the leaves `indices` of `tree` are stored here.
-  public func localBlockCount(tree: Cid, indices: ClosedRange<Int>) async throws -> Int {
-    try await repo.localLeafCount(tree: tree, indices: indices)
-  }
-
-  /// True if leaf `index` of `tree` is local, or some connected peer delivers it within the exchange's timeout.
-  public func canRead(tree: Cid, index: Int) async -> Bool {
-    if (try? await repo.hasBlock(tree: tree, index: index)) == true { return true }
-    guard !network.host.connections.isEmpty else { return false }
-    return (try? await exchange.networkStore.getBlock(tree: tree, index: index)) != nil
+  /// Checks, before a response commits to a status, that `read(_:range:sink:)` of a plain dataset can start and
+  /// will not break off for lack of a source: with no peer connected every block of `range` must be stored here;
+  /// with peers, the first block must be here or delivered by one within the exchange's timeout (later ones are
+  /// fetched as the read goes). Protected datasets are not checked (missing blocks are rebuilt from parity).
+  /// - Throws: `NodeError.blocksUnreachable` (no peer, blocks missing), `.missingBlock` (the first block not found).
+  public func checkReadable(_ manifest: Manifest, range: Range<UInt64>) async throws {
+    guard !manifest.isProtected, !range.isEmpty else { return }
+    let bs = UInt64(manifest.blockSize)
+    let first = Int(range.lowerBound / bs)
+    let last = Int((range.upperBound - 1) / bs)
+    let tree = manifest.treeCid
+    guard hasPeers else {
+      let missing = last - first + 1 - (try await repo.localLeafCount(tree: tree, indices: first...last))
+      if missing > 0 { throw NodeError.blocksUnreachable(tree: tree, missing: missing) }
+      return
+    }
+    if (try? await repo.hasBlock(tree: tree, index: first)) == true { return }
+    guard (try? await exchange.networkStore.getBlock(tree: tree, index: first)) != nil else {
+      throw NodeError.missingBlock(tree: tree, index: first)
+    }
   }
 
   /// Threads the erasure codec uses for the node's own encodes and rebuilds: the cores, at most 4.
@@ -248,7 +258,7 @@ public final class CodexNode: Sendable {
               before the quota is used up; lower --storage-quota or free disk space
               """,
               metadata: [
-                "quotaLeftBytes": "\(space.quotaMaxBytes - min(space.quotaMaxBytes, space.quotaUsedBytes))",
+                "quotaLeftBytes": "\(missing + available)",
                 "diskAvailableBytes": "\(available)", "shortBytes": "\(missing)", "repo": "\(config.repoDir)",
               ])
           }
@@ -276,7 +286,7 @@ public final class CodexNode: Sendable {
         guard !step.damaged.isEmpty else { continue }
         Counter(label: "codex_repo_damaged_blocks_found").increment(by: Int64(step.damaged.count))
         var healed = 0
-        if !network.host.connections.isEmpty {
+        if hasPeers {
           for d in step.damaged {
             guard let tree = d.tree, let index = d.index else { continue }
             if (try? await exchange.networkStore.fetchBlock(tree: tree, index: index)) != nil { healed += 1 }

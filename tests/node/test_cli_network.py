@@ -1,6 +1,5 @@
 """The client commands that join nodes and move data between them, run as a person would: `codex info` on one
 node, `codex connect` with the address it printed on another, `codex fetch` of a dataset into that node."""
-import hashlib
 import json
 import subprocess
 import time
@@ -8,18 +7,8 @@ import time
 import requests
 
 from conftest import codex_binary
+from test_network import download_digest
 from test_roundtrip import digest_of, stream
-
-
-def local_digest(node, cid):
-    h = hashlib.sha256()
-    n = 0
-    with requests.get(node.url + f"/data/{cid}", stream=True, timeout=120) as r:
-        assert r.status_code == 200, r.text
-        for piece in r.iter_content(1 << 20):
-            h.update(piece)
-            n += len(piece)
-    return h.hexdigest(), n
 
 
 def cli(node, *args, timeout=120):
@@ -57,7 +46,7 @@ def test_info_connect_fetch(make_node):
     status = requests.get(b.url + f"/data/{cid}/network/download", timeout=10).json()
     assert status["state"] == "completed" and status["doneBlocks"] == status["totalBlocks"], status
     a.kill()
-    assert local_digest(b, cid) == (digest_of(size, 41), size)
+    assert download_digest(b, cid, path="") == (digest_of(size, 41), size)
 
     # --no-wait returns at once, with nothing on stdout.
     started = cli(b, "fetch", cid, "--no-wait")
@@ -77,7 +66,7 @@ def test_a_node_started_with_the_printed_bootstrap_address_fetches_at_once(make_
     fetched = cli(b, "fetch", cid, timeout=300)
     assert fetched.returncode == 0, fetched.stderr
     a.kill()
-    assert local_digest(b, cid) == (digest_of(size, 43), size)
+    assert download_digest(b, cid, path="") == (digest_of(size, 43), size)
 
 
 def test_cli_errors_say_what_to_do(make_node):

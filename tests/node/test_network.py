@@ -21,9 +21,10 @@ def connect(a, b):
 
 
 def download_digest(node, cid, path="network/stream", timeout=600):
+    """(sha256 hex, byte count) of GET /data/{cid}/{path}; path "" is the local download."""
     h = hashlib.sha256()
     n = 0
-    with requests.get(node.url + f"/data/{cid}/{path}", stream=True, timeout=timeout) as r:
+    with requests.get(node.url + f"/data/{cid}" + (f"/{path}" if path else ""), stream=True, timeout=timeout) as r:
         assert r.status_code == 200, r.text
         for piece in r.iter_content(1 << 20):
             h.update(piece)
