@@ -46,6 +46,28 @@ import Testing
     #expect(message("not json").contains("unexpected response"))
   }
 
+  @Test func downloadStatusAndNodeInfoRejectGarbage() throws {
+    let status = try ResponseParser.downloadStatus(
+      Array(#"{"cid":"z1","state":"failed","error":"why","totalBlocks":4,"doneBlocks":1,"fetchedBlocks":1}"#.utf8))
+    #expect(status == DownloadStatus(cid: "z1", state: "failed", error: "why", totalBlocks: 4, doneBlocks: 1))
+    #expect(!status.isRunning && !status.isCompleted)
+    for bad in [
+      "", "not json", #"{"cid":"z1","state":"running"}"#, #"{"cid":"z1","state":1,"totalBlocks":1,"doneBlocks":0}"#,
+    ] {
+      #expect(throws: CodexClientError.self) { try ResponseParser.downloadStatus(Array(bad.utf8)) }
+    }
+    for _ in 0..<200 {
+      let junk = (0..<Int.random(in: 0...64)).map { _ in UInt8.random(in: 0...255) }
+      _ = try? ResponseParser.downloadStatus(junk)  // never traps
+      _ = try? ResponseParser.nodeInfo(junk)
+    }
+    let info = try ResponseParser.nodeInfo(Array(#"{"id":"16UiuX","addrs":["/ip4/1.2.3.4/tcp/5"]}"#.utf8))
+    #expect(info.dialAddresses == ["/ip4/1.2.3.4/tcp/5/p2p/16UiuX"])
+    for bad in ["[]", #"{"addrs":[]}"#, #"{"id":"x","addrs":"one"}"#] {
+      #expect(throws: CodexClientError.self) { try ResponseParser.nodeInfo(Array(bad.utf8)) }
+    }
+  }
+
   @Test func space() throws {
     let json = #"{"totalBlocks":2,"quotaMaxBytes":21474836480,"quotaUsedBytes":65592,"quotaReservedBytes":0}"#
     let s = try ResponseParser.space(Array(json.utf8))
