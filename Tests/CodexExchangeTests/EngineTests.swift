@@ -93,6 +93,70 @@ struct EngineTests {
     await leecher.engine.stop()
   }
 
+  @Test("the first seeder to answer a window's want-haves gets its share of it; the later ones the rest")
+  func firstAnswerDoesNotTakeTheWindow() async throws {
+    let hub = InMemoryExchangeHub()
+    var cfg = fastConfig(seed: 9)
+    cfg.presenceGrace = .seconds(30)  // every seeder answers within it
+    let leecher = try await hub.node(config: cfg)
+    let ds = try TestDataset(count: 64, seed: 14)
+    var seeders: [RawPeer] = []
+    for _ in 0..<4 {
+      let r = try await RawPeer(hub: hub)
+      try await hub.connect(r.peer, leecher.peer)
+      seeders.append(r)
+    }
+    let fetch = Task { try await leecher.networkStore.fetchDataset(manifest(ds), window: 64) }
+    for r in seeders {
+      #expect(await r.waitFor("want-haves") { wanted($0, .wantHave).count == 64 })
+    }
+    // The seeders say Have one after the other. Before the share, the first got all 64 want-blocks; now each gets
+    // an equal part of the window (64 / 4 candidates), including the last to answer.
+    for (i, r) in seeders.enumerated() {
+      try await r.send(Message(blockPresences: haves(ds)), to: leecher.peer)
+      #expect(await r.waitFor("want-blocks") { wanted($0, .wantBlock).count >= 16 })
+      try await Task.sleep(for: .milliseconds(100))  // room for any extra want-block to arrive
+      for earlier in seeders[...i] {
+        #expect(wanted(earlier.messages, .wantBlock).count == 16)
+      }
+    }
+    let asked = seeders.map { wanted($0.messages, .wantBlock) }
+    #expect(asked.reduce(Set()) { $0.union($1) }.count == 64)
+    for (r, addresses) in zip(seeders, asked) {
+      try await r.send(Message(payload: deliveries(ds, addresses)), to: leecher.peer)
+    }
+    #expect(try await fetch.value == 64)
+    await leecher.engine.stop()
+  }
+
+  @Test("a lone holder gets the whole window once the other peers had presenceGrace to answer")
+  func loneHolderAfterGrace() async throws {
+    let hub = InMemoryExchangeHub()
+    var cfg = fastConfig(seed: 10)
+    cfg.presenceGrace = .seconds(1)
+    let leecher = try await hub.node(config: cfg)
+    let ds = try TestDataset(count: 64, seed: 16)
+    var peers: [RawPeer] = []
+    for _ in 0..<4 {
+      let r = try await RawPeer(hub: hub)
+      try await hub.connect(r.peer, leecher.peer)
+      peers.append(r)
+    }
+    let fetch = Task { try await leecher.networkStore.fetchDataset(manifest(ds), window: 64) }
+    let holder = peers[0]
+    #expect(await holder.waitFor("want-haves") { wanted($0, .wantHave).count == 64 })
+    try await holder.send(Message(blockPresences: haves(ds)), to: leecher.peer)
+    // The other three never answer (peers without the block stay silent): first a quarter of the window, then,
+    // after the grace, all of it.
+    #expect(await holder.waitFor("want-blocks") { wanted($0, .wantBlock).count >= 16 })
+    #expect(wanted(holder.messages, .wantBlock).count < 64)
+    #expect(await holder.waitFor("the whole window", timeout: .seconds(10)) { wanted($0, .wantBlock).count == 64 })
+    try await holder.send(Message(payload: deliveries(ds, wanted(holder.messages, .wantBlock))), to: leecher.peer)
+    #expect(try await fetch.value == 64)
+    for r in peers[1...] { #expect(wanted(r.messages, .wantBlock).isEmpty) }
+    await leecher.engine.stop()
+  }
+
   @Test("a seeder disappears mid-download; the download completes from the others")
   func seederDisappears() async throws {
     let hub = InMemoryExchangeHub()
@@ -354,6 +418,24 @@ struct EngineTests {
     #expect(got.block == ds.blocks[2])
     await seeder.engine.stop()
     await leecher.engine.stop()
+  }
+}
+
+/// The addresses `messages` asked for with `type` (cancels left out).
+func wanted(_ messages: [Message], _ type: WantType) -> Set<BlockAddress> {
+  Set(messages.flatMap(\.wantList.entries).filter { $0.wantType == type && !$0.cancel }.map(\.address))
+}
+
+/// A Have for every leaf of `ds`.
+func haves(_ ds: TestDataset) -> [BlockPresence] {
+  (0..<ds.blocks.count).map { BlockPresence(address: .leaf(treeCid: ds.treeCid, index: $0), type: .have) }
+}
+
+/// Deliveries, with proofs, of the leaves of `ds` at `addresses`.
+func deliveries(_ ds: TestDataset, _ addresses: Set<BlockAddress>) throws -> [BlockDelivery] {
+  try addresses.compactMap { address in
+    guard case .leaf(_, let i) = address else { return nil }
+    return BlockDelivery(block: ds.blocks[i], address: address, proof: try ds.tree.proof(for: i))
   }
 }
 

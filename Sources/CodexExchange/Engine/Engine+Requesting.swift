@@ -30,6 +30,8 @@ struct PendingBlock: Sendable {
   /// Peers that answered DontHave or a bad delivery for it: holders only after an explicit Have, not because they
   /// hold other leaves of the tree.
   var noTreeGuess: Set<PeerID> = []
+  /// When a want-have for it first went to each peer (`inflightCap` counts those that may still answer).
+  var haveAskedAt: [PeerID: ContinuousClock.Instant] = [:]
 }
 
 extension PendingBlock {
@@ -238,10 +240,8 @@ extension BlockExchangeEngine {
       }
       // Peer ids only: a PeerContext copy kept alive across the awaits below would make every later insert into
       // that peer's sets copy them whole.
-      var holders = peers.compactMap { id, c in
-        c.failures < config.maxPeerFailures
-          && (c.haves.contains(address) || (!p.noTreeGuess.contains(id) && c.holdsTree(of: address))) ? id : nil
-      }
+      var holders = peers.compactMap { id, c in isHolder(c, of: address, noTreeGuess: p.noTreeGuess) ? id : nil }
+      let cap = inflightCap(for: address, holders: holders.count)
       if !p.timedOut.isEmpty {
         let fresh = holders.filter { !p.timedOut.contains($0) }
         if !fresh.isEmpty {
@@ -257,7 +257,7 @@ extension BlockExchangeEngine {
           pending[address]?.refreshedAfterTimeout = false
         }
       }
-      let free = holders.filter { peers[$0]!.requested.count < config.maxInflightPerPeer }
+      let free = holders.filter { peers[$0]!.requested.count < cap }
       if let pick = runPeer(for: address, among: free) ?? selectPeer(free.compactMap { peers[$0] }) {
         request(address, from: pick)
         continue
@@ -352,6 +352,41 @@ extension BlockExchangeEngine {
 
   // MARK: peer selection and requests
 
+  /// True if `context`'s peer counts as holding `address`: it said Have, or it holds the leaf's tree and has not
+  /// said DontHave (or sent a bad copy) for this leaf; and it is not about to be evicted.
+  func isHolder(_ context: PeerContext, of address: BlockAddress, noTreeGuess: Set<PeerID>) -> Bool {
+    context.failures < config.maxPeerFailures
+      && (context.haves.contains(address) || (!noTreeGuess.contains(context.id) && context.holdsTree(of: address)))
+  }
+
+  /// The most want-blocks a peer may have outstanding when it is picked for `address`: with one candidate holder,
+  /// the whole `maxInflightPerPeer`; with several, an equal share of what this node wants now (`pending`), rounded
+  /// up to whole runs of `maxBlocksPerMessage`. Candidates are the peers known to hold it and the peers first asked
+  /// a want-have for it less than `presenceGrace` ago that have not answered. Without the share, the first seeder
+  /// to answer the want-haves of a prefetch window took the whole window and the others, answering milliseconds
+  /// later, had nothing left to serve (4 seeders, 384 blocks: 256 came from one, and one delivered none).
+  func inflightCap(for address: BlockAddress) -> Int {
+    guard let p = pending[address] else { return config.maxInflightPerPeer }
+    let holders = peers.values.reduce(0) { $0 + (isHolder($1, of: address, noTreeGuess: p.noTreeGuess) ? 1 : 0) }
+    return inflightCap(for: address, holders: holders)
+  }
+
+  /// `inflightCap(for:)` when the number of holders is known.
+  func inflightCap(for address: BlockAddress, holders: Int) -> Int {
+    guard let p = pending[address] else { return config.maxInflightPerPeer }
+    var candidates = holders
+    let now = clock.now
+    for (id, asked) in p.haveAskedAt where now < asked.advanced(by: config.presenceGrace) {
+      guard let c = peers[id], !p.noTreeGuess.contains(id), !isHolder(c, of: address, noTreeGuess: p.noTreeGuess)
+      else { continue }
+      candidates += 1
+    }
+    guard candidates > 1 else { return config.maxInflightPerPeer }
+    let run = max(1, config.maxBlocksPerMessage)
+    let even = (pending.count + candidates - 1) / candidates
+    return min(config.maxInflightPerPeer, max(run, (even + run - 1) / run * run))
+  }
+
   /// Leaves are asked in runs of `maxBlocksPerMessage` consecutive indices (aligned to multiples of it) from one
   /// peer: the peer another leaf of `index`'s run was asked of, when it is among `candidates`. A run fills one
   /// delivery message, and its blocks usually lie back to back in the provider's pack (one disk read); picking each
@@ -409,6 +444,7 @@ extension BlockExchangeEngine {
       }
       if !peers[id]!.askedHave.contains(address) && peers[id]!.askedHave.count < config.maxKnownPerPeer {
         peers[id]!.askedHave.insert(address)
+        if pending[address]?.haveAskedAt[id] == nil { pending[address]?.haveAskedAt[id] = now }
         queueWant(WantListEntry(address: address, wantType: .wantHave), to: id)
       }
     }
@@ -425,6 +461,10 @@ extension BlockExchangeEngine {
       let entries = chunk.map { WantListEntry(address: $0, wantType: .wantHave) }
       enqueue(Message(wantList: WantList(entries: entries, full: first)), to: peer)
       peers[peer]?.askedHave.formUnion(chunk)
+      let now = clock.now
+      for address in chunk where pending[address]?.haveAskedAt[peer] == nil {
+        pending[address]?.haveAskedAt[peer] = now
+      }
       first = false
       i += config.maxWantListBatch
     }
@@ -516,8 +556,8 @@ extension BlockExchangeEngine {
         if peers[peer]!.haves.count < config.maxKnownPerPeer { peers[peer]!.haves.insert(p.address) }
         peers[peer]!.noteTreeHolder(p.address)
         guard let pend = pending[p.address], !pend.storing else { continue }
-        if pend.requestedFrom == nil, peers[peer]!.requested.count < config.maxInflightPerPeer,
-          peers[peer]!.failures < config.maxPeerFailures
+        if pend.requestedFrom == nil, peers[peer]!.failures < config.maxPeerFailures,
+          peers[peer]!.requested.count < inflightCap(for: p.address)
         {
           request(p.address, from: peer)
         }

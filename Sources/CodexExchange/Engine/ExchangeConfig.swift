@@ -26,6 +26,10 @@ public struct ExchangeConfig: Sendable {
   /// Want-blocks outstanding at one peer at a time (Swift addition; nim has no limit). High enough that one peer
   /// can keep a whole prefetch window in flight (many blocks per round trip).
   public var maxInflightPerPeer = 512
+  /// How long after a want-have a peer that has not answered it still counts as a possible holder when the
+  /// in-flight share of each holder is computed (`BlockExchangeEngine.inflightCap`; Swift addition). Peers without
+  /// the block say nothing (want-haves go out without `sendDontHave`), so this bounds the wait for them.
+  public var presenceGrace: Duration = .milliseconds(500)
   /// Fetched blocks queued for the store before reading more from the peers that sent them (Swift bound).
   public var maxStoreQueueBytes = 16 << 20
   /// Most bytes written to the store in one batch (one sync). Well under the prefetch window, so syncing one batch
