@@ -13,7 +13,8 @@ import Multiformats
 /// batch is being received: the network read, SHA-256 and the disk overlap (and one batch's write with the next
 /// one's, see `RepoStore.storeLeafBatch`). Up to `maxInflight` batches are in flight and the batches are reused
 /// once the store released them, so memory stays at about `maxBatches` × 8 MiB whatever the size, and all uploads
-/// together hold at most the node's `UploadBatchBudget`.
+/// together hold at most the node's `UploadBatchBudget` of them; an upload that finds it spent fills two small
+/// batches of 1 MiB instead, without waiting.
 /// Leaf digests go to the session's temporary file; the tree and the proofs are computed from it at `finish()`.
 /// Nothing becomes visible until `finish()` commits leaves and manifest in one transaction; `abort()` (or a
 /// crash) leaves no trace.
@@ -27,6 +28,11 @@ public final class DatasetUpload {
   /// Batches an upload allocates at most: the in-flight ones, the one being filled, and one the store may still be
   /// writing after its task ended.
   static let maxBatches = maxInflight + 2
+  /// Blocks of the small batches (1 MiB) an upload fills while the node's `UploadBatchBudget` is spent; it holds at
+  /// most `maxSmallBatches` of them (one being filled, one being hashed and stored) and moves to a full batch as soon
+  /// as the budget has one.
+  static let smallBatchBlocks = 16
+  static let maxSmallBatches = 2
 
   private let session: UploadSession
   /// The node-wide batch budget this upload's `allocated` batches count against.
@@ -41,8 +47,12 @@ public final class DatasetUpload {
   private var current: BlockBatch?
   /// Batches to reuse, oldest first (the store may still hold the last ones: `BlockBatch.released()`).
   private var spare: [BlockBatch] = []
-  /// Batches allocated so far.
+  /// Full-size batches allocated so far (each counts against `budget`).
   private var allocated = 0
+  /// Small batches allocated so far (outside the budget).
+  private var smallAllocated = 0
+  /// Counted in `budget.starved`: running on small batches.
+  private var starved = false
   private var inflight: [(task: Task<Void, any Error>, batch: BlockBatch)] = []
   private var finished = false
   /// The number of bytes received so far.
@@ -66,12 +76,15 @@ public final class DatasetUpload {
   deinit {
     if !memoryReleased { memory.end() }
     budget.release(allocated)
+    if starved { budget.setStarved(false) }
   }
 
   /// Ends this upload's part in `memory` and gives its batches back to the budget (once).
   private func releaseMemory() {
     budget.release(allocated)
     allocated = 0
+    if starved { budget.setStarved(false) }
+    starved = false
     guard !memoryReleased else { return }
     memoryReleased = true
     memory.end()
@@ -155,25 +168,42 @@ public final class DatasetUpload {
     releaseMemory()
   }
 
-  /// The batch to copy received bytes into: the current one, a spare one the store released, a new one, or the
+  /// The batch to copy received bytes into: the current one, a free spare one (full-size first), a new one, or the
   /// oldest spare once the store released it.
-  /// New batches count against the node's `budget`: the first one is waited for; more are taken only when the
-  /// budget has room, else the upload reuses its own (waiting for the oldest one in flight if need be).
+  /// Full-size batches count against the node's `budget` and are only taken while it has room (more than one only
+  /// while no upload is starved). Without one, the upload fills small batches of its own; it never waits for other
+  /// uploads, however slowly they send.
   private func fillingBatch() async throws -> BlockBatch {
     if let current { return current }
     var batch: BlockBatch
     while true {
-      if let free = spare.firstIndex(where: { !$0.isHeld }) {
-        batch = spare.remove(at: free)
-        break
-      }
-      if allocated == 0 {
-        await budget.acquireFirst()
+      if allocated == 0, budget.tryAcquireFirst() {
         allocated = 1
+        if starved {
+          starved = false
+          budget.setStarved(false)
+        }
+        // Small spares the store is done with go; ones still being written are dropped when they come back.
+        spare.removeAll { $0.capacity < Self.batchBlocks && !$0.isHeld }
         batch = BlockBatch(capacity: Self.batchBlocks)
         break
       }
-      if allocated < Self.maxBatches, budget.tryAcquire() {
+      let free = spare.indices.filter { !spare[$0].isHeld }
+      if let best = free.max(by: { spare[$0].capacity < spare[$1].capacity }) {
+        batch = spare.remove(at: best)
+        break
+      }
+      if allocated == 0 {
+        if !starved {
+          starved = true
+          budget.setStarved(true)
+        }
+        if smallAllocated < Self.maxSmallBatches {
+          smallAllocated += 1
+          batch = BlockBatch(capacity: Self.smallBatchBlocks)
+          break
+        }
+      } else if allocated < Self.maxBatches, budget.tryAcquire() {
         allocated += 1
         batch = BlockBatch(capacity: Self.batchBlocks)
         break
@@ -210,7 +240,8 @@ public final class DatasetUpload {
   private func drainOne() async throws {
     let (task, batch) = inflight.removeFirst()
     try await task.value
-    spare.append(batch)
+    // A small batch is not reused once the upload has a full-size one.
+    if batch.capacity == Self.batchBlocks || allocated == 0 { spare.append(batch) }
   }
 
   private func drain() async throws {

@@ -1,16 +1,18 @@
 import Synchronization
 
-/// The upload batches (8 MiB each, see `DatasetUpload`) all uploads together may hold, so concurrent uploads
-/// cannot take the node's memory with them.
+/// The full-size upload batches (8 MiB each, see `DatasetUpload`) all uploads together may hold, so concurrent
+/// uploads cannot take the node's memory with them.
 ///
 /// One upload uses up to `DatasetUpload.maxBatches` (4) for throughput; without a node-wide limit 30 concurrent
-/// uploads of 32 MiB held ~960 MiB (measured peak RSS 1.15 GB). An upload waits for its first batch, in arrival
-/// order, while the budget is spent; one that has a batch only takes more when the budget has room and nobody waits
-/// for a first one, and otherwise reuses its own (uploading more slowly, never stopping).
+/// uploads of 32 MiB held ~960 MiB (measured peak RSS 1.15 GB). An upload takes a first batch while the budget has
+/// room; more only when it also has room and no upload is `starved` (running on small batches because the budget
+/// was spent when it asked). Nothing ever waits for the budget: an upload that finds it spent goes on with small
+/// batches of its own (`DatasetUpload.smallBatchBlocks`), so uploads that hold batches and send slowly, or stop
+/// sending without closing, cannot stall the node's other uploads.
 public final class UploadBatchBudget: Sendable {
   private struct State {
     var held = 0
-    var waiting: [CheckedContinuation<Void, Never>] = []
+    var starved = 0
   }
 
   private let state = Mutex(State())
@@ -24,46 +26,35 @@ public final class UploadBatchBudget: Sendable {
   /// Batches held now.
   public var held: Int { state.withLock { $0.held } }
 
-  /// Uploads waiting for a first batch now.
-  public var waiting: Int { state.withLock { $0.waiting.count } }
+  /// Uploads running on small batches now, for want of a first batch from the budget.
+  public var starved: Int { state.withLock { $0.starved } }
 
-  /// A first batch for an upload: returns at once while the budget has room, else when a batch is given back
-  /// (first come, first served).
-  func acquireFirst() async {
-    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-      let granted = state.withLock { s -> Bool in
-        guard s.held < limit, s.waiting.isEmpty else {
-          s.waiting.append(c)
-          return false
-        }
-        s.held += 1
-        return true
-      }
-      if granted { c.resume() }
-    }
-  }
-
-  /// One more batch for an upload that has some, if the budget has room and no upload waits for a first one.
-  func tryAcquire() -> Bool {
+  /// A first batch for an upload that holds none, if the budget has room.
+  func tryAcquireFirst() -> Bool {
     state.withLock { s in
-      guard s.held < limit, s.waiting.isEmpty else { return false }
+      guard s.held < limit else { return false }
       s.held += 1
       return true
     }
   }
 
-  /// Gives `count` batches back, handing them to uploads waiting for a first one.
+  /// One more batch for an upload that has some, if the budget has room and no upload is starved.
+  func tryAcquire() -> Bool {
+    state.withLock { s in
+      guard s.held < limit, s.starved == 0 else { return false }
+      s.held += 1
+      return true
+    }
+  }
+
+  /// Gives `count` batches back.
   func release(_ count: Int) {
     guard count > 0 else { return }
-    let woken = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-      s.held -= count
-      var out: [CheckedContinuation<Void, Never>] = []
-      while s.held < limit, !s.waiting.isEmpty {
-        s.held += 1
-        out.append(s.waiting.removeFirst())
-      }
-      return out
-    }
-    for c in woken { c.resume() }
+    state.withLock { $0.held -= count }
+  }
+
+  /// An upload starts (`true`) or stops (`false`) running on small batches.
+  func setStarved(_ starved: Bool) {
+    state.withLock { $0.starved += starved ? 1 : -1 }
   }
 }

@@ -12,36 +12,72 @@ final class Shared<T: Sendable>: Sendable {
   func withLock<R>(_ body: (inout T) -> R) -> R { value.withLock { body(&$0) } }
 }
 
-/// All uploads together hold at most the node's batch budget, and uploads beyond it wait their turn and finish.
+/// All uploads together hold at most the node's batch budget of full-size batches; uploads beyond it go on with small
+/// batches and finish, whatever the uploads holding the budget do.
 @Suite(.timeLimit(.minutes(1))) struct UploadBatchBudgetTests {
-  @Test func firstBatchesWaitInOrderAndExtraBatchesNeverOvertakeThem() async throws {
+  @Test func firstBatchesOnlyWithinTheLimitAndNoExtraBatchWhileAnUploadIsStarved() {
     let budget = UploadBatchBudget(limit: 2)
-    await budget.acquireFirst()
+    #expect(budget.tryAcquireFirst())
     #expect(budget.tryAcquire())
     #expect(budget.held == 2)
-    let order = Shared<[Int]>([])
-    // Two uploads queue for a first batch, the second only once the first waits (tasks start in any order).
-    var waiters: [Task<Void, Never>] = []
-    for k in 1...2 {
-      waiters.append(
-        Task {
-          await budget.acquireFirst()
-          order.withLock { $0.append(k) }
-        })
-      while budget.waiting < k { try await Task.sleep(for: .milliseconds(5)) }
-    }
-    try await Task.sleep(for: .milliseconds(100))
-    #expect(order.withLock { $0 }.isEmpty, "a first batch was granted over the limit")
-    // Someone waits for a first batch: an upload that has one gets no more.
+    #expect(!budget.tryAcquireFirst(), "a first batch was granted over the limit")
+    #expect(!budget.tryAcquire())
+    // An upload runs on small batches: batches given back go to first batches, not to extra ones.
+    budget.setStarved(true)
     budget.release(1)
     #expect(!budget.tryAcquire())
-    await waiters[0].value
+    #expect(budget.tryAcquireFirst())
+    budget.setStarved(false)
     budget.release(1)
-    await waiters[1].value
-    #expect(order.withLock { $0 } == [1, 2])
-    #expect(budget.held == 2)
+    #expect(budget.tryAcquire())
     budget.release(2)
     #expect(budget.held == 0)
+    #expect(budget.starved == 0)
+  }
+
+  @Test func uploadsThatHoldTheWholeBudgetAndStopSendingDoNotStallOthers() async throws {
+    let t = try TestNode()
+    let node = t.node
+    defer { try? FileManager.default.removeItem(atPath: t.dir) }
+    // Clients that sent a little and went quiet without closing: each holds a first batch, and together all of them.
+    var stalled: [DatasetUpload] = []
+    for k in 0..<node.uploadBudget.limit {
+      let upload = try await node.startUpload()
+      try await upload.write(Self.bytes(k, 0, 1000))
+      stalled.append(upload)
+    }
+    #expect(node.uploadBudget.held == node.uploadBudget.limit)
+    // Another upload goes through on small batches (it used to wait for a batch until one of them finished).
+    let size = 3 * (1 << 20) + 5
+    let done = Shared(false)
+    let watchdog = Task {
+      try await Task.sleep(for: .seconds(20))
+      #expect(done.withLock { $0 }, "an upload waited for uploads that stopped sending")
+    }
+    let upload = try await node.startUpload()
+    var offset = 0
+    while offset < size {
+      let n = min(1 << 20, size - offset)
+      try await upload.write(Self.bytes(99, offset, n))
+      offset += n
+    }
+    #expect(node.uploadBudget.starved == 1)
+    let cid = try await upload.finish()
+    done.withLock { $0 = true }
+    watchdog.cancel()
+    #expect(node.uploadBudget.starved == 0)
+    var digest = SHA256()
+    try await node.read(try await node.manifest(cid), range: 0..<UInt64(size)) { digest.update(data: Array($0)) }
+    #expect(Array(digest.finalize()) == Array(SHA256.hash(data: Self.bytes(99, 0, size))))
+    // Once the budget has room, a starved upload moves to a full batch.
+    await stalled.removeLast().abort()
+    let next = try await node.startUpload()
+    try await next.write(Self.bytes(100, 0, 1000))
+    #expect(node.uploadBudget.held == node.uploadBudget.limit)
+    #expect(node.uploadBudget.starved == 0)
+    await next.abort()
+    for u in stalled { await u.abort() }
+    #expect(node.uploadBudget.held == 0)
   }
 
   @Test func moreConcurrentUploadsThanTheBudgetAllStoreTheirBytes() async throws {

@@ -3,7 +3,9 @@ download, not a network prefetch window (a 256-block window per download once to
 to 562 MB serving 30 slow readers)."""
 import hashlib
 import os
+import socket
 import subprocess
+import time
 
 import requests
 
@@ -72,3 +74,31 @@ def test_many_concurrent_uploads_share_a_bounded_buffer_budget(make_node, workdi
     assert listed == set(cids)
     with open(paths[5], "rb") as f:
         assert requests.get(node.url + f"/data/{cids[5]}", timeout=60).content == f.read()
+
+
+def test_uploads_that_stop_sending_do_not_stall_other_uploads(make_node):
+    # Clients that start an upload, send a little and go quiet without closing, more of them than the node's batch
+    # budget (12 batches): each holds a batch. Another upload must still go through; it used to wait for a batch
+    # until one of them finished, i.e. for ever.
+    node = make_node("stalls").start()
+    stalled = []
+    for _ in range(14):
+        s = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+        s.sendall(b"POST /api/codex/v1/data HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 104857600\r\n\r\n"
+                  + os.urandom(100_000))
+        stalled.append(s)
+    time.sleep(1)
+    data = os.urandom((5 << 20) + 3)
+    r = requests.post(node.url + "/data", data=data, headers={"Content-Type": ""}, timeout=30)
+    assert r.status_code == 200, r.text
+    cid = r.text
+    assert requests.get(node.url + f"/data/{cid}", timeout=30).content == data
+    # The stalled uploads, abandoned, leave nothing behind: only the finished dataset is listed and counted.
+    for s in stalled:
+        s.close()
+    deadline = time.time() + 30
+    while node.space()["totalBlocks"] != 81 + 1 and time.time() < deadline:
+        time.sleep(0.2)
+    assert node.space()["totalBlocks"] == 81 + 1, node.space()  # 81 data blocks and the manifest
+    assert [d["cid"] for d in node.datasets()] == [cid]
+    assert node.proc.poll() is None
