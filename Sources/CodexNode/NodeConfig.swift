@@ -8,6 +8,10 @@ public struct NodeConfig: Sendable, Equatable {
   public var apiPort: Int = 8080
   /// `nil`: no CORS headers; otherwise the `Access-Control-Allow-Origin` value.
   public var apiCorsOrigin: String? = nil
+  /// How long a REST connection may go without receiving anything while it has no request, or while a request's
+  /// body is still arriving (an upload that stopped sending), before the node closes it; a request being answered
+  /// is never cut. `.zero`: never (`--api-idle-timeout`, a Swift option).
+  public var apiIdleTimeout: Duration = .seconds(120)
   public var storageQuota: UInt64 = 20 * 1024 * 1024 * 1024
   public var blockTTL: Duration = .seconds(30 * 24 * 3600)
   public var blockMaintenanceInterval: Duration = .seconds(600)

@@ -62,6 +62,11 @@ struct NodeOptions: ParsableArguments {
   @Option(help: "REST API bind address (default 127.0.0.1).") var apiBindaddr: String?
   @Option(name: [.customShort("p"), .long], help: "REST API port (default 8080).") var apiPort: String?
   @Option(help: "CORS origin for the REST API; * allows all (default: no CORS headers).") var apiCorsOrigin: String?
+  @Option(
+    help:
+      "Close a REST connection silent this long with no request, or in an upload that stopped sending, e.g. 2m; 0 never (default 2m)."
+  )
+  var apiIdleTimeout: String?
   @Option(help: "Repo backend (only the built-in pack/SQLite repo is supported; fs, sqlite and leveldb map to it).")
   var repoKind: String?
   @Option(name: [.customShort("q"), .long], help: "Storage quota, e.g. 20GiB (default 20GiB).") var storageQuota:
@@ -108,6 +113,9 @@ struct NodeOptions: ParsableArguments {
     c.apiBindAddress = src.string("api-bindaddr", cli: apiBindaddr) ?? c.apiBindAddress
     c.apiPort = try int("api-port", apiPort, 0...65535) ?? c.apiPort
     c.apiCorsOrigin = src.string("api-cors-origin", cli: apiCorsOrigin)
+    if let t = src.string("api-idle-timeout", cli: apiIdleTimeout) {
+      c.apiIdleTimeout = try SettingSources.parseDuration(t, option: "api-idle-timeout")
+    }
     if let q = src.string("storage-quota", cli: storageQuota) {
       c.storageQuota = try SettingSources.parseSize(q, option: "storage-quota")
     }

@@ -49,6 +49,7 @@ def test_bad_options_fail_with_a_clear_message(workdir):
     for args, needle in [
         (["--storage-quota", "lots"], "not a size"),
         (["--block-ttl", "3 fortnights"], "duration"),
+        (["--api-idle-timeout", "soon"], "api-idle-timeout"),
         (["--log-level", "chatty"], "log-level"),
         (["--nat", "sometimes"], "nat"),
         (["--bootstrap-node", "node-a:8070"], "neither an spr: record nor a multiaddr"),

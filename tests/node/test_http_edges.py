@@ -129,3 +129,63 @@ def test_head_and_unsatisfiable_ranges(make_node):
         assert status == "HTTP/1.1 206 Partial Content"
         body, _ = read_body(s, fields, left)
         assert body == data[:10]
+
+
+def closed_within(s, seconds):
+    """True if the server closes `s` within `seconds` (it sends nothing first)."""
+    s.settimeout(seconds)
+    try:
+        return s.recv(65536) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def test_silent_connections_are_closed_after_the_idle_timeout_but_slow_readers_are_not(make_node):
+    import time
+    node = make_node("idle", "--api-idle-timeout", "2s").start()
+    data = os.urandom(3 << 20)
+    cid = requests.post(node.url + "/data", data=data, headers={"Content-Type": ""}, timeout=60).text
+    before = node.space()
+    # An upload that stopped sending: closed, and the part it sent leaves nothing behind.
+    upload = connect(node)
+    upload.sendall(b"POST /api/codex/v1/data HTTP/1.1\r\nHost: x\r\nContent-Length: 10485760\r\n\r\n"
+                   + os.urandom(1 << 20))
+    # A keep-alive connection with no request after its first one.
+    idle = connect(node)
+    idle.sendall(b"GET /api/codex/v1/space HTTP/1.1\r\nHost: x\r\n\r\n")
+    status, fields, rest = read_head(idle)
+    assert status.endswith("200 OK"), status
+    read_body(idle, fields, rest)
+    t0 = time.time()
+    assert closed_within(upload, 10), "a stalled upload was not closed"
+    assert closed_within(idle, 10), "an idle connection was not closed"
+    assert 1.5 < time.time() - t0 < 10
+    deadline = time.time() + 10
+    while node.space() != before and time.time() < deadline:
+        time.sleep(0.1)
+    assert node.space() == before
+    assert [d["cid"] for d in node.datasets()] == [cid]
+    # A download whose reader pauses longer than the timeout is not cut: the node is the one sending.
+    reader = connect(node)
+    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    reader.sendall(f"GET /api/codex/v1/data/{cid} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    status, fields, rest = read_head(reader)
+    assert status.endswith("200 OK"), status
+    time.sleep(4)
+    body, _ = read_body(reader, fields, rest)
+    assert body == data
+    # Nor is a connection busy sending a body, however long the upload takes.
+    slow = connect(node)
+    size = 4 << 20
+    slow.sendall(f"POST /api/codex/v1/data HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n".encode())
+    chunk = size // 8
+    payload = os.urandom(size)
+    for i in range(8):
+        slow.sendall(payload[i * chunk:(i + 1) * chunk])
+        time.sleep(0.75)  # 6 s in all, every pause under the timeout
+    status, fields, rest = read_head(slow)
+    assert status.endswith("200 OK"), status
+    new_cid, _ = read_body(slow, fields, rest)
+    assert requests.get(node.url + f"/data/{new_cid.decode()}", timeout=60).content == payload
