@@ -8,6 +8,8 @@ actor MemoryBlockStore: BlockStore {
   var leaves: [Cid: [Int: (Cid, CodexProof)]] = [:]
   /// Indices whose reads never return (simulates a hung node).
   var hangReads = false
+  /// The tree of every leaf read, in the order the reads returned.
+  var leafReads: [Cid] = []
 
   func getBlock(_ cid: Cid) async throws -> Block? {
     if Codex.isEmpty(cid) { return Block(unchecked: cid, data: []) }
@@ -16,6 +18,7 @@ actor MemoryBlockStore: BlockStore {
 
   func getBlock(tree treeCid: Cid, index: Int) async throws -> (block: Block, proof: CodexProof)? {
     while hangReads { try await Task.sleep(for: .milliseconds(20)) }
+    leafReads.append(treeCid)
     guard let (cid, proof) = leaves[treeCid]?[index] else { return nil }
     if Codex.isEmpty(cid) { return (Block(unchecked: cid, data: []), proof) }
     guard let b = blocks[cid] else { return nil }
