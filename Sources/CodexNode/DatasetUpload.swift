@@ -13,8 +13,8 @@ import Multiformats
 /// batch is being received: the network read, SHA-256 and the disk overlap (and one batch's write with the next
 /// one's, see `RepoStore.storeLeafBatch`). Up to `maxInflight` batches are in flight and the batches are reused
 /// once the store released them, so memory stays at about `maxBatches` × 8 MiB whatever the size, and all uploads
-/// together hold at most the node's `UploadBatchBudget` of them; an upload that finds it spent fills two small
-/// batches of 1 MiB instead, without waiting.
+/// together hold at most the node's `UploadBatchBudget` of them; an upload that finds it spent waits up to a second
+/// for one and then fills two small batches of 1 MiB instead.
 /// Leaf digests go to the session's temporary file; the tree and the proofs are computed from it at `finish()`.
 /// Nothing becomes visible until `finish()` commits leaves and manifest in one transaction; `abort()` (or a
 /// crash) leaves no trace.
@@ -33,6 +33,8 @@ public final class DatasetUpload {
   /// as the budget has one.
   static let smallBatchBlocks = 16
   static let maxSmallBatches = 2
+  /// How long an upload that finds the budget spent waits for a full-size batch before it goes on with small ones.
+  static let budgetWait: Duration = .seconds(1)
 
   private let session: UploadSession
   /// The node-wide batch budget this upload's `allocated` batches count against.
@@ -171,8 +173,8 @@ public final class DatasetUpload {
   /// The batch to copy received bytes into: the current one, a free spare one (full-size first), a new one, or the
   /// oldest spare once the store released it.
   /// Full-size batches count against the node's `budget` and are only taken while it has room (more than one only
-  /// while no upload is starved). Without one, the upload fills small batches of its own; it never waits for other
-  /// uploads, however slowly they send.
+  /// while no upload is starved). Without one, the upload fills small batches of its own after `budgetWait`; it
+  /// never waits longer for other uploads, however slowly they send.
   private func fillingBatch() async throws -> BlockBatch {
     if let current { return current }
     var batch: BlockBatch
@@ -197,6 +199,14 @@ public final class DatasetUpload {
         if !starved {
           starved = true
           budget.setStarved(true)
+          // Batches come back as other uploads finish (a burst of uploads takes turns in well under a second), so
+          // wait a little for one: an upload running on small batches reads its body as fast as one with a full
+          // batch, with the connection's receive buffers full (up to ~10 MiB each), where a waiting one holds them
+          // nearly empty. Uploads that hold batches and stopped sending only delay this one by `budgetWait`.
+          if try await waitForFirstBatch() {
+            batch = BlockBatch(capacity: Self.batchBlocks)
+            break
+          }
         }
         if smallAllocated < Self.maxSmallBatches {
           smallAllocated += 1
@@ -210,6 +220,12 @@ public final class DatasetUpload {
       }
       if !spare.isEmpty {
         batch = spare.removeFirst()
+        // The store keeps an upload's last stored batch until its next writer turn (see `addLeaves`); with no other
+        // batch to fill meanwhile (one full-size batch and no room in the budget), this upload must make that turn
+        // itself, or it would wait for other uploads' writes, for ever if they stopped sending.
+        if batch.isHeld {
+          do { try await session.flush() } catch { throw NodeError.wrap(error) }
+        }
         await batch.released()
         break
       }
@@ -219,6 +235,21 @@ public final class DatasetUpload {
     batch.reset()
     current = batch
     return batch
+  }
+
+  /// Polls the budget for a first full-size batch for up to `budgetWait`; true once one is taken.
+  private func waitForFirstBatch() async throws -> Bool {
+    let deadline = ContinuousClock.now.advanced(by: Self.budgetWait)
+    while ContinuousClock.now < deadline {
+      try await Task.sleep(for: .milliseconds(20))
+      if budget.tryAcquireFirst() {
+        allocated = 1
+        starved = false
+        budget.setStarved(false)
+        return true
+      }
+    }
+    return false
   }
 
   /// Hands the current batch to a task that hashes it (on every core) and then stores it, in upload order, after

@@ -6,7 +6,8 @@ import Synchronization
 /// One upload uses up to `DatasetUpload.maxBatches` (4) for throughput; without a node-wide limit 30 concurrent
 /// uploads of 32 MiB held ~960 MiB (measured peak RSS 1.15 GB). An upload takes a first batch while the budget has
 /// room; more only when it also has room and no upload is `starved` (running on small batches because the budget
-/// was spent when it asked). Nothing ever waits for the budget: an upload that finds it spent goes on with small
+/// was spent when it asked). Nothing waits long for the budget: an upload that finds it spent polls it for up to
+/// `DatasetUpload.budgetWait` (1 s; in a burst of uploads batches come back that fast) and then goes on with small
 /// batches of its own (`DatasetUpload.smallBatchBlocks`), so uploads that hold batches and send slowly, or stop
 /// sending without closing, cannot stall the node's other uploads.
 public final class UploadBatchBudget: Sendable {

@@ -69,13 +69,28 @@ final class Shared<T: Sendable>: Sendable {
     var digest = SHA256()
     try await node.read(try await node.manifest(cid), range: 0..<UInt64(size)) { digest.update(data: Array($0)) }
     #expect(Array(digest.finalize()) == Array(SHA256.hash(data: Self.bytes(99, 0, size))))
-    // Once the budget has room, a starved upload moves to a full batch.
-    await stalled.removeLast().abort()
-    let next = try await node.startUpload()
-    try await next.write(Self.bytes(100, 0, 1000))
+    // An upload that starts on small batches moves to full ones once the budget has room, mid-way; its blocks stay
+    // in order across the change.
+    let mixed = try await node.startUpload()
+    let mixedSize = 20 * (1 << 20) + 7
+    offset = 0
+    while offset < mixedSize {
+      if offset == 2 << 20 {
+        #expect(node.uploadBudget.starved == 1)
+        await stalled.removeLast().abort()
+      }
+      let n = min(1 << 20, mixedSize - offset)
+      try await mixed.write(Self.bytes(100, offset, n))
+      offset += n
+    }
     #expect(node.uploadBudget.held == node.uploadBudget.limit)
     #expect(node.uploadBudget.starved == 0)
-    await next.abort()
+    let mixedCid = try await mixed.finish()
+    var mixedDigest = SHA256()
+    try await node.read(try await node.manifest(mixedCid), range: 0..<UInt64(mixedSize)) {
+      mixedDigest.update(data: Array($0))
+    }
+    #expect(Array(mixedDigest.finalize()) == Array(SHA256.hash(data: Self.bytes(100, 0, mixedSize))))
     for u in stalled { await u.abort() }
     #expect(node.uploadBudget.held == 0)
   }

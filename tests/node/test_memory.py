@@ -77,28 +77,41 @@ def test_many_concurrent_uploads_share_a_bounded_buffer_budget(make_node, workdi
 
 
 def test_uploads_that_stop_sending_do_not_stall_other_uploads(make_node):
-    # Clients that start an upload, send a little and go quiet without closing, more of them than the node's batch
-    # budget (12 batches): each holds a batch. Another upload must still go through; it used to wait for a batch
-    # until one of them finished, i.e. for ever.
+    # Clients that start an upload, send a little and go quiet without closing: each holds one of the node's 12
+    # upload batches. Other uploads must still go through.
     node = make_node("stalls").start()
     stalled = []
-    for _ in range(14):
-        s = socket.create_connection(("127.0.0.1", node.port), timeout=10)
-        s.sendall(b"POST /api/codex/v1/data HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 104857600\r\n\r\n"
-                  + os.urandom(100_000))
-        stalled.append(s)
-    time.sleep(1)
-    data = os.urandom((5 << 20) + 3)
-    r = requests.post(node.url + "/data", data=data, headers={"Content-Type": ""}, timeout=30)
-    assert r.status_code == 200, r.text
-    cid = r.text
-    assert requests.get(node.url + f"/data/{cid}", timeout=30).content == data
-    # The stalled uploads, abandoned, leave nothing behind: only the finished dataset is listed and counted.
+
+    def stall(count):
+        for _ in range(count):
+            s = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+            s.sendall(b"POST /api/codex/v1/data HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 104857600\r\n\r\n"
+                      + os.urandom(100_000))
+            stalled.append(s)
+        time.sleep(1)
+
+    def upload(size):
+        data = os.urandom(size)
+        r = requests.post(node.url + "/data", data=data, headers={"Content-Type": ""}, timeout=30)
+        assert r.status_code == 200, r.text
+        assert requests.get(node.url + f"/data/{r.text}", timeout=30).content == data
+        return r.text
+
+    # 11 stalled: one batch is left for the next upload, and no second one. It used to fill that batch, hand it to
+    # the store, and then wait for the store to let go of it, which it only did on another upload's write.
+    stall(11)
+    cids = [upload((20 << 20) + 1)]
+    # 14 stalled: no batch is left. The next upload used to wait for one until a stalled upload finished, i.e. for
+    # ever; now it goes on with small batches of its own.
+    stall(3)
+    cids.append(upload((5 << 20) + 3))
+    # The stalled uploads, abandoned, leave nothing behind: only the finished datasets are listed and counted.
     for s in stalled:
         s.close()
+    blocks = 321 + 1 + 81 + 1  # data blocks and a manifest each
     deadline = time.time() + 30
-    while node.space()["totalBlocks"] != 81 + 1 and time.time() < deadline:
+    while node.space()["totalBlocks"] != blocks and time.time() < deadline:
         time.sleep(0.2)
-    assert node.space()["totalBlocks"] == 81 + 1, node.space()  # 81 data blocks and the manifest
-    assert [d["cid"] for d in node.datasets()] == [cid]
+    assert node.space()["totalBlocks"] == blocks, node.space()
+    assert sorted(d["cid"] for d in node.datasets()) == sorted(cids)
     assert node.proc.poll() is None
