@@ -95,18 +95,8 @@ struct EngineTests {
 
   @Test("the first seeder to answer a window's want-haves gets its share of it; the later ones the rest")
   func firstAnswerDoesNotTakeTheWindow() async throws {
-    let hub = InMemoryExchangeHub()
-    var cfg = fastConfig(seed: 9)
-    cfg.presenceGrace = .seconds(30)  // every seeder answers within it
-    let leecher = try await hub.node(config: cfg)
-    let ds = try TestDataset(count: 64, seed: 14)
-    var seeders: [RawPeer] = []
-    for _ in 0..<4 {
-      let r = try await RawPeer(hub: hub)
-      try await hub.connect(r.peer, leecher.peer)
-      seeders.append(r)
-    }
-    let fetch = Task { try await leecher.networkStore.fetchDataset(manifest(ds), window: 64) }
+    // Every seeder answers within the grace.
+    let (leecher, ds, seeders, fetch) = try await windowFromRawPeers(presenceGrace: .seconds(30), seed: 9)
     for r in seeders {
       #expect(await r.waitFor("want-haves") { wanted($0, .wantHave).count == 64 })
     }
@@ -131,18 +121,7 @@ struct EngineTests {
 
   @Test("a lone holder gets the whole window once the other peers had presenceGrace to answer")
   func loneHolderAfterGrace() async throws {
-    let hub = InMemoryExchangeHub()
-    var cfg = fastConfig(seed: 10)
-    cfg.presenceGrace = .seconds(1)
-    let leecher = try await hub.node(config: cfg)
-    let ds = try TestDataset(count: 64, seed: 16)
-    var peers: [RawPeer] = []
-    for _ in 0..<4 {
-      let r = try await RawPeer(hub: hub)
-      try await hub.connect(r.peer, leecher.peer)
-      peers.append(r)
-    }
-    let fetch = Task { try await leecher.networkStore.fetchDataset(manifest(ds), window: 64) }
+    let (leecher, ds, peers, fetch) = try await windowFromRawPeers(presenceGrace: .seconds(1), seed: 10)
     let holder = peers[0]
     #expect(await holder.waitFor("want-haves") { wanted($0, .wantHave).count == 64 })
     try await holder.send(Message(blockPresences: haves(ds)), to: leecher.peer)
@@ -222,28 +201,20 @@ struct EngineTests {
     // whose connection close was never noticed).
     let silent = try await RawPeer(hub: hub)
     try await hub.connect(silent.peer, leecher.peer)
-    let haves = (0..<ds.blocks.count).map {
-      BlockPresence(address: .leaf(treeCid: ds.treeCid, index: $0), type: .have)
-    }
-    try await silent.send(Message(blockPresences: haves), to: leecher.peer)
+    try await silent.send(Message(blockPresences: haves(ds)), to: leecher.peer)
     #expect(await eventually { await leecher.engine.stats.messagesReceived >= 1 })
     try await hub.connect(b.peer, leecher.peer)
     let fetched = try await leecher.networkStore.fetchDataset(manifest(ds), window: 8)
     #expect(fetched == 8)
-    let wantBlocks = silent.messages.flatMap(\.wantList.entries).filter { $0.wantType == .wantBlock && !$0.cancel }
-    #expect(!wantBlocks.isEmpty, "the silent peer was asked first")
+    let asked = wanted(silent.messages, .wantBlock)
+    #expect(!asked.isEmpty, "the silent peer was asked first")
     #expect(await leecher.engine.connectedPeers.contains(silent.peer), "not evicted: re-issued, not dropped")
     #expect(await leecher.engine.exchangedByPeer[b.peer] == 8)
     #expect(await leecher.engine.receivedBlocksByPeer == [b.peer: 8])
     // The slow peer finally delivers what it was asked for: those deliveries raced our cancels, so they are
     // dropped without counting against it (three would have evicted it).
-    let asked = Set(wantBlocks.map(\.address))
-    let late = try (0..<ds.blocks.count).filter { asked.contains(.leaf(treeCid: ds.treeCid, index: $0)) }.map {
-      BlockDelivery(
-        block: ds.blocks[$0], address: .leaf(treeCid: ds.treeCid, index: $0), proof: try ds.tree.proof(for: $0))
-    }
     let before = await leecher.engine.stats.messagesReceived
-    try await silent.send(Message(payload: late), to: leecher.peer)
+    try await silent.send(Message(payload: try deliveries(ds, asked)), to: leecher.peer)
     #expect(await eventually { await leecher.engine.stats.messagesReceived > before })
     #expect(await leecher.engine.stats.rejectedDeliveries == 0)
     #expect(await leecher.engine.stats.peersEvicted == 0)
@@ -419,6 +390,26 @@ struct EngineTests {
     await seeder.engine.stop()
     await leecher.engine.stop()
   }
+}
+
+/// A leecher (`fastConfig(seed:)` with `presenceGrace`) connected to four raw peers, fetching a 64-block dataset
+/// with a 64-block window: one window, asked of whoever answers the want-haves.
+func windowFromRawPeers(presenceGrace: Duration, seed: UInt64) async throws -> (
+  leecher: TestNode, ds: TestDataset, peers: [RawPeer], fetch: Task<Int, any Error>
+) {
+  let hub = InMemoryExchangeHub()
+  var cfg = fastConfig(seed: seed)
+  cfg.presenceGrace = presenceGrace
+  let leecher = try await hub.node(config: cfg)
+  let ds = try TestDataset(count: 64, seed: seed + 5)
+  var peers: [RawPeer] = []
+  for _ in 0..<4 {
+    let r = try await RawPeer(hub: hub)
+    try await hub.connect(r.peer, leecher.peer)
+    peers.append(r)
+  }
+  let fetch = Task { try await leecher.networkStore.fetchDataset(manifest(ds), window: 64) }
+  return (leecher, ds, peers, fetch)
 }
 
 /// The addresses `messages` asked for with `type` (cancels left out).
