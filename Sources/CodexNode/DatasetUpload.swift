@@ -78,15 +78,14 @@ public final class DatasetUpload {
   deinit {
     if !memoryReleased { memory.end() }
     budget.release(allocated)
-    if starved { budget.setStarved(false) }
+    setStarved(false)
   }
 
   /// Ends this upload's part in `memory` and gives its batches back to the budget (once).
   private func releaseMemory() {
     budget.release(allocated)
     allocated = 0
-    if starved { budget.setStarved(false) }
-    starved = false
+    setStarved(false)
     guard !memoryReleased else { return }
     memoryReleased = true
     memory.end()
@@ -179,12 +178,7 @@ public final class DatasetUpload {
     if let current { return current }
     var batch: BlockBatch
     while true {
-      if allocated == 0, budget.tryAcquireFirst() {
-        allocated = 1
-        if starved {
-          starved = false
-          budget.setStarved(false)
-        }
+      if allocated == 0, acquireFirstBatch() {
         // Small spares the store is done with go; ones still being written are dropped when they come back.
         spare.removeAll { $0.capacity < Self.batchBlocks && !$0.isHeld }
         batch = BlockBatch(capacity: Self.batchBlocks)
@@ -197,8 +191,7 @@ public final class DatasetUpload {
       }
       if allocated == 0 {
         if !starved {
-          starved = true
-          budget.setStarved(true)
+          setStarved(true)
           // Batches come back as other uploads finish (a burst of uploads takes turns in well under a second), so
           // wait a little for one: an upload running on small batches reads its body as fast as one with a full
           // batch, with the connection's receive buffers full (up to ~10 MiB each), where a waiting one holds them
@@ -242,14 +235,24 @@ public final class DatasetUpload {
     let deadline = ContinuousClock.now.advanced(by: Self.budgetWait)
     while ContinuousClock.now < deadline {
       try await Task.sleep(for: .milliseconds(20))
-      if budget.tryAcquireFirst() {
-        allocated = 1
-        starved = false
-        budget.setStarved(false)
-        return true
-      }
+      if acquireFirstBatch() { return true }
     }
     return false
+  }
+
+  /// Takes a first full-size batch from the budget if it has room (then the upload is no longer starved).
+  private func acquireFirstBatch() -> Bool {
+    guard budget.tryAcquireFirst() else { return false }
+    allocated = 1
+    setStarved(false)
+    return true
+  }
+
+  /// Enters or leaves the starved state, keeping `budget.starved` in step.
+  private func setStarved(_ value: Bool) {
+    guard starved != value else { return }
+    starved = value
+    budget.setStarved(value)
   }
 
   /// Hands the current batch to a task that hashes it (on every core) and then stores it, in upload order, after
