@@ -46,19 +46,11 @@ public enum CodexAPI {
       server: .http1(
         configuration: .init(
           additionalChannelHandlers: [ReceiveBufferSizing(maximum: 1 << 20), ExpectContinue()],
-          idleTimeout: idleTimeAmount(node.config.apiIdleTimeout))),
+          idleTimeout: node.config.apiIdleTimeout > .zero ? TimeAmount(node.config.apiIdleTimeout) : nil)),
       configuration: .init(
         address: .hostname(node.config.apiBindAddress, port: node.config.apiPort), serverName: "codex"),
       onServerRunning: onServerRunning,
       logger: logger)
-  }
-
-  /// `timeout` for the HTTP server (nil, none, for zero): a connection that receives nothing for this long while it
-  /// has no request, or while a request body is still coming, is closed; one whose request is being answered is not.
-  static func idleTimeAmount(_ timeout: Duration) -> TimeAmount? {
-    guard timeout > .zero else { return nil }
-    let (seconds, attoseconds) = timeout.components
-    return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
   }
 
   /// Our OpenAPI document, served at `/api/codex/v1/openapi.yaml`.
