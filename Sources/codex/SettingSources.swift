@@ -28,7 +28,8 @@ struct SettingSources {
       file = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]) ?? [:]
     } catch let e as TOMLParseError {
       throw ConfigError(
-        description: "config file \(path) is not valid TOML (line \(e.source.begin.line), column \(e.source.begin.column))")
+        description:
+          "config file \(path) is not valid TOML (line \(e.source.begin.line), column \(e.source.begin.column))")
     }
   }
 
@@ -110,10 +111,13 @@ struct SettingSources {
       }
       rest = rest.dropFirst(digits.count)
       guard let (unit, secs) = units.first(where: { rest.hasPrefix($0.0) }) else {
-        throw ConfigError(description: "--\(option): '\(text)' is not a duration: unknown unit (use w, d, h, m, s or ms)")
+        throw ConfigError(
+          description: "--\(option): '\(text)' is not a duration: unknown unit (use w, d, h, m, s or ms)")
       }
       rest = rest.dropFirst(unit.count)
-      total += secs < 0 ? .milliseconds(n) : .seconds(n * secs)
+      let (seconds, overflow) = n.multipliedReportingOverflow(by: max(secs, 1))
+      guard !overflow else { throw ConfigError(description: "--\(option): '\(text)' is too long") }
+      total += secs < 0 ? .milliseconds(n) : .seconds(seconds)
     }
     return total
   }

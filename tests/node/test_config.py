@@ -50,6 +50,8 @@ def test_bad_options_fail_with_a_clear_message(workdir):
         (["--storage-quota", "lots"], "not a size"),
         (["--block-ttl", "3 fortnights"], "duration"),
         (["--api-idle-timeout", "soon"], "api-idle-timeout"),
+        (["--api-idle-timeout", "99999999999999w"], "too long"),  # trapped on the overflow before
+        (["--block-ttl", "99999999999999w"], "too long"),
         (["--log-level", "chatty"], "log-level"),
         (["--nat", "sometimes"], "nat"),
         (["--bootstrap-node", "node-a:8070"], "neither an spr: record nor a multiaddr"),
