@@ -60,7 +60,7 @@ extension RepoStore {
       if byTree[leaf.tree] == nil { order.append(leaf.tree) }
       byTree[leaf.tree, default: []].append((leaf.index, leaf.block.cid, leaf.proof))
     }
-    let expiry = clock.now() + Self.seconds(ttl ?? config.blockTTL)
+    let expiry = expiry(ttl: ttl)
     try await withWriter("storing \(leaves.count) leaves") { [byTree, order] db, state in
       try self.write(db, blocks, state: &state, expiry: expiry, session: nil) { db in
         for tree in order { try self.insertLeaves(db, tree: tree, byTree[tree]!) }

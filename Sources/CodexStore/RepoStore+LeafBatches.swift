@@ -36,7 +36,7 @@ extension RepoStore {
   func storeLeafBatch(_ batch: BlockBatch, session: Int64, leaves: LeafSpillBox) async throws {
     let n = batch.count
     guard n > 0 else { return }
-    let expiry = clock.now() + Self.seconds(config.blockTTL)
+    let expiry = expiry(ttl: nil)
     try await withWriter("storing \(n) blocks", keepingPipeline: true) { db, state in
       if let failure = state.failedSessions[session] { throw failure }
       // Another upload's batch is completed now (a failure there is that upload's, not this one's).
@@ -298,7 +298,7 @@ extension RepoStore {
   /// `leaves` in a streaming pass, so memory does not grow with the dataset) with its reference counted, and the
   /// session's pending marks are cleared.
   func commitLeaves(session: Int64, treeCid: Cid, leaves: LeafSpillBox, manifest: Block) async throws {
-    let expiry = clock.now() + Self.seconds(config.blockTTL)
+    let expiry = expiry(ttl: nil)
     try await withWriter("committing upload of \(treeCid)") { db, writer in
       // `withWriter` completed this session's last batch; it may have failed.
       if let failure = writer.failedSessions[session] { throw failure }

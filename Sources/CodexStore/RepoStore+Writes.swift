@@ -222,7 +222,7 @@ extension RepoStore {
   func storeBlocks(_ blocks: [Block], ttl: Duration?, session: Int64?) async throws {
     let real = blocks.filter { !Codex.isEmpty($0.cid) }
     guard !real.isEmpty else { return }
-    let expiry = clock.now() + Self.seconds(ttl ?? config.blockTTL)
+    let expiry = expiry(ttl: ttl)
     try await withWriter("storing \(real.count) blocks") { db, state in
       try self.write(db, real, state: &state, expiry: expiry, session: session)
     }
@@ -249,7 +249,12 @@ extension RepoStore {
     committed(plan, state: &state)
   }
 
-  static func seconds(_ d: Duration) -> Int64 { d.components.seconds }
+  /// The expiry (Unix seconds) of a block stored now with `ttl` (nil: `config.blockTTL`). Saturates at the ends of
+  /// `Int64`: a TTL of centuries (`--block-ttl 9223372036854775807s`) means "never expires" instead of trapping.
+  func expiry(ttl: Duration?) -> Int64 {
+    let (sum, overflow) = clock.now().addingReportingOverflow((ttl ?? config.blockTTL).components.seconds)
+    return overflow ? (sum < 0 ? .max : .min) : sum
+  }
 }
 
 /// The columns of a `blocks` row a write looks at: `SELECT size, pack, pos, data IS NULL[, upload]`.

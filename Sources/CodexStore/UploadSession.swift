@@ -118,7 +118,7 @@ public final class UploadSession: Sendable {
     try checkOpen()
     let store = self.store
     let id = self.id
-    let expiry = store.clock.now() + RepoStore.seconds(store.config.blockTTL)
+    let expiry = store.expiry(ttl: nil)
     let indexed = leaves.enumerated().map { (index: $0.offset, blockCid: $0.element.blockCid, proof: $0.element.proof) }
     try await store.withWriter("committing upload of \(treeCid)") { db, writer in
       let plan = try store.prepare(db, [manifest], state: &writer)

@@ -96,19 +96,34 @@ struct SettingSources {
     return v
   }
 
-  /// A duration such as `30d`, `10m`, `1h30m`, `45s`, `2w` or a plain number of seconds.
+  /// The longest duration an option takes: 100 years. Longer ones are refused rather than overflowing later
+  /// (a sleep of 9223372036854775807 s traps; any TTL this long already means "never").
+  static let longestDuration = Duration.seconds(100 * 365 * 86_400)
+
+  /// A duration such as `30d`, `10m`, `1h30m`, `45s`, `2w` or a plain number of seconds; at most 100 years, never
+  /// negative.
   static func parseDuration(_ text: String, option: String) throws -> Duration {
+    let total = try parseDurationTerms(text, option: option)
+    guard total <= longestDuration else {
+      throw ConfigError(description: "--\(option): '\(text)' is too long (at most 100 years, e.g. 5200w)")
+    }
+    return total
+  }
+
+  /// The sum of the terms of `text`; `.seconds(Int64.max)` once it is longer than `longestDuration`.
+  private static func parseDurationTerms(_ text: String, option: String) throws -> Duration {
     let s = text.trimmingCharacters(in: .whitespaces).lowercased()
-    if let n = Int64(s) { return .seconds(n) }
+    if let n = UInt64(s) { return n > UInt64(Int64.max) ? .seconds(Int64.max) : .seconds(Int64(n)) }
     let units: [(String, Int64)] = [("w", 604_800), ("d", 86_400), ("h", 3_600), ("ms", -1), ("m", 60), ("s", 1)]
     var total = Duration.zero
     var rest = Substring(s)
     guard !rest.isEmpty else { throw ConfigError(description: "--\(option): empty duration") }
     while !rest.isEmpty {
-      let digits = rest.prefix(while: { $0.isNumber })
-      guard let n = Int64(digits) else {
+      let digits = rest.prefix(while: { $0.isASCII && $0.isNumber })
+      guard !digits.isEmpty else {
         throw ConfigError(description: "--\(option): '\(text)' is not a duration (examples: 30d, 10m, 1h30m, 45s)")
       }
+      guard let n = Int64(digits) else { return .seconds(Int64.max) }  // too long
       rest = rest.dropFirst(digits.count)
       guard let (unit, secs) = units.first(where: { rest.hasPrefix($0.0) }) else {
         throw ConfigError(
@@ -116,8 +131,9 @@ struct SettingSources {
       }
       rest = rest.dropFirst(unit.count)
       let (seconds, overflow) = n.multipliedReportingOverflow(by: max(secs, 1))
-      guard !overflow else { throw ConfigError(description: "--\(option): '\(text)' is too long") }
+      guard !overflow else { return .seconds(Int64.max) }  // too long
       total += secs < 0 ? .milliseconds(n) : .seconds(seconds)
+      guard total <= longestDuration else { return total }
     }
     return total
   }

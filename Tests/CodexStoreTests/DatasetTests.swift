@@ -263,6 +263,25 @@ struct DatasetTests {
     await store.close()
   }
 
+  @Test("a TTL past the end of Int64 saturates: stored, never expires; a hugely negative one expires at once")
+  func extremeTTLsSaturate() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let clock = TestClock()
+    let store = try RepoStore(
+      config: RepoConfig(directory: dir.path, blockTTL: .seconds(Int64.max)), clock: clock, logger: testLogger)
+    let forever = Block(data: [1, 2, 3])
+    let gone = Block(data: [4, 5, 6])
+    try await store.putBlock(forever, ttl: nil)  // trapped on the addition before
+    try await store.putBlock(gone, ttl: .seconds(Int64.min))
+    #expect(try await store.testingInt("SELECT expiry FROM blocks WHERE cid = ?", forever) == Int(Int64.max))
+    clock.advance(1)
+    #expect(try await store.runMaintenanceCycle() == 1)
+    #expect(try await store.hasBlock(forever.cid))
+    #expect(try await !store.hasBlock(gone.cid))
+    await store.close()
+  }
+
   @Test func maintenanceLoopStopsWhenCancelled() async throws {
     let dir = TempDir()
     defer { dir.cleanup() }

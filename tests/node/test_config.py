@@ -52,6 +52,11 @@ def test_bad_options_fail_with_a_clear_message(workdir):
         (["--api-idle-timeout", "soon"], "api-idle-timeout"),
         (["--api-idle-timeout", "99999999999999w"], "too long"),  # trapped on the overflow before
         (["--block-ttl", "99999999999999w"], "too long"),
+        (["--block-ttl", "9223372036854775807s"], "too long"),  # the upload trapped on the expiry before
+        (["--block-ttl", "99999999999999999999"], "too long"),
+        (["--block-ttl=-5"], "not a duration"),
+        (["--block-mi", "9223372036854775807"], "too long"),  # trapped in the maintenance loop's sleep before
+        (["--block-mi", "5300w"], "too long"),
         (["--log-level", "chatty"], "log-level"),
         (["--nat", "sometimes"], "nat"),
         (["--bootstrap-node", "node-a:8070"], "neither an spr: record nor a multiaddr"),
