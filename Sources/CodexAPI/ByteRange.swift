@@ -14,14 +14,21 @@ enum ByteRange {
     let b = parts[1].trimmingCharacters(in: .whitespaces)
     let unsatisfiable = APIError.rangeNotSatisfiable(size: size)
     if a.isEmpty {
-      guard let suffix = UInt64(b), suffix > 0 else { throw unsatisfiable }
+      guard let suffix = position(b) else { return nil }
+      guard suffix > 0 else { throw unsatisfiable }
       return (size - min(suffix, size))..<size
     }
-    guard let start = UInt64(a) else { return nil }
+    guard let start = position(a) else { return nil }
     guard start < size else { throw unsatisfiable }
     if b.isEmpty { return start..<size }
-    guard let end = UInt64(b), end >= start else { return nil }
+    guard let end = position(b), end >= start else { return nil }
     return start..<(min(end, size - 1) + 1)
+  }
+
+  /// A byte position (1*DIGIT); one past UInt64 is UInt64.max, which is past any content anyway. Nil if not digits.
+  private static func position(_ text: String) -> UInt64? {
+    guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+    return UInt64(text) ?? .max
   }
 }
 
