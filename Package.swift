@@ -253,6 +253,7 @@ let package = Package(
       dependencies: [
         "CodexAPI", "CodexNode", "CodexFormats", "CodexStore", "LibP2P", "Multiformats",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
+        .product(name: "NIOEmbedded", package: "swift-nio"),
         .product(name: "Yams", package: "Yams"),
       ],
       swiftSettings: swift6),

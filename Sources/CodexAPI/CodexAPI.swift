@@ -41,11 +41,12 @@ public enum CodexAPI {
     node: CodexNode, logger: Logger, setLogLevel: LogLevelSetter? = nil,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
   ) -> some ApplicationProtocol {
-    Application(
+    let receiveBudget = ReceiveBudget()
+    return Application(
       router: router(node: node, corsOrigin: node.config.apiCorsOrigin, setLogLevel: setLogLevel),
       server: .http1(
         configuration: .init(
-          additionalChannelHandlers: [ReceiveBufferSizing(maximum: 1 << 20), ExpectContinue()],
+          additionalChannelHandlers: [ReceiveBufferSizing(budget: receiveBudget), ExpectContinue()],
           idleTimeout: node.config.apiIdleTimeout > .zero ? TimeAmount(node.config.apiIdleTimeout) : nil)),
       configuration: .init(
         address: .hostname(node.config.apiBindAddress, port: node.config.apiPort), serverName: "codex"),

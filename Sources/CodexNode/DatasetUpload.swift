@@ -194,8 +194,9 @@ public final class DatasetUpload {
           setStarved(true)
           // Batches come back as other uploads finish (a burst of uploads takes turns in well under a second), so
           // wait a little for one: an upload running on small batches reads its body as fast as one with a full
-          // batch, with the connection's receive buffers full (up to ~10 MiB each), where a waiting one holds them
-          // nearly empty. Uploads that hold batches and stopped sending only delay this one by `budgetWait`.
+          // batch, with the connection's receive buffers full (up to ten socket reads, see the API's
+          // `ReceiveBudget`), where a waiting one holds them nearly empty. Uploads that hold batches and stopped
+          // sending only delay this one by `budgetWait`.
           if try await waitForFirstBatch() {
             batch = BlockBatch(capacity: Self.batchBlocks)
             break
