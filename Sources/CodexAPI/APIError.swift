@@ -48,7 +48,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
       case .notFound, .notOnNetwork, .missingBlock, .blocksUnreachable: return APIError(.notFound, e.description)
       case .notAManifest: return APIError(.badRequest, e.description)
       case .emptyUpload, .invalidInput: return APIError(.unprocessableContent, e.description)
-      case .quotaExceeded: return APIError(.contentTooLarge, e.description)
+      case .quotaExceeded, .quotaPromised: return APIError(.contentTooLarge, e.description)
       case .rangeNotSatisfiable(let size): return rangeNotSatisfiable(size: size)
       case .format: return APIError(.unprocessableContent, e.description)
       case .store(let s): return from(s)

@@ -57,14 +57,21 @@ extension CodexNode {
   /// A second call for a dataset already downloading does not start another. `networkDownload(_:)` tells how it
   /// goes.
   /// - Throws: `NodeError.quotaExceeded`, before anything is fetched, when the blocks not yet stored here do not fit
-  ///   in the free quota (a download that would fill the repo and then fail half-way helps nobody).
+  ///   in the free quota (a download that would fill the repo and then fail half-way helps nobody), and
+  ///   `.quotaPromised` when they fit only in quota the running downloads will still take.
   public func startNetworkDownload(_ cid: Cid) async throws -> Manifest {
     let manifest = try await networkManifest(cid)
+    var needed: UInt64 = 0
     if networkDownload(cid)?.state != .running {
       let missing = manifest.blocksCount - (try await repo.localLeafCount(tree: manifest.treeCid))
-      let needed = UInt64(max(0, missing)) * UInt64(manifest.blockSize)
+      needed = UInt64(max(0, missing)) * UInt64(manifest.blockSize)
       let available = try await repo.space().availableBytes
       guard needed <= available else { throw NodeError.quotaExceeded(needed: needed, available: available) }
+      let promised = downloadStates.withLock { $0.promisedBytes(excluding: cid) }
+      guard needed <= available - min(available, promised.bytes) else {
+        throw NodeError.quotaPromised(
+          needed: needed, available: available, promised: promised.bytes, downloads: promised.downloads)
+      }
     }
     let store = exchange.networkStore
     let logger = self.logger
@@ -72,7 +79,10 @@ extension CodexNode {
     let journal = downloadJournal
     downloads.withLock { d in
       guard d[cid] == nil else { return }
-      downloadStates.withLock { $0.start(cid, totalBlocks: manifest.blocksCount, at: Date()) }
+      downloadStates.withLock {
+        $0.start(
+          cid, totalBlocks: manifest.blocksCount, promisedBytes: needed, blockSize: manifest.blockSize, at: Date())
+      }
       journal.add(cid)
       d[cid] = Task { [weak self, repo] in
         do {

@@ -28,6 +28,16 @@ public struct NetworkDownload: Sendable, Equatable {
   public internal(set) var state = State.running
   public let started: Date
   public internal(set) var finished: Date?
+  /// Bytes of quota the blocks still to fetch will take: those not stored here when it started, less what it stored
+  /// since. Later downloads count them as taken (`NetworkDownloads.promisedBytes`); zero once it ended.
+  public internal(set) var promisedBytes: UInt64 = 0
+  /// The dataset's block size (what each stored block takes off `promisedBytes`).
+  var blockSize: UInt64 = 0
+
+  /// One more block of the dataset is stored (fetched or rebuilt): it takes its bytes off the promise.
+  mutating func stored(blocks: Int) {
+    promisedBytes -= min(promisedBytes, UInt64(blocks) * blockSize)
+  }
 }
 
 /// The node's background downloads: the running ones and the most recent finished ones.
@@ -39,17 +49,38 @@ struct NetworkDownloads: Sendable {
   /// Finished downloads, oldest first.
   private var finishedOrder: [Cid] = []
 
-  /// Records a new download of `cid` (replacing a finished record of the same CID).
-  mutating func start(_ cid: Cid, totalBlocks: Int, at now: Date) {
+  /// Records a new download of `cid` (replacing a finished record of the same CID) that will store `promisedBytes`
+  /// more, in blocks of `blockSize`.
+  mutating func start(
+    _ cid: Cid, totalBlocks: Int, promisedBytes: UInt64 = 0, blockSize: Int = 0, at now: Date
+  ) {
     finishedOrder.removeAll { $0 == cid }
-    byCid[cid] = NetworkDownload(cid: cid, totalBlocks: totalBlocks, started: now)
+    var d = NetworkDownload(cid: cid, totalBlocks: totalBlocks, started: now)
+    d.promisedBytes = promisedBytes
+    d.blockSize = UInt64(max(0, blockSize))
+    byCid[cid] = d
+  }
+
+  /// The quota the running downloads (other than `cid`) will still take: a new download must fit in what is left
+  /// after them, or two that each fit alone would both start and the second to run out would fail half-way.
+  func promisedBytes(excluding cid: Cid? = nil) -> (bytes: UInt64, downloads: Int) {
+    var total: UInt64 = 0
+    var count = 0
+    for (c, d) in byCid where c != cid && d.state == .running && d.promisedBytes > 0 {
+      total += d.promisedBytes
+      count += 1
+    }
+    return (total, count)
   }
 
   /// One more block of `cid` is local.
   mutating func advance(_ cid: Cid, fetched: Bool) {
     guard var d = byCid[cid] else { return }
     d.doneBlocks += 1
-    if fetched { d.fetchedBlocks += 1 }
+    if fetched {
+      d.fetchedBlocks += 1
+      d.stored(blocks: 1)
+    }
     byCid[cid] = d
   }
 
@@ -63,6 +94,7 @@ struct NetworkDownloads: Sendable {
     guard var d = byCid[cid] else { return }
     d.doneBlocks += count
     d.recoveredBlocks += count
+    d.stored(blocks: count)
     d.unavailableBlocks -= min(count, d.unavailableBlocks)
     byCid[cid] = d
   }
@@ -72,6 +104,7 @@ struct NetworkDownloads: Sendable {
     guard var d = byCid[cid], d.state == .running else { return }
     d.state = state
     d.finished = now
+    d.promisedBytes = 0
     byCid[cid] = d
     finishedOrder.append(cid)
     while finishedOrder.count > Self.keptFinished { byCid.removeValue(forKey: finishedOrder.removeFirst()) }

@@ -39,6 +39,28 @@ import Testing
     #expect(downloads.byCid[Self.cid(2)] == nil)
   }
 
+  @Test("running downloads promise the quota their missing blocks will take, until stored or ended")
+  func promisedQuota() {
+    var downloads = NetworkDownloads()
+    let now = Date()
+    downloads.start(Self.cid(1), totalBlocks: 10, promisedBytes: 8 * 100, blockSize: 100, at: now)
+    downloads.start(Self.cid(2), totalBlocks: 4, promisedBytes: 4 * 100, blockSize: 100, at: now)
+    downloads.start(Self.cid(3), totalBlocks: 4, at: now)  // everything was local: promises nothing
+    #expect(downloads.promisedBytes() == (bytes: 1200, downloads: 2))
+    #expect(downloads.promisedBytes(excluding: Self.cid(1)) == (bytes: 400, downloads: 1))
+    downloads.advance(Self.cid(1), fetched: false)  // already local: was not promised
+    downloads.advance(Self.cid(1), fetched: true)
+    downloads.advance(Self.cid(1), fetched: true)
+    #expect(downloads.promisedBytes(excluding: Self.cid(2)) == (bytes: 600, downloads: 1))
+    downloads.unavailable(Self.cid(1), count: 2)
+    downloads.recovered(Self.cid(1), count: 2)  // rebuilt blocks are stored too
+    #expect(downloads.byCid[Self.cid(1)]?.promisedBytes == 400)
+    for _ in 0..<10 { downloads.advance(Self.cid(2), fetched: true) }  // never below zero
+    #expect(downloads.promisedBytes() == (bytes: 400, downloads: 1))
+    downloads.finish(Self.cid(1), .failed("no peer"), at: now)
+    #expect(downloads.promisedBytes() == (bytes: 0, downloads: 0))
+  }
+
   @Test func onlyTheLastFinishedOnesAreKeptAndRunningOnesNeverDropped() {
     var downloads = NetworkDownloads()
     let now = Date()

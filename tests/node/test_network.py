@@ -1,6 +1,7 @@
 """Block exchange between real node processes on 127.0.0.1: /connect, /data/{cid}/network/stream,
 POST /data/{cid}/network, seeders that die, and a download with no peer left."""
 import hashlib
+import os
 import threading
 import time
 
@@ -195,6 +196,41 @@ def test_a_dataset_over_the_free_quota_is_refused_up_front_and_still_streams(mak
     assert space["quotaUsedBytes"] <= space["quotaMaxBytes"]
     stats = requests.get(b.url + "/debug/exchange", timeout=10).json()
     assert stats["blocksNotStored"] > 0, stats
+
+
+def test_two_downloads_that_fit_only_one_at_a_time_are_not_both_started(make_node):
+    import signal
+    a = make_node("a").start()
+    b = make_node("b", "--storage-quota", "5MiB").start()
+    size = 3 << 20  # 48 blocks each: either fits in 5 MiB, not both
+    first = requests.post(a.url + "/data", data=stream(size, 21), timeout=120).text
+    second = requests.post(a.url + "/data", data=stream(size, 22), timeout=120).text
+    connect(b, a)
+    for cid in (first, second):
+        assert requests.get(b.url + f"/data/{cid}/network/manifest", timeout=60).status_code == 200
+    # The seeder stops answering: the first download runs but stores nothing yet.
+    os.kill(a.proc.pid, signal.SIGSTOP)
+    try:
+        r = requests.post(b.url + f"/data/{first}/network", timeout=60)
+        assert r.status_code == 200, r.text
+        free = b.space()["quotaMaxBytes"] - b.space()["quotaUsedBytes"]
+        assert free >= size  # the second fits in the free quota, but the first will take its part of it
+        r = requests.post(b.url + f"/data/{second}/network", timeout=60)
+        assert r.status_code == 413, r.text
+        assert f"Not enough storage quota: {size} bytes needed" in r.text, r.text
+        assert f"of which {size} are promised to the download running" in r.text, r.text
+        assert requests.get(b.url + f"/data/{second}/network/download", timeout=10).status_code == 404
+    finally:
+        os.kill(a.proc.pid, signal.SIGCONT)
+    status = wait_for_download(b, first)
+    assert status["state"] == "completed", status
+    assert download_digest(b, first, path="") == (digest_of(size, 21), size)
+    # Now the quota itself is short, and the answer says so.
+    r = requests.post(b.url + f"/data/{second}/network", timeout=60)
+    assert r.status_code == 413, r.text
+    assert "promised" not in r.text, r.text
+    space = b.space()
+    assert space["quotaUsedBytes"] <= space["quotaMaxBytes"]
 
 
 def test_no_peer_left_fails_clearly(make_node):
