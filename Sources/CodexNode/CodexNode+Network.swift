@@ -62,25 +62,27 @@ extension CodexNode {
   public func startNetworkDownload(_ cid: Cid) async throws -> Manifest {
     let manifest = try await networkManifest(cid)
     var needed: UInt64 = 0
+    var available = UInt64.max
     if networkDownload(cid)?.state != .running {
       let missing = manifest.blocksCount - (try await repo.localLeafCount(tree: manifest.treeCid))
       needed = UInt64(max(0, missing)) * UInt64(manifest.blockSize)
-      let available = try await repo.space().availableBytes
+      available = try await repo.space().availableBytes
       guard needed <= available else { throw NodeError.quotaExceeded(needed: needed, available: available) }
-      let promised = downloadStates.withLock { $0.promisedBytes(excluding: cid) }
-      guard needed <= available - min(available, promised.bytes) else {
-        throw NodeError.quotaPromised(
-          needed: needed, available: available, promised: promised.bytes, downloads: promised.downloads)
-      }
     }
     let store = exchange.networkStore
     let logger = self.logger
     let memory = self.memory
     let journal = downloadJournal
-    downloads.withLock { d in
+    try downloads.withLock { d in
       guard d[cid] == nil else { return }
-      downloadStates.withLock {
-        $0.start(
+      // Checked and recorded under the lock: of two downloads started at once, the second sees the first's promise.
+      try downloadStates.withLock { states in
+        let promised = states.promisedBytes(excluding: cid)
+        guard needed <= available - min(available, promised.bytes) else {
+          throw NodeError.quotaPromised(
+            needed: needed, available: available, promised: promised.bytes, downloads: promised.downloads)
+        }
+        states.start(
           cid, totalBlocks: manifest.blocksCount, promisedBytes: needed, blockSize: manifest.blockSize, at: Date())
       }
       journal.add(cid)
