@@ -29,11 +29,13 @@ struct DaemonCommand: AsyncParsableCommand {
   @OptionGroup var options: NodeOptions
 
   func run() async throws {
-    let config: NodeConfig
-    do { config = try options.resolve() } catch let e as SettingSources.ConfigError {
+    let resolved: (config: NodeConfig, sources: SettingSources)
+    do { resolved = try options.resolveWithSources() } catch let e as SettingSources.ConfigError {
       throw ValidationError(e.description)
     }
-    try await Self.runNode(config: config, persistence: nil)
+    try await Self.runNode(
+      config: resolved.config, persistence: nil,
+      warnings: [resolved.sources.unusedFileKeysWarning()].compactMap { $0 })
   }
 }
 
@@ -84,6 +86,13 @@ struct NodeOptions: ParsableArguments {
 
   /// Resolves every option from the command line, environment and config file.
   func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> NodeConfig {
+    try resolveWithSources(environment: environment).config
+  }
+
+  /// `resolve`, and the sources it read (which know the config file's keys no option asked for).
+  func resolveWithSources(
+    environment: [String: String] = ProcessInfo.processInfo.environment
+  ) throws -> (config: NodeConfig, sources: SettingSources) {
     let src = try SettingSources(configFile: configFile, environment: environment)
     var c = NodeConfig(dataDir: src.string("data-dir", cli: dataDir).map(Self.expandTilde) ?? NodeConfig.defaultDataDir)
     func int(_ name: String, _ cli: String?, _ range: ClosedRange<Int>) throws -> Int? {
@@ -137,7 +146,7 @@ struct NodeOptions: ParsableArguments {
       throw SettingSources.ConfigError(description: "--repo-kind: '\(kind)' is not one of fs, sqlite, leveldb")
     }
     _ = try LogSetup.level(c.logLevel)
-    return c
+    return (c, src)
   }
 
   static func expandTilde(_ path: String) -> String {
@@ -150,11 +159,13 @@ struct NodeOptions: ParsableArguments {
 extension DaemonCommand {
   /// Runs the node until SIGTERM/SIGINT. With `persistence`, the marketplace is connected and checked first; a
   /// failure there is logged as one line saying what to fix and exits with status 1.
-  static func runNode(config: NodeConfig, persistence: PersistenceOptions?) async throws {
+  /// `warnings` (about the configuration) are logged once logging is set up.
+  static func runNode(config: NodeConfig, persistence: PersistenceOptions?, warnings: [String] = []) async throws {
     MallocTuning.apply()
     let logLevel = LogLevelControl(try LogSetup.level(config.logLevel))
     try LogSetup.bootstrap(control: logLevel, format: config.logFormat)
     let logger = Logger(label: "codex")
+    for warning in warnings { logger.warning("\(warning)") }
 
     var registry: PrometheusCollectorRegistry? = nil
     if config.metricsEnabled {

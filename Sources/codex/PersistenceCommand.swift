@@ -43,6 +43,13 @@ struct PersistenceCommand: AsyncParsableCommand {
   func resolvePersistence(environment: [String: String] = ProcessInfo.processInfo.environment) throws
     -> PersistenceOptions
   {
+    try resolvePersistenceWithSources(environment: environment).options
+  }
+
+  /// `resolvePersistence`, and the sources it read (which know the config file's keys no option asked for).
+  func resolvePersistenceWithSources(
+    environment: [String: String] = ProcessInfo.processInfo.environment
+  ) throws -> (options: PersistenceOptions, sources: SettingSources) {
     let src = try SettingSources(configFile: options.configFile, environment: environment)
     func int(_ name: String, _ cli: String?, _ range: ClosedRange<Int>) throws -> Int? {
       guard let s = src.string(name, cli: cli) else { return nil }
@@ -72,16 +79,26 @@ struct PersistenceCommand: AsyncParsableCommand {
       p.maxPriorityFeePerGas = v
     }
     do { _ = try p.validate() } catch { throw SettingSources.ConfigError(description: error.description) }
-    return p
+    return (p, src)
+  }
+
+  /// The node's and the marketplace's options, and warnings about the configuration (config-file keys neither
+  /// asked for).
+  func resolveAll(
+    environment: [String: String] = ProcessInfo.processInfo.environment
+  ) throws -> (config: NodeConfig, persistence: PersistenceOptions, warnings: [String]) {
+    let node = try options.resolveWithSources(environment: environment)
+    let market = try resolvePersistenceWithSources(environment: environment)
+    let unused = market.sources.unusedFileKeysWarning(alsoAsked: node.sources.askedOptions)
+    return (node.config, market.options, [unused].compactMap { $0 })
   }
 
   func run() async throws {
-    let config: NodeConfig
-    let persistence: PersistenceOptions
-    do {
-      config = try options.resolve()
-      persistence = try resolvePersistence()
-    } catch let e as SettingSources.ConfigError { throw ValidationError(e.description) }
-    try await DaemonCommand.runNode(config: config, persistence: persistence)
+    let resolved: (config: NodeConfig, persistence: PersistenceOptions, warnings: [String])
+    do { resolved = try resolveAll() } catch let e as SettingSources.ConfigError {
+      throw ValidationError(e.description)
+    }
+    try await DaemonCommand.runNode(
+      config: resolved.config, persistence: resolved.persistence, warnings: resolved.warnings)
   }
 }

@@ -5,6 +5,14 @@ import TOMLKit
 struct SettingSources {
   let environment: [String: String]
   let file: [String: Any]
+  /// The config file's path, if one was read.
+  private(set) var filePath: String?
+  /// The options asked for so far (a box: the sources are passed around by value while options are resolved).
+  private let asked = AskedOptions()
+
+  final class AskedOptions {
+    var names: Set<String> = []
+  }
 
   /// Errors in the configuration, said so that a person can fix them.
   struct ConfigError: Error, CustomStringConvertible {
@@ -18,6 +26,7 @@ struct SettingSources {
       file = [:]
       return
     }
+    filePath = path
     let text: String
     do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
       throw ConfigError(description: "cannot read config file \(path): \(error.localizedDescription)")
@@ -37,8 +46,23 @@ struct SettingSources {
     "CODEX_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
   }
 
+  /// The names of the options asked for so far.
+  var askedOptions: Set<String> { asked.names }
+
+  /// A warning for the config file's keys that no option of the command asked for (a typo, or an option of another
+  /// subcommand): they are ignored. `alsoAsked`: options other sources of the same command asked for. Nil when
+  /// every key was used.
+  func unusedFileKeysWarning(alsoAsked: Set<String> = []) -> String? {
+    let unused = file.keys.filter { !asked.names.contains($0) && !alsoAsked.contains($0) }.sorted()
+    guard let filePath, !unused.isEmpty else { return nil }
+    let list = unused.map { "'\($0)'" }.joined(separator: ", ")
+    return "config file \(filePath): \(unused.count == 1 ? "key" : "keys") \(list) not used by this command (ignored;"
+      + " `codex daemon --help` and `codex persistence --help` list the options: keys are their names without the dashes)"
+  }
+
   /// One value: the command line's, else the environment's, else the file's.
   func string(_ option: String, cli: String?) -> String? {
+    asked.names.insert(option)
     if let cli { return cli }
     if let env = environment[Self.envName(option)] { return env }
     switch file[option] {
@@ -50,6 +74,7 @@ struct SettingSources {
 
   /// A repeatable value: the command line's list if given, else the environment's (comma-separated), else the file's.
   func list(_ option: String, cli: [String]) -> [String]? {
+    asked.names.insert(option)
     if !cli.isEmpty { return cli }
     if let env = environment[Self.envName(option)] {
       return env.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -61,6 +86,7 @@ struct SettingSources {
 
   /// A flag: true on the command line, else the environment's or the file's boolean.
   func flag(_ option: String, cli: Bool) throws -> Bool {
+    asked.names.insert(option)
     if cli { return true }
     if let env = environment[Self.envName(option)] { return try Self.parseBool(env, option) }
     switch file[option] {

@@ -27,6 +27,31 @@ func parsePersistence(global: [String] = [], _ args: [String]) throws -> Persist
     #expect(try Codex.parseAsRoot(["--data-dir", "/tmp/x"]) is DaemonCommand)
   }
 
+  @Test("config-file keys that neither the node's nor the marketplace's options use are named in a warning")
+  func unusedConfigKeys() throws {
+    let dir = try TempDir()
+    defer { dir.remove() }
+    let toml = try dir.file(
+      "c.toml",
+      """
+      storage-quota = "1GiB"
+      eth-private-key = "/file-key"
+      validator = true
+      validatr-groups = 8
+      """)
+    let all = try parsePersistence(global: ["--config-file", toml], []).resolveAll(environment: [:])
+    #expect(all.config.storageQuota == 1 << 30)
+    #expect(all.persistence.validator)
+    #expect(all.warnings.count == 1)
+    #expect(all.warnings.first?.contains("key 'validatr-groups' not used by this command") == true)
+    let clean = try dir.file("d.toml", "storage-quota = \"1GiB\"\neth-private-key = \"/k\"\n")
+    #expect(try parsePersistence(global: ["--config-file", clean], []).resolveAll(environment: [:]).warnings == [])
+    // The plain daemon does not use the marketplace's keys.
+    let daemon = try #require(try Codex.parseAsRoot(["--config-file", clean]) as? DaemonCommand)
+    let sources = try daemon.options.resolveWithSources(environment: [:]).sources
+    #expect(sources.unusedFileKeysWarning()?.contains("key 'eth-private-key' not used") == true)
+  }
+
   @Test func providersRepeatableAndCommaSeparated() throws {
     let cmd = try parsePersistence([
       "--eth-private-key", "/k", "--eth-provider", "http://a:1,http://b:2", "--eth-provider", "http://c:3",

@@ -45,6 +45,26 @@ def test_precedence_cli_over_env_over_file(workdir):
             n.kill()
 
 
+def test_config_file_keys_no_option_uses_are_named_in_a_warning(workdir):
+    # Every option of the node as a key (none may be reported), plus a typo and a marketplace option.
+    cfg = os.path.join(workdir, "typo.toml")
+    with open(cfg, "w") as f:
+        f.write('agent-string = "x"\napi-bindaddr = "127.0.0.1"\napi-idle-timeout = "2m"\nblock-mi = "10m"\n'
+                'block-mn = 1000\nblock-retries = 3000\nblock-ttl = "30d"\nbootstrap-node = []\ncache-size = 0\n'
+                'api-cors-origin = "*"\nlisten-addrs = ["/ip4/127.0.0.1/tcp/0"]\nlog-format = "nocolors"\n'
+                'max-peers = 160\nmetrics = false\nmetrics-address = "127.0.0.1"\nnat = "any"\n'
+                'net-privkey = "key"\nnum-threads = 0\nrepo-kind = "fs"\nstorage-qouta = "1GiB"\n'
+                'eth-provider = "http://127.0.0.1:9"\n')
+    n = run_node(workdir, "typo", "--config-file", cfg)
+    try:
+        assert n.space()["quotaMaxBytes"] == 20 << 30  # the typo changed nothing
+    finally:
+        n.kill()
+    with open(n.log.name, "rb") as f:
+        log = f.read().decode()
+    assert "keys 'eth-provider', 'storage-qouta' not used by this command" in log, log
+
+
 def test_bad_options_fail_with_a_clear_message(workdir):
     for args, needle in [
         (["--storage-quota", "lots"], "not a size"),
