@@ -37,6 +37,7 @@ extension RepoStore {
     let n = batch.count
     guard n > 0 else { return }
     let expiry = expiry(ttl: nil)
+    leaves.noteExpiry(expiry)
     try await withWriter("storing \(n) blocks", keepingPipeline: true) { db, state in
       if let failure = state.failedSessions[session] { throw failure }
       // Another upload's batch is completed now (a failure there is that upload's, not this one's).
@@ -298,7 +299,7 @@ extension RepoStore {
   /// `leaves` in a streaming pass, so memory does not grow with the dataset) with its reference counted, and the
   /// session's pending marks are cleared.
   func commitLeaves(session: Int64, treeCid: Cid, leaves: LeafSpillBox, manifest: Block) async throws {
-    let expiry = expiry(ttl: nil)
+    let expiry = leaves.manifestExpiry(expiry(ttl: nil))
     try await withWriter("committing upload of \(treeCid)") { db, writer in
       // `withWriter` completed this session's last batch; it may have failed.
       if let failure = writer.failedSessions[session] { throw failure }
@@ -390,6 +391,8 @@ final class LeafSpillBox: @unchecked Sendable {
   private let directory: String
   /// Batches of the session still pipelined in the store: their digests are not appended yet.
   private var pipelined = 0
+  /// The expiry given to the session's first stored blocks (the earliest): its manifest gets no later one.
+  private var firstExpiry: Int64?
 
   init(directory: String) {
     self.directory = directory
@@ -403,6 +406,13 @@ final class LeafSpillBox: @unchecked Sendable {
   }
 
   var count: Int { lock.withLock { spill?.count ?? 0 } }
+
+  /// Notes the expiry of blocks the session stores now (only the first one counts: the clock goes forward).
+  func noteExpiry(_ expiry: Int64) { lock.withLock { firstExpiry = min(firstExpiry ?? expiry, expiry) } }
+
+  /// The expiry for the session's manifest, stored `now`-expiring at `expiry`: no later than the session's first
+  /// blocks'. A manifest that outlived the blocks it lists would stay listed while maintenance deletes them.
+  func manifestExpiry(_ expiry: Int64) -> Int64 { lock.withLock { min(expiry, firstExpiry ?? expiry) } }
 
   /// Counts a batch entering (+1) or leaving (-1) the store's pipeline.
   func inFlight(_ delta: Int) { lock.withLock { pipelined += delta } }

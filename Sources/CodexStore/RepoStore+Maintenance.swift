@@ -5,8 +5,8 @@ import Multiformats
 
 /// Expiry maintenance (`formats.md` §6.2 BlockMaintainer).
 extension RepoStore {
-  /// Deletes up to `config.maintenanceBatch` blocks whose expiry is before now, oldest first, using the expiry
-  /// index. As upstream does, expired blocks go even if datasets still reference them (their leaf rows are left
+  /// Deletes up to `config.maintenanceBatch` blocks whose expiry is before now, manifests first, then oldest first,
+  /// using the codec and expiry indexes. As upstream does, expired blocks go even if datasets still reference them (their leaf rows are left
   /// dangling, `formats.md` §7 #7); blocks of an upload in progress are kept. Returns how many were deleted.
   @discardableResult
   public func runMaintenanceCycle() async throws -> Int {
@@ -15,6 +15,19 @@ extension RepoStore {
     let deleted = try await withWriter("expiry maintenance") { db, state -> Int in
       var n = 0
       try self.durableTransaction(db) {
+        // Expired manifests first: a dataset stops being listed before maintenance deletes its blocks (an upload's
+        // manifest expires no later than its first blocks), not after, which with `maintenanceBatch` blocks a
+        // cycle could be hours later.
+        let expiredManifests = try Data.fetchAll(
+          db,
+          sql: """
+            SELECT cid FROM blocks WHERE codec = ? AND expiry < ?
+            AND upload IS NULL AND NOT EXISTS (SELECT 1 FROM pending WHERE pending.cid = blocks.cid)
+            ORDER BY expiry LIMIT ?
+            """,
+          arguments: [Int64(bitPattern: Multicodec.codexManifest.rawValue), now, batch])
+        n = try self.deleteBlockRows(db, cids: expiredManifests)
+        guard n < batch else { return }
         let expired = try Data.fetchAll(
           db,
           sql: """
@@ -22,8 +35,8 @@ extension RepoStore {
             AND upload IS NULL AND NOT EXISTS (SELECT 1 FROM pending WHERE pending.cid = blocks.cid)
             ORDER BY expiry LIMIT ?
             """,
-          arguments: [now, batch])
-        n = try self.deleteBlockRows(db, cids: expired)
+          arguments: [now, batch - n])
+        n += try self.deleteBlockRows(db, cids: expired)
       }
       try self.releaseFreeRanges(db, current: state.pack)
       return n

@@ -48,6 +48,7 @@ public final class UploadSession: Sendable {
   ///   after commit/abort.
   public func add(_ blocks: [Block]) async throws {
     try checkOpen()
+    leaves.noteExpiry(store.expiry(ttl: nil))  // no later than what `storeBlocks` gives them
     try await store.storeBlocks(blocks, ttl: nil, session: id)
   }
 
@@ -118,7 +119,7 @@ public final class UploadSession: Sendable {
     try checkOpen()
     let store = self.store
     let id = self.id
-    let expiry = store.expiry(ttl: nil)
+    let expiry = self.leaves.manifestExpiry(store.expiry(ttl: nil))
     let indexed = leaves.enumerated().map { (index: $0.offset, blockCid: $0.element.blockCid, proof: $0.element.proof) }
     try await store.withWriter("committing upload of \(treeCid)") { db, writer in
       let plan = try store.prepare(db, [manifest], state: &writer)

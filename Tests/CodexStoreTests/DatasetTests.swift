@@ -282,6 +282,40 @@ struct DatasetTests {
     await store.close()
   }
 
+  @Test("an upload's manifest expires with its first blocks, and maintenance deletes it before any block")
+  func expiringDatasetLeavesTheListingFirst() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let clock = TestClock()
+    let store = try RepoStore(
+      config: RepoConfig(directory: dir.path, blockTTL: .seconds(1000), maintenanceBatch: 3), clock: clock,
+      logger: testLogger)
+    let ds = try TestDataset(count: 8, seed: 95)
+    let session = try await store.beginUpload()
+    // A long upload: its batches are stored 60 s apart, the manifest at the end.
+    try await addInBatches(Array(ds.blocks[0..<4]), capacity: 4, to: session)
+    clock.advance(60)
+    try await addInBatches(Array(ds.blocks[4..<8]), capacity: 4, to: session)
+    clock.advance(60)
+    try await session.commit(manifest: ds.manifestBlock)
+    let first = try await store.testingInt("SELECT expiry FROM blocks WHERE cid = ?", ds.blocks[0])
+    #expect(try await store.testingInt("SELECT expiry FROM blocks WHERE cid = ?", ds.manifestBlock) == first)
+    #expect(try await store.testingInt("SELECT expiry FROM blocks WHERE cid = ?", ds.blocks[7]) == first + 60)
+    // Once the first blocks expired, the first cycle deletes the manifest, then the oldest blocks.
+    clock.advance(1000 - 120 + 1)
+    #expect(try await store.runMaintenanceCycle() == 3)
+    #expect(try await store.manifests().isEmpty)
+    #expect(try await store.hasBlock(ds.blocks[2].cid))
+    #expect(try await store.runMaintenanceCycle() == 2)
+    #expect(try await store.runMaintenanceCycle() == 0)  // the later batch has not expired yet
+    clock.advance(60)
+    #expect(try await store.runMaintenanceCycle() == 3)
+    #expect(try await store.runMaintenanceCycle() == 1)
+    #expect(try await store.space().totalBlocks == 0)
+    #expect(try await store.verify().isEmpty)
+    await store.close()
+  }
+
   @Test func maintenanceLoopStopsWhenCancelled() async throws {
     let dir = TempDir()
     defer { dir.cleanup() }
