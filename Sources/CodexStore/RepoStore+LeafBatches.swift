@@ -410,8 +410,9 @@ final class LeafSpillBox: @unchecked Sendable {
   /// Notes the expiry of blocks the session stores now (only the first one counts: the clock goes forward).
   func noteExpiry(_ expiry: Int64) { lock.withLock { firstExpiry = min(firstExpiry ?? expiry, expiry) } }
 
-  /// The expiry for the session's manifest, stored `now`-expiring at `expiry`: no later than the session's first
-  /// blocks'. A manifest that outlived the blocks it lists would stay listed while maintenance deletes them.
+  /// The expiry for the session's manifest, where a block stored now expires at `expiry`: no later than the
+  /// session's first blocks'. A manifest that outlived the blocks it lists would stay listed while maintenance
+  /// deletes them.
   func manifestExpiry(_ expiry: Int64) -> Int64 { lock.withLock { min(expiry, firstExpiry ?? expiry) } }
 
   /// Counts a batch entering (+1) or leaving (-1) the store's pipeline.

@@ -6,8 +6,9 @@ import Multiformats
 /// Expiry maintenance (`formats.md` §6.2 BlockMaintainer).
 extension RepoStore {
   /// Deletes up to `config.maintenanceBatch` blocks whose expiry is before now, manifests first, then oldest first,
-  /// using the codec and expiry indexes. As upstream does, expired blocks go even if datasets still reference them (their leaf rows are left
-  /// dangling, `formats.md` §7 #7); blocks of an upload in progress are kept. Returns how many were deleted.
+  /// using the codec and expiry indexes. As upstream does, expired blocks go even if datasets still reference them
+  /// (their leaf rows are left dangling, `formats.md` §7 #7); blocks of an upload in progress are kept. Returns how
+  /// many were deleted.
   @discardableResult
   public func runMaintenanceCycle() async throws -> Int {
     let now = clock.now()
