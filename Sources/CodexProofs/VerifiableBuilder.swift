@@ -83,6 +83,10 @@ public struct VerifiableBuilder: Sendable {
       verifyRoot: verifyCid, slotRoots: slotRoots.map(SlotCids.slotRootCid), cellSize: layout.cellSize,
       strategy: .linear)
     try await store.putBlock(verifiable.block, ttl: blockTTL)
+    // The dataset's blocks live at least as long as the new manifest (extended after it, so it expires first).
+    if let expiring = store as? any ExpiringBlocks {
+      try await expiring.extendExpiry(tree: manifest.treeCid, count: manifest.blocksCount, ttl: blockTTL)
+    }
     let elapsed = clock.now - start
     logger.info(
       "slots: verifiable manifest stored",

@@ -38,6 +38,14 @@ extension BlockStore {
   }
 }
 
+/// A store whose blocks expire (the repo). A manifest made from blocks stored earlier (a protected or verifiable
+/// manifest) extends their expiry to its own, so they do not expire, and go, while it is still listed.
+public protocol ExpiringBlocks: BlockStore {
+  /// Raises the expiry of the blocks of leaves `0..<count` of `treeCid` to what a block stored now with `ttl` (nil:
+  /// the store's default) gets; blocks that already expire later keep their expiry.
+  func extendExpiry(tree treeCid: Cid, count: Int, ttl: Duration?) async throws
+}
+
 /// A store whose `getBlocks(tree:indices:)` never returns a block whose bytes differ from what was stored (it
 /// checks each against a stored checksum), so a server need not re-hash what it sends.
 public protocol IntegrityCheckedReads: BlockStore {}

@@ -255,6 +255,10 @@ extension RepoStore {
     }
   }
 
+  public func extendExpiry(tree treeCid: Cid, count: Int, ttl: Duration?) async throws {
+    try await updateExpiry(tree: treeCid, count: count, expiry: expiry(ttl: ttl))
+  }
+
   /// Raises to `expiry` (unix seconds) the expiry of the blocks of leaves `0..<count` of `tree`; blocks that
   /// already expire later keep their expiry.
   public func updateExpiry(tree: Cid, count: Int, expiry: Int64) async throws {

@@ -56,7 +56,7 @@ import Synchronization
 /// All methods are safe to call concurrently. Reads run concurrently with each other and with writes; writes are
 /// applied one at a time. After any crash (even SIGKILL) the next `init` recovers a consistent repo: what was
 /// visible before is intact, unfinished uploads are gone and the quota counts exactly the stored blocks.
-public final class RepoStore: LendingReads, Sendable {
+public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
   let config: RepoConfig
   let clock: any CodexClock
   let logger: Logger

@@ -53,6 +53,37 @@ import Testing
   }
 
   /// K = 3, M = 2 (GF(2^8)): parity at `rounded + s + j·steps` equals Leopard over the group's blocks.
+  @Test("protecting an older dataset makes its blocks live at least as long as the protected manifest")
+  func protectedManifestDoesNotOutliveItsBlocks() async throws {
+    final class Clock: CodexClock, @unchecked Sendable {
+      var value: Int64 = 1_700_000_000
+      func now() -> Int64 { value }
+    }
+    let clock = Clock()
+    let t = try TempRepo(clock: clock)
+    let bs = 1024
+    let (plain, blocks) = try await t.storePlain(erasureTestBytes(4 * bs + 100, seed: 5), blockSize: bs)
+    func expiry(_ cid: Cid) async throws -> Int {
+      let hex = cid.bytes.map { String(format: "%02x", $0) }.joined()
+      return try await t.repo.testingInt("SELECT expiry FROM blocks WHERE cid = X'\(hex)'")
+    }
+    let uploaded = try await expiry(blocks[0].cid)
+    clock.value += 600  // protected ten minutes after the upload
+    let protected = try await ErasureEncoder(store: t.repo, logger: erasureTestLogger).encode(
+      plain, parameters: .defaults)
+    let manifestExpiry = try await expiry(protected.cid)
+    #expect(manifestExpiry == uploaded + 600)
+    for b in blocks { #expect(try await expiry(b.cid) >= manifestExpiry) }
+    // Past the upload's TTL only the plain manifest goes; the protected dataset stays whole.
+    clock.value = Int64(uploaded) + 1
+    #expect(try await t.repo.runMaintenanceCycle() == 1)
+    #expect(try await t.repo.manifests().map(\.cid) == [protected.cid])
+    for i in 0..<protected.blocksCount where i != 5 {  // 5 is padding
+      #expect(try await t.repo.hasBlock(tree: protected.treeCid, index: i))
+    }
+    await t.close()
+  }
+
   @Test func parityMatchesTheCodecPerGroup() async throws {
     let t = try TempRepo()
     let bs = 512

@@ -11,9 +11,9 @@ struct TempRepo {
   let path: String
   let repo: RepoStore
 
-  init() throws {
+  init(clock: any CodexClock = SystemClock()) throws {
     path = NSTemporaryDirectory() + "codex-erasure-test-" + UUID().uuidString
-    repo = try RepoStore(config: RepoConfig(directory: path), logger: erasureTestLogger)
+    repo = try RepoStore(config: RepoConfig(directory: path), clock: clock, logger: erasureTestLogger)
   }
 
   func close() async {

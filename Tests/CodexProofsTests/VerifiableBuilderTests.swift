@@ -10,6 +10,33 @@ import Testing
 struct VerifiableBuilderTests {
   static let blockSize = 64 * 1024
 
+  @Test("building a verifiable manifest later makes the dataset's blocks live at least as long as it")
+  func verifiableManifestDoesNotOutliveItsBlocks() async throws {
+    final class Clock: CodexClock, @unchecked Sendable {
+      var value: Int64 = 1_700_000_000
+      func now() -> Int64 { value }
+    }
+    let clock = Clock()
+    let temp = try SlotsTempRepo(clock: clock)
+    let pool = ComputePool(threads: 2)
+    defer { Task { await pool.shutdown() } }
+    let protected = try await temp.storeProtected(
+      slotsTestBytes(5 * Self.blockSize - 1000, seed: 9), blockSize: Self.blockSize)
+    func expiry(_ cid: Cid) async throws -> Int {
+      let hex = cid.bytes.map { String(format: "%02x", $0) }.joined()
+      return try await temp.repo.testingInt("SELECT expiry FROM blocks WHERE cid = X'\(hex)'")
+    }
+    clock.value += 900
+    let verifiable = try await VerifiableBuilder(store: temp.repo, pool: pool, logger: slotsTestLogger).build(
+      protected)
+    let manifestExpiry = try await expiry(verifiable.cid)
+    for i in 0..<protected.blocksCount where i != 5 {  // 5 is the empty padding block
+      let (block, _) = try #require(try await temp.repo.getBlock(tree: protected.treeCid, index: i))
+      #expect(try await expiry(block.cid) >= manifestExpiry)
+    }
+    await temp.close()
+  }
+
   @Test("a verifiable manifest built from a protected dataset round-trips and matches independently built slots")
   func buildRoundTrip() async throws {
     let temp = try SlotsTempRepo()

@@ -11,9 +11,9 @@ struct SlotsTempRepo {
   let path: String
   let repo: RepoStore
 
-  init() throws {
+  init(clock: any CodexClock = SystemClock()) throws {
     path = NSTemporaryDirectory() + "codex-slots-test-" + UUID().uuidString
-    repo = try RepoStore(config: RepoConfig(directory: path), logger: slotsTestLogger)
+    repo = try RepoStore(config: RepoConfig(directory: path), clock: clock, logger: slotsTestLogger)
   }
 
   func close() async {
