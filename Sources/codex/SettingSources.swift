@@ -57,7 +57,8 @@ struct SettingSources {
     guard let filePath, !unused.isEmpty else { return nil }
     let list = unused.map { "'\($0)'" }.joined(separator: ", ")
     return "config file \(filePath): \(unused.count == 1 ? "key" : "keys") \(list) not used by this command (ignored;"
-      + " `codex daemon --help` and `codex persistence --help` list the options: keys are their names without the dashes)"
+      + " `codex daemon --help` and `codex persistence --help` list the options: keys are their names without"
+      + " the dashes)"
   }
 
   /// One value: the command line's, else the environment's, else the file's.
