@@ -28,15 +28,17 @@ public struct NetworkDownload: Sendable, Equatable {
   public internal(set) var state = State.running
   public let started: Date
   public internal(set) var finished: Date?
-  /// Bytes of quota the blocks still to fetch will take: those not stored here when it started, less what it stored
-  /// since. Later downloads count them as taken (`NetworkDownloads.promisedBytes`); zero once it ended.
-  public internal(set) var promisedBytes: UInt64 = 0
-  /// The dataset's block size (what each stored block takes off `promisedBytes`).
+  /// Bytes of the blocks that were not stored here when it started.
+  var neededAtStart: UInt64 = 0
+  /// The dataset's block size (what each block it stored takes off `promisedBytes`).
   var blockSize: UInt64 = 0
 
-  /// One more block of the dataset is stored (fetched or rebuilt): it takes its bytes off the promise.
-  mutating func stored(blocks: Int) {
-    promisedBytes -= min(promisedBytes, UInt64(blocks) * blockSize)
+  /// Bytes of quota the blocks still to fetch will take: `neededAtStart` less the blocks it stored since (fetched or
+  /// rebuilt). Later downloads count them as taken (`NetworkDownloads.promisedBytes`); zero once it ended.
+  public var promisedBytes: UInt64 {
+    guard state == .running else { return 0 }
+    let stored = UInt64(fetchedBlocks + recoveredBlocks) * blockSize
+    return neededAtStart - min(neededAtStart, stored)
   }
 }
 
@@ -56,7 +58,7 @@ struct NetworkDownloads: Sendable {
   ) {
     finishedOrder.removeAll { $0 == cid }
     var d = NetworkDownload(cid: cid, totalBlocks: totalBlocks, started: now)
-    d.promisedBytes = promisedBytes
+    d.neededAtStart = promisedBytes
     d.blockSize = UInt64(max(0, blockSize))
     byCid[cid] = d
   }
@@ -66,7 +68,7 @@ struct NetworkDownloads: Sendable {
   func promisedBytes(excluding cid: Cid? = nil) -> (bytes: UInt64, downloads: Int) {
     var total: UInt64 = 0
     var count = 0
-    for (c, d) in byCid where c != cid && d.state == .running && d.promisedBytes > 0 {
+    for (c, d) in byCid where c != cid && d.promisedBytes > 0 {
       total += d.promisedBytes
       count += 1
     }
@@ -77,10 +79,7 @@ struct NetworkDownloads: Sendable {
   mutating func advance(_ cid: Cid, fetched: Bool) {
     guard var d = byCid[cid] else { return }
     d.doneBlocks += 1
-    if fetched {
-      d.fetchedBlocks += 1
-      d.stored(blocks: 1)
-    }
+    if fetched { d.fetchedBlocks += 1 }
     byCid[cid] = d
   }
 
@@ -94,7 +93,6 @@ struct NetworkDownloads: Sendable {
     guard var d = byCid[cid] else { return }
     d.doneBlocks += count
     d.recoveredBlocks += count
-    d.stored(blocks: count)
     d.unavailableBlocks -= min(count, d.unavailableBlocks)
     byCid[cid] = d
   }
@@ -104,7 +102,6 @@ struct NetworkDownloads: Sendable {
     guard var d = byCid[cid], d.state == .running else { return }
     d.state = state
     d.finished = now
-    d.promisedBytes = 0
     byCid[cid] = d
     finishedOrder.append(cid)
     while finishedOrder.count > Self.keptFinished { byCid.removeValue(forKey: finishedOrder.removeFirst()) }
