@@ -20,6 +20,31 @@ def peak_rss_mib(node):
     raise AssertionError("no VmHWM")
 
 
+def upload_concurrently(node, workdir, count, mib):
+    """`count` random files of `mib` MiB uploaded at once with curl; checks every upload succeeded, all are listed
+    and one reads back byte-exact. Returns the node's peak RSS in MiB."""
+    paths = []
+    for k in range(count):
+        path = os.path.join(workdir, f"up{k}.bin")
+        with open(path, "wb") as f:
+            f.write(os.urandom(mib << 20))
+        paths.append(path)
+    uploads = [
+        subprocess.Popen(["curl", "-sS", "--fail", "-X", "POST", "-H", "Content-Type:", "-T", p, node.url + "/data"],
+                         stdout=subprocess.PIPE, text=True)
+        for p in paths]
+    cids = [u.communicate(timeout=300)[0].strip() for u in uploads]
+    assert all(u.returncode == 0 for u in uploads), cids
+    assert len(set(cids)) == count
+    peak = peak_rss_mib(node)
+    print("peak RSS MiB", peak)
+    assert {d["cid"] for d in node.datasets()} == set(cids)
+    k = count * 5 // 8
+    with open(paths[k], "rb") as f:
+        assert requests.get(node.url + f"/data/{cids[k]}", timeout=60).content == f.read()
+    return peak
+
+
 def test_thirty_slow_downloads_of_local_data_with_a_peer_connected(make_node, workdir):
     peer = make_node("peer").start()
     node = make_node("server").start()
@@ -52,28 +77,9 @@ def test_many_concurrent_uploads_share_a_bounded_buffer_budget(make_node, workdi
     # Each upload buffers up to four 8 MiB batches for speed; 24 uploads of 32 MiB at once held ~all of their
     # bytes (1.1 GB RSS measured with 30). The node-wide budget caps the batches at 12 (96 MiB).
     node = make_node("uploads").start()
-    count = 24
-    paths = []
-    for k in range(count):
-        path = os.path.join(workdir, f"up{k}.bin")
-        with open(path, "wb") as f:
-            f.write(os.urandom(32 << 20))
-        paths.append(path)
-    uploads = [
-        subprocess.Popen(["curl", "-sS", "--fail", "-X", "POST", "-H", "Content-Type:", "-T", p, node.url + "/data"],
-                         stdout=subprocess.PIPE, text=True)
-        for p in paths]
-    cids = [u.communicate(timeout=300)[0].strip() for u in uploads]
-    assert all(u.returncode == 0 for u in uploads), cids
-    assert len(set(cids)) == count
-    peak = peak_rss_mib(node)
-    print("peak RSS MiB", peak)
+    peak = upload_concurrently(node, workdir, count=24, mib=32)
     # Batches (96 MiB), socket read buffers and a ~60 MiB node: measured 300-320 MiB.
-    assert peak < 600, f"peak RSS {peak} MiB with {count} concurrent uploads"
-    listed = {d["cid"] for d in node.datasets()}
-    assert listed == set(cids)
-    with open(paths[5], "rb") as f:
-        assert requests.get(node.url + f"/data/{cids[5]}", timeout=60).content == f.read()
+    assert peak < 600, f"peak RSS {peak} MiB with 24 concurrent uploads"
 
 
 def test_uploads_that_stop_sending_do_not_stall_other_uploads(make_node):
@@ -122,23 +128,5 @@ def test_many_more_concurrent_uploads_share_a_bounded_receive_budget(make_node, 
     # each: at 1 MiB a read every connection held ~10 MiB (64 concurrent uploads: 665 MiB measured). The reads now
     # shrink as connections are added (a node-wide receive budget): measured 330-370 MiB.
     node = make_node("many-uploads").start()
-    count = 64
-    paths = []
-    for k in range(count):
-        path = os.path.join(workdir, f"many{k}.bin")
-        with open(path, "wb") as f:
-            f.write(os.urandom(16 << 20))
-        paths.append(path)
-    uploads = [
-        subprocess.Popen(["curl", "-sS", "--fail", "-X", "POST", "-H", "Content-Type:", "-T", p, node.url + "/data"],
-                         stdout=subprocess.PIPE, text=True)
-        for p in paths]
-    cids = [u.communicate(timeout=300)[0].strip() for u in uploads]
-    assert all(u.returncode == 0 for u in uploads), cids
-    assert len(set(cids)) == count
-    peak = peak_rss_mib(node)
-    print("peak RSS MiB", peak)
-    assert peak < 500, f"peak RSS {peak} MiB with {count} concurrent uploads"
-    assert {d["cid"] for d in node.datasets()} == set(cids)
-    with open(paths[40], "rb") as f:
-        assert requests.get(node.url + f"/data/{cids[40]}", timeout=60).content == f.read()
+    peak = upload_concurrently(node, workdir, count=64, mib=16)
+    assert peak < 500, f"peak RSS {peak} MiB with 64 concurrent uploads"

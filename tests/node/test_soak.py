@@ -15,6 +15,16 @@ SECONDS = 20
 THREADS = 8
 
 
+def stop_and_verify(node):
+    """Stops `node` (SIGTERM) and checks its repo: consistent, no dataset incomplete."""
+    node.stop()
+    r = subprocess.run([codex_binary(), "verify-repo", "--data-dir", node.data_dir], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "consistent" in r.stdout, r.stdout
+    assert "incomplete" not in r.stdout, r.stdout
+
+
 def soak(node, seconds, threads, known, stop_early=None):
     """Random operations on `node` from `threads` threads for `seconds`; `known` collects cid -> bytes of every
     upload. Returns (counts, errors). `stop_early`, if given, is called once the workers run; they stop when it
@@ -111,12 +121,7 @@ def test_random_concurrent_operations_keep_the_repo_consistent(make_node):
     assert node.proc.poll() is None
     space = node.space()
     assert space["quotaUsedBytes"] <= space["quotaMaxBytes"]
-    node.stop()
-    r = subprocess.run([codex_binary(), "verify-repo", "--data-dir", node.data_dir], capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "consistent" in r.stdout, r.stdout
-    assert "incomplete" not in r.stdout, r.stdout
+    stop_and_verify(node)
 
 
 def test_sigkill_in_the_middle_of_random_concurrent_operations_leaves_the_repo_consistent(make_node):
@@ -142,8 +147,4 @@ def test_sigkill_in_the_middle_of_random_concurrent_operations_leaves_the_repo_c
             assert r.content == known[cid], cid
     space = node.space()
     assert space["quotaUsedBytes"] <= space["quotaMaxBytes"]
-    node.stop()
-    r = subprocess.run([codex_binary(), "verify-repo", "--data-dir", node.data_dir], capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "consistent" in r.stdout and "incomplete" not in r.stdout, r.stdout
+    stop_and_verify(node)
