@@ -27,6 +27,14 @@ class Node(NodeProcess):
         self.wait_ready(timeout)
         return self
 
+    def output(self):
+        """The tail of the node's log (what it printed before it exited)."""
+        self.log.flush()
+        with open(self.log.name, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 4000))
+            return f.read().decode(errors="replace")
+
     def space(self):
         return requests.get(self.url + "/space", timeout=10).json()
 
