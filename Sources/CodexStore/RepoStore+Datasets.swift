@@ -168,11 +168,16 @@ extension RepoStore {
     // Raw statements (see `RawStatement`): GRDB's per-execution bookkeeping cost more than SQLite's own work in
     // these per-leaf loops (a 4 GiB delete spent over half its time there).
     let unref = try RawStatement(db, "UPDATE blocks SET refcount = refcount - 1 WHERE cid = ?1 AND refcount > 0")
+    // A leaf whose block was deleted while it named it counts in `dangling_refs` instead (`RepoSchema` v4).
+    let undangle = try RawStatement(db, "UPDATE dangling_refs SET refs = refs - 1 WHERE cid = ?1")
+    let settled = try RawStatement(db, "DELETE FROM dangling_refs WHERE cid = ?1 AND refs <= 0")
     let empty = Data(Codex.emptyBlockCid.bytes)
     var candidates = Set<Data>()
     for block in removed where block != empty {
       // Only leaves of codex-block CIDs counted a reference (putCidAndProof rule).
-      if (try? Cid(bytes: block))?.codec == .codexBlock { try unref.run(binding: 1, block) }
+      if (try? Cid(bytes: block))?.codec == .codexBlock, try unref.run(binding: 1, block) == 0 {
+        if try undangle.run(binding: 1, block) > 0 { try settled.run(binding: 1, block) }
+      }
       candidates.insert(block)
     }
     let check = try RawStatement(

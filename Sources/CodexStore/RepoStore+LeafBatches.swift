@@ -251,7 +251,7 @@ extension RepoStore {
         db,
         """
         INSERT INTO blocks (cid, codec, size, expiry, refcount, pack, pos, data, tree, upload, crc)
-        VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, NULL, NULL, ?7, ?8)
+        VALUES (?1, ?2, ?3, ?4, \(RepoSchema.danglingRefsOf1), ?5, ?6, NULL, NULL, ?7, ?8)
         """)
       insert.bind(2, Int64(bitPattern: Multicodec.codexBlock.rawValue))
       insert.bind(3, Int64(size))
@@ -266,6 +266,7 @@ extension RepoStore {
         digests.append(contentsOf: batch.digest(index))
       }
     }
+    try consumeDanglingRefs(db, keys: plan.new.lazy.map(\.key))
     let pend = try db.cachedStatement(
       sql: "INSERT INTO pending (session, cid, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
     if !digests.isEmpty {

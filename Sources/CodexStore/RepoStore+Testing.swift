@@ -19,4 +19,16 @@ extension RepoStore {
   func testingWriterInt(_ sql: String) async throws -> Int {
     try await withWriter("test query") { db, _ in try Int.fetchOne(db, sql: sql) ?? 0 }
   }
+
+  /// Runs the v4 migration's reference recount (`RepoSchema.recountReferences`); returns the rows it changed.
+  func testingRecountReferences() async throws -> Int {
+    try await withWriter("test recount") { db, _ -> Int in
+      var changed = 0
+      try db.inTransaction {
+        changed = try RepoSchema.recountReferences(db)
+        return .commit
+      }
+      return changed
+    }
+  }
 }

@@ -38,7 +38,8 @@ extension RepoStore {
   }
 
   /// Checks the repo: quota counters equal the stored blocks; no pack holds bytes beyond its committed length and
-  /// every block lies inside it; no pending rows or unreleased free ranges; every stored manifest decodes (and
+  /// every block lies inside it; no pending rows or unreleased free ranges; every block's `refcount` (and
+  /// `dangling_refs`) equals the number of leaf rows naming it; every stored manifest decodes (and
   /// which datasets lack blocks); with `deep`, every block's bytes hash to its CID (`progress` hears the bytes of
   /// each block read). Holds the writer throughout: run it on a quiet store.
   public func check(deep: Bool = true, progress: (@Sendable (Int) -> Void)? = nil) async throws -> RepoReport {
@@ -85,6 +86,14 @@ extension RepoStore {
       if held > 0 { problems.append("\(held) blocks held by an upload") }
       let free = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM free_ranges") ?? 0
       if free > 0 { problems.append("\(free) free ranges not released") }
+      let refs = try RepoSchema.referenceMismatches(db)
+      if refs.blocks > 0 {
+        problems.append("\(refs.blocks) blocks count other references than the leaf rows naming them")
+      }
+      if refs.dangling > 0 {
+        problems.append(
+          "\(refs.dangling) deleted blocks count other dangling references than the leaf rows naming them")
+      }
       // Manifests and their leaves.
       let manifests = try Row.fetchAll(
         db, sql: "SELECT cid, size, pack, pos, data FROM blocks WHERE codec = ?",

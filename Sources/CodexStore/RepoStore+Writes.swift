@@ -143,7 +143,7 @@ extension RepoStore {
       db,
       """
       INSERT INTO blocks (cid, codec, size, expiry, refcount, pack, pos, data, tree, crc)
-      VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9)
+      VALUES (?1, ?2, ?3, ?4, \(RepoSchema.danglingRefsOf1), ?5, ?6, ?7, ?8, ?9)
       """)
     for (block, placement) in plan.new {
       var tree: [UInt8]?
@@ -168,6 +168,7 @@ extension RepoStore {
       insert.bind(9, Int64(BlockChecksum.crc32c(block.data)))
       try insert.run()
     }
+    try consumeDanglingRefs(db, keys: plan.new.lazy.map { Data($0.block.cid.bytes) })
     let touch = try db.cachedStatement(sql: "UPDATE blocks SET expiry = MAX(expiry, ?) WHERE cid = ?")
     let relocate = try db.cachedStatement(
       sql: "UPDATE blocks SET pack = ?, pos = ?, data = ?, crc = ? WHERE cid = ?")

@@ -376,18 +376,35 @@ public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
   func deleteBlockRows(_ db: Database, cids: [Data]) throws -> Int {
     guard !cids.isEmpty else { return 0 }
     // Raw statements (see `RawStatement`): this loop runs once per block of a deleted dataset.
-    let delete = try RawStatement(db, "DELETE FROM blocks WHERE cid = ?1 RETURNING size, pack, pos")
+    let delete = try RawStatement(db, "DELETE FROM blocks WHERE cid = ?1 RETURNING size, pack, pos, refcount")
     let record = try RawStatement(db, "INSERT OR REPLACE INTO free_ranges (pack, pos, length) VALUES (?1, ?2, ?3)")
+    // The references of the leaf rows still naming a deleted block (`RepoSchema` v4): it gets them back if stored
+    // again.
+    let dangle = try RawStatement(
+      db,
+      """
+      INSERT INTO dangling_refs (cid, refs) VALUES (?1, ?2)
+      ON CONFLICT(cid) DO UPDATE SET refs = refs + excluded.refs
+      """)
     var freedBytes: Int64 = 0
     var count: Int64 = 0
     for cid in cids {
       // The delete happens at the first step; its one RETURNING row is read there.
       let deleted = try delete.query(binding: 1, cid) { row in
-        row.map { (size: $0.int64(0), pack: $0.isNull(1) ? nil : $0.int64(1), pos: $0.isNull(2) ? nil : $0.int64(2)) }
+        row.map {
+          (
+            size: $0.int64(0), pack: $0.isNull(1) ? nil : $0.int64(1), pos: $0.isNull(2) ? nil : $0.int64(2),
+            refs: $0.int64(3)
+          )
+        }
       }
       guard let deleted else { continue }
       freedBytes += deleted.size
       count += 1
+      if deleted.refs > 0 {
+        dangle.bind(2, deleted.refs)
+        try dangle.run(binding: 1, cid)
+      }
       if let pack = deleted.pack, let pos = deleted.pos {
         record.bind(1, pack)
         record.bind(2, pos)
@@ -397,6 +414,14 @@ public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
     }
     try adjustQuota(db, used: -freedBytes, blocks: -count)
     return Int(count)
+  }
+
+  /// Removes the `dangling_refs` of blocks just inserted (they started with them as their `refcount`), inside the
+  /// caller's transaction. One lookup when there are none, the usual case.
+  func consumeDanglingRefs(_ db: Database, keys: some Sequence<Data>) throws {
+    guard try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM dangling_refs)") == true else { return }
+    let consume = try RawStatement(db, "DELETE FROM dangling_refs WHERE cid = ?1")
+    for key in keys { try consume.run(binding: 1, key) }
   }
 
   /// Punches every recorded free range and forgets it; then deletes pack files other than `current` that no

@@ -171,6 +171,27 @@ def test_expiry_removes_what_expired_and_nothing_else(workdir):
         n.kill()
 
 
+def test_a_file_uploaded_again_after_it_expired_survives_deleting_a_file_sharing_its_block(workdir):
+    # A 1-byte file's only block (padded to 64 KiB) is also the last block of a 65,537-byte file ending in that
+    # byte. Once the first file expired, the block was stored again by its re-upload without counting the leaf row
+    # that still named it, and deleting the second file deleted the block from under the first (found by the soak).
+    n = run_node(workdir, "again", "--block-ttl", "2s", "--block-mi", "1s")
+    try:
+        small = requests.post(n.url + "/data", data=b"\x07", timeout=30).text
+        deadline = time.time() + 30
+        while time.time() < deadline and n.space()["totalBlocks"] > 0:
+            time.sleep(0.3)
+        assert n.space()["totalBlocks"] == 0
+        assert requests.post(n.url + "/data", data=b"\x07", timeout=30).text == small
+        big = requests.post(n.url + "/data", data=os.urandom(65536) + b"\x07", timeout=30).text
+        assert n.space()["totalBlocks"] == 2 + 2  # two manifests, the big file's first block and the shared one
+        assert requests.delete(n.url + f"/data/{big}", timeout=30).status_code == 204
+        r = requests.get(n.url + f"/data/{small}", timeout=30)
+        assert (r.status_code, r.content) == (200, b"\x07")
+    finally:
+        n.kill()
+
+
 def test_metrics_endpoint(workdir):
     port = free_port()
     n = run_node(workdir, "metrics", "--metrics", "--metrics-port", str(port))
