@@ -26,17 +26,25 @@ public final class DirectoryLock: Sendable {
   private let fd: Mutex<Int32>
 
   /// Locks `directory` (which must exist) or throws at once.
-  /// - Throws: `InUseError` when another open lock holds it (this process's included), `StoreError.io` when the
+  /// - Throws: `InUseError` when another open lock holds it (this process's included, after 2 s), `StoreError.io` when the
   ///   lock file cannot be opened or locked.
   public init(directory: String) throws {
     self.directory = directory
     let path = directory + "/LOCK"
     let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw StoreError.io("cannot open \(path): \(PackFiles.errnoText())") }
+    // A lock this process released may stay held for a moment by a child it is forking (the child shares the lock
+    // file's open description until its exec closes it): when the holder is this process, retry for up to 2 s.
+    var waitedForOwnChild = 0
     while flock(fd, LOCK_EX | LOCK_NB) != 0 {
       let code = errno
       if code == EINTR { continue }
       let holder = code == EWOULDBLOCK ? Self.readPid(fd) : nil
+      if holder == getpid(), waitedForOwnChild < 200 {
+        waitedForOwnChild += 1
+        usleep(10_000)
+        continue
+      }
       close(fd)
       if code == EWOULDBLOCK { throw InUseError(directory: directory, holder: holder) }
       throw StoreError.io("cannot lock \(path): \(PackFiles.errnoText(code))")

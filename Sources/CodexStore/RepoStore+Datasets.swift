@@ -120,30 +120,38 @@ extension RepoStore {
     let now = clock.now()
     try await withWriter("deleting dataset \(manifestCid)") { db, state in
       let key = Data(manifestCid.bytes)
-      guard
-        let row = try Row.fetchOne(db, sql: "SELECT size, pack, pos, data FROM blocks WHERE cid = ?", arguments: [key])
+      guard try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blocks WHERE cid = ?)", arguments: [key]) == true
       else { return }
-      var manifest: Manifest?
-      do {
-        manifest = try Manifest(encoded: try self.blockBytes(row, cid: manifestCid))
-      } catch {
-        self.logger.warning(
-          "repo: manifest is unreadable; deleting only the manifest block",
-          metadata: ["cid": "\(manifestCid)", "why": "\(error)"])
-      }
-      try self.durableTransaction(db) {
-        if let manifest {
-          let tree = Data(manifest.treeCid.bytes)
-          let shared = try Bool.fetchOne(
-            db, sql: "SELECT EXISTS(SELECT 1 FROM blocks WHERE tree = ? AND cid != ?)", arguments: [tree, key])
-          if shared != true {
-            try self.deleteLeaves(db, tree: tree, count: manifest.blocksCount, now: now)
-          }
-        }
-        try self.deleteBlockRows(db, cids: [key])
-      }
+      try self.durableTransaction(db) { _ = try self.deleteDatasetRows(db, manifest: key, now: now) }
       try self.releaseFreeRanges(db, current: state.pack)
     }
+  }
+
+  /// The rows of `deleteDataset` (inside the caller's transaction); returns how many blocks it deleted, the
+  /// manifest's included. An unreadable manifest loses only its own block.
+  func deleteDatasetRows(_ db: Database, manifest key: Data, now: Int64) throws -> Int {
+    guard
+      let row = try Row.fetchOne(db, sql: "SELECT size, pack, pos, data FROM blocks WHERE cid = ?", arguments: [key])
+    else { return 0 }
+    let before = try quotaRow(db).blocks
+    var manifest: Manifest?
+    do {
+      manifest = try Manifest(encoded: try blockBytes(row, cid: try Cid(bytes: key)))
+    } catch {
+      logger.warning(
+        "repo: manifest is unreadable; deleting only the manifest block",
+        metadata: ["cid": "\((try? Cid(bytes: key)).map(\.string) ?? "?")", "why": "\(error)"])
+    }
+    if let manifest {
+      let tree = Data(manifest.treeCid.bytes)
+      let shared = try Bool.fetchOne(
+        db, sql: "SELECT EXISTS(SELECT 1 FROM blocks WHERE tree = ? AND cid != ?)", arguments: [tree, key])
+      if shared != true {
+        try deleteLeaves(db, tree: tree, count: manifest.blocksCount, now: now)
+      }
+    }
+    try deleteBlockRows(db, cids: [key])
+    return before - (try quotaRow(db).blocks)
   }
 
   /// Deletes leaves `0..<count` of `tree`, drops their references and deletes the blocks left unreferenced or
@@ -264,8 +272,9 @@ extension RepoStore {
     try await updateExpiry(tree: treeCid, count: count, expiry: expiry(ttl: ttl))
   }
 
-  /// Raises to `expiry` (unix seconds) the expiry of the blocks of leaves `0..<count` of `tree`; blocks that
-  /// already expire later keep their expiry.
+  /// Raises to `expiry` (unix seconds) the expiry of the blocks of leaves `0..<count` of `tree` and of the
+  /// manifests naming `tree` (an expired manifest's dataset is deleted, `runMaintenanceCycle`); what already
+  /// expires later keeps its expiry.
   public func updateExpiry(tree: Cid, count: Int, expiry: Int64) async throws {
     guard count > 0 else { return }
     try await withWriter("updating expiry of \(tree)") { db, _ in
@@ -276,6 +285,8 @@ extension RepoStore {
             WHERE cid IN (SELECT block FROM leaves WHERE tree = ? AND idx >= 0 AND idx < ?)
             """,
           arguments: [expiry, Data(tree.bytes), Int64(count)])
+        try db.execute(
+          sql: "UPDATE blocks SET expiry = MAX(expiry, ?) WHERE tree = ?", arguments: [expiry, Data(tree.bytes)])
         return .commit
       }
     }

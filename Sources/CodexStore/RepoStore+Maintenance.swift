@@ -5,10 +5,12 @@ import Multiformats
 
 /// Expiry maintenance (`formats.md` §6.2 BlockMaintainer).
 extension RepoStore {
-  /// Deletes up to `config.maintenanceBatch` blocks whose expiry is before now, manifests first, then oldest first,
-  /// using the codec and expiry indexes. As upstream does, expired blocks go even if datasets still reference them
-  /// (their leaf rows are left dangling, `formats.md` §7 #7); blocks of an upload in progress are kept. Returns how
-  /// many were deleted.
+  /// One expiry pass. First the datasets of up to `config.maintenanceBatch` expired manifests are deleted as
+  /// `deleteDataset` does (their leaf rows and the blocks no other dataset uses, expired or not: an upload's
+  /// manifest expires no later than its blocks, and `updateExpiry` extends a tree's manifests with its blocks).
+  /// Then, oldest first, up to the rest of the batch of other blocks whose expiry is before now: as upstream does,
+  /// these go even if datasets still reference them (`formats.md` §7 #7; their references are kept in
+  /// `dangling_refs`). Blocks of an upload in progress are kept. Returns how many blocks were deleted.
   @discardableResult
   public func runMaintenanceCycle() async throws -> Int {
     let now = clock.now()
@@ -16,9 +18,8 @@ extension RepoStore {
     let deleted = try await withWriter("expiry maintenance") { db, state -> Int in
       var n = 0
       try self.durableTransaction(db) {
-        // Expired manifests first: a dataset stops being listed before maintenance deletes its blocks (an upload's
-        // manifest expires no later than its first blocks), not after, which with `maintenanceBatch` blocks a
-        // cycle could be hours later.
+        // Expired datasets first, whole: a dataset stops being listed when it expires, its blocks go with it, and
+        // no leaf rows are left behind naming blocks that are gone.
         let expiredManifests = try Data.fetchAll(
           db,
           sql: """
@@ -27,8 +28,8 @@ extension RepoStore {
             ORDER BY expiry LIMIT ?
             """,
           arguments: [Int64(bitPattern: Multicodec.codexManifest.rawValue), now, batch])
-        n = try self.deleteBlockRows(db, cids: expiredManifests)
-        guard n < batch else { return }
+        for manifest in expiredManifests { n += try self.deleteDatasetRows(db, manifest: manifest, now: now) }
+        guard expiredManifests.count < batch else { return }
         let expired = try Data.fetchAll(
           db,
           sql: """
@@ -36,7 +37,7 @@ extension RepoStore {
             AND upload IS NULL AND NOT EXISTS (SELECT 1 FROM pending WHERE pending.cid = blocks.cid)
             ORDER BY expiry LIMIT ?
             """,
-          arguments: [now, batch - n])
+          arguments: [now, batch - expiredManifests.count])
         n += try self.deleteBlockRows(db, cids: expired)
       }
       try self.releaseFreeRanges(db, current: state.pack)

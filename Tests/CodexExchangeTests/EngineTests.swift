@@ -121,7 +121,8 @@ struct EngineTests {
 
   @Test("a lone holder gets the whole window once the other peers had presenceGrace to answer")
   func loneHolderAfterGrace() async throws {
-    let (leecher, ds, peers, fetch) = try await windowFromRawPeers(presenceGrace: .seconds(1), seed: 10)
+    // A grace long enough that a loaded machine checks the first quarter before it ends (1 s was not, once).
+    let (leecher, ds, peers, fetch) = try await windowFromRawPeers(presenceGrace: .seconds(3), seed: 10)
     let holder = peers[0]
     #expect(await holder.waitFor("want-haves") { wanted($0, .wantHave).count == 64 })
     try await holder.send(Message(blockPresences: haves(ds)), to: leecher.peer)

@@ -234,16 +234,19 @@ struct DatasetTests {
     try await store.updateExpiry(tree: kept.treeCid, count: 3, expiry: clock.now() + 3000)
     clock.advance(2000)  // the default ttl in tests is 1000 s
     let deleted = try await store.runMaintenanceCycle()
-    #expect(deleted == 3 + 2)  // lost's blocks and both manifests, even though referenced
+    #expect(deleted == 3 + 1)  // lost's blocks and manifest; kept's manifest was extended with its blocks
     for i in 0..<3 {
       #expect(try await store.blockData(tree: kept.treeCid, index: i) == kept.blocks[i].data)
       #expect(try await store.blockData(tree: lost.treeCid, index: i) == nil)
     }
+    #expect(try await store.manifests().map(\.cid) == [kept.manifestCid])
     #expect(try await store.hasBlock(loose.cid))
-    #expect(try await store.space().totalBlocks == 4)
+    #expect(try await store.space().totalBlocks == 5)
     clock.advance(1001)
-    #expect(try await store.runMaintenanceCycle() == 3)
+    #expect(try await store.runMaintenanceCycle() == 4)
     #expect(try await store.hasBlock(loose.cid))
+    #expect(try await store.testingInt("SELECT COUNT(*) FROM leaves") == 0)
+    #expect(try await store.verify().isEmpty)
     await store.close()
   }
 
@@ -282,7 +285,7 @@ struct DatasetTests {
     await store.close()
   }
 
-  @Test("an upload's manifest expires with its first blocks, and maintenance deletes it before any block")
+  @Test("an upload's manifest expires with its first blocks, and maintenance deletes the dataset then")
   func expiringDatasetLeavesTheListingFirst() async throws {
     let dir = TempDir()
     defer { dir.cleanup() }
@@ -301,17 +304,42 @@ struct DatasetTests {
     let first = try await store.testingInt("SELECT expiry FROM blocks WHERE cid = ?", ds.blocks[0])
     #expect(try await store.testingInt("SELECT expiry FROM blocks WHERE cid = ?", ds.manifestBlock) == first)
     #expect(try await store.testingInt("SELECT expiry FROM blocks WHERE cid = ?", ds.blocks[7]) == first + 60)
-    // Once the first blocks expired, the first cycle deletes the manifest, then the oldest blocks.
+    // Once the first blocks expired, the first cycle deletes the dataset whole: manifest, leaf rows and blocks.
     clock.advance(1000 - 120 + 1)
-    #expect(try await store.runMaintenanceCycle() == 3)
+    #expect(try await store.runMaintenanceCycle() == 9)
     #expect(try await store.manifests().isEmpty)
-    #expect(try await store.hasBlock(ds.blocks[2].cid))
-    #expect(try await store.runMaintenanceCycle() == 2)
-    #expect(try await store.runMaintenanceCycle() == 0)  // the later batch has not expired yet
-    clock.advance(60)
-    #expect(try await store.runMaintenanceCycle() == 3)
-    #expect(try await store.runMaintenanceCycle() == 1)
     #expect(try await store.space().totalBlocks == 0)
+    #expect(try await store.testingInt("SELECT COUNT(*) FROM leaves") == 0)
+    #expect(try await store.verify().isEmpty)
+    await store.close()
+  }
+
+  @Test("an expired dataset goes whole, but a block another dataset still uses stays; a tree shared stays")
+  func expiredDatasetKeepsWhatOthersUse() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let clock = TestClock()
+    let store = try openStore(dir, clock: clock)
+    let old = try TestDataset(count: 3, seed: 96)
+    try await old.upload(to: store)
+    clock.advance(500)
+    let young = try TestDataset(count: 2, seed: 97, override: [1: old.blocks[2]])
+    try await young.upload(to: store)
+    // The same tree under a second manifest (another filename), stored later.
+    let renamed = Manifest(
+      treeCid: young.treeCid, datasetSize: young.manifest.datasetSize, blockSize: 65536, filename: "b.bin")
+    try await store.putBlock(renamed.block, ttl: .seconds(3000))
+    clock.advance(501)
+    #expect(try await store.runMaintenanceCycle() == 3)  // old's manifest and its two blocks nothing else uses
+    #expect(try await store.blockData(tree: young.treeCid, index: 1) == old.blocks[2].data)
+    #expect(try await store.testingInt("SELECT COUNT(*) FROM leaves") == 2)
+    #expect(try await store.verify().isEmpty)
+    // Young's blocks live on (as if another upload of them raised their expiry); its manifest expires.
+    try await store.testingExecute("UPDATE blocks SET expiry = expiry + 5000 WHERE tree IS NULL")
+    clock.advance(500)
+    #expect(try await store.runMaintenanceCycle() == 1)  // young's manifest only: renamed uses its tree
+    #expect(try await store.manifests().map(\.cid) == [renamed.block.cid])
+    #expect(try await store.blockData(tree: young.treeCid, index: 1) == old.blocks[2].data)
     #expect(try await store.verify().isEmpty)
     await store.close()
   }
