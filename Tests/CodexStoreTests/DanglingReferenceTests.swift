@@ -101,4 +101,24 @@ struct DanglingReferenceTests {
     #expect(try await store.verify().isEmpty)
     await store.close()
   }
+
+  @Test("opening a repo of schema v3 recounts its references (the v4 migration)")
+  func migrationRecountsAV3Repo() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let a = try TestDataset(count: 3, seed: 306)
+    do {
+      let store = try openStore(dir)
+      try await a.upload(to: store)
+      // Back to v3 with an undercount, as the bug left it.
+      try await store.testingExecute("DROP TABLE dangling_refs")
+      try await store.testingExecute("DELETE FROM grdb_migrations WHERE identifier = 'v4'")
+      try await store.testingExecute("UPDATE blocks SET refcount = 0 WHERE cid = ?", blobs: [a.blocks[1].cid.bytes])
+      await store.close()
+    }
+    let store = try openStore(dir)
+    #expect(try await store.testingInt("SELECT refcount FROM blocks WHERE cid = ?", a.blocks[1]) == 1)
+    #expect(try await store.verify().isEmpty)
+    await store.close()
+  }
 }
