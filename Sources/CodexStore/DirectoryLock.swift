@@ -26,8 +26,8 @@ public final class DirectoryLock: Sendable {
   private let fd: Mutex<Int32>
 
   /// Locks `directory` (which must exist) or throws at once.
-  /// - Throws: `InUseError` when another open lock holds it (this process's included, after 2 s), `StoreError.io` when the
-  ///   lock file cannot be opened or locked.
+  /// - Throws: `InUseError` when another open lock holds it (this process's included, after 2 s), `StoreError.io`
+  ///   when the lock file cannot be opened or locked.
   public init(directory: String) throws {
     self.directory = directory
     let path = directory + "/LOCK"

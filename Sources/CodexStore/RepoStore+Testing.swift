@@ -20,7 +20,7 @@ extension RepoStore {
     try await withWriter("test query") { db, _ in try Int.fetchOne(db, sql: sql) ?? 0 }
   }
 
-  /// Runs the v4 migration's reference recount (`RepoSchema.recountReferences`); returns the rows it changed.
+  /// Runs the v4 migration's reference recount (`RepoSchema.recountReferences`); returns how many counts were wrong.
   func testingRecountReferences() async throws -> Int {
     try await withWriter("test recount") { db, _ -> Int in
       var changed = 0
