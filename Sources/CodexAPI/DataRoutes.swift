@@ -101,18 +101,19 @@ struct DataRoutes {
       // instead of being left to the next open's recovery.
       await Task { await upload.abort() }.value
       // The store names the batch it refused; the person uploading knows the file's size.
-      if let needed, let available = Self.quotaAvailable(in: error) {
-        throw NodeError.quotaExceeded(needed: needed, available: available)
-      }
+      if let needed { throw Self.quotaRefusal(error, needed: needed) ?? error }
       throw error
     }
   }
 
-  /// The available bytes a quota refusal names, from the node or straight from the store; nil for other errors.
-  static func quotaAvailable(in error: any Error) -> UInt64? {
-    if case .quotaExceeded(_, let available)? = error as? NodeError { return available }
-    if case .quotaExceeded(_, let available)? = error as? StoreError { return available }
-    return nil
+  /// A quota refusal (from the node or straight from the store) restated for `needed` bytes; nil for other errors.
+  static func quotaRefusal(_ error: any Error, needed: UInt64) -> NodeError? {
+    switch NodeError.wrap(error) as? NodeError {
+    case .quotaExceeded(_, let available)?: return .quotaExceeded(needed: needed, available: available)
+    case .quotaPromised(_, let available, let promised, let downloads)?:
+      return .quotaPromised(needed: needed, available: available, promised: promised, downloads: downloads)
+    default: return nil
+    }
   }
 
   func download(_ request: Request, _ context: CodexRequestContext) async throws -> Response {

@@ -82,11 +82,20 @@ public final class CodexNode: Sendable {
     do { return try Cid(string: text) } catch { throw .invalidCid(text, error) }
   }
 
-  /// Starts an upload; see `DatasetUpload`.
+  /// Starts an upload; see `DatasetUpload`. It leaves free the quota running background downloads were promised
+  /// (`NodeError.quotaPromised` when it would take it), as a new download does.
   public func startUpload(filename: String? = nil, mimetype: String? = nil) async throws -> DatasetUpload {
-    DatasetUpload(
-      session: try await repo.beginUpload(), filename: filename, mimetype: mimetype, memory: memory,
-      budget: uploadBudget, logger: logger)
+    let session = try await repo.beginUpload(leaving: { [weak self] in
+      self?.quotaPromisedToDownloads() ?? QuotaHold(bytes: 0, holders: 0)
+    })
+    return DatasetUpload(
+      session: session, filename: filename, mimetype: mimetype, memory: memory, budget: uploadBudget, logger: logger)
+  }
+
+  /// The quota running background downloads will still take (see `startNetworkDownload`).
+  public func quotaPromisedToDownloads() -> QuotaHold {
+    let promised = downloadStates.withLock { $0.promisedBytes() }
+    return QuotaHold(bytes: promised.bytes, holders: promised.downloads)
   }
 
   /// The locally stored manifest with this CID.

@@ -67,10 +67,13 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
     + " or start the node with --bootstrap-node)"
 
   /// Converts store errors that have a node meaning (quota) and wraps the rest.
-  static func wrap(_ error: any Error) -> any Error {
+  public static func wrap(_ error: any Error) -> any Error {
     if let e = error as? StoreError {
       if case .quotaExceeded(let needed, let available) = e {
         return NodeError.quotaExceeded(needed: needed, available: available)
+      }
+      if case .quotaHeld(let needed, let available, let held, let holders) = e {
+        return NodeError.quotaPromised(needed: needed, available: available, promised: held, downloads: holders)
       }
       return NodeError.store(e)
     }

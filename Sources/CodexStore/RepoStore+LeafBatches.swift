@@ -33,7 +33,7 @@ extension RepoStore {
   /// (`settlePipelined`, e.g. the commit). The disk then always has the next batch's bytes to write instead of
   /// waiting, after each batch, for its rows, the next batch's hashing and the task hops (on this machine the
   /// gaps were a third of a 1 GiB upload's time). Rows still commit only after their bytes were written.
-  func storeLeafBatch(_ batch: BlockBatch, session: Int64, leaves: LeafSpillBox) async throws {
+  func storeLeafBatch(_ batch: BlockBatch, session: Int64, leaves: LeafSpillBox, hold: QuotaHold? = nil) async throws {
     let n = batch.count
     guard n > 0 else { return }
     let expiry = expiry(ttl: nil)
@@ -44,7 +44,7 @@ extension RepoStore {
       if let other = state.pipelined, other.session != session { self.settlePipelined(db, &state) }
       let plan: BatchPlan
       do {
-        plan = try self.prepareBatch(db, batch, session: session, state: &state)
+        plan = try self.prepareBatch(db, batch, session: session, state: &state, hold: hold)
       } catch {
         // Refused (quota, size mismatch) or failed before writing: the batch before it is still completed.
         self.settlePipelined(db, &state)
@@ -148,7 +148,7 @@ extension RepoStore {
   }
 
   private func prepareBatch(
-    _ db: Database, _ batch: BlockBatch, session: Int64, state: inout WriterState
+    _ db: Database, _ batch: BlockBatch, session: Int64, state: inout WriterState, hold: QuotaHold?
   ) throws -> BatchPlan {
     var plan = BatchPlan()
     var seen = Set<Data>()
@@ -189,7 +189,7 @@ extension RepoStore {
       }
     }
     // The pipelined batch's new bytes are not in the quota row yet.
-    try checkQuota(db, adding: plan.newBytes, planned: state.pipelined?.plan.newBytes ?? 0)
+    try checkQuota(db, adding: plan.newBytes, planned: state.pipelined?.plan.newBytes ?? 0, hold: hold)
     guard !toWrite.isEmpty else { return plan }
 
     // Every block is a multiple of the alignment, so the blocks go back to back: one contiguous range.

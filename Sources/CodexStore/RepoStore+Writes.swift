@@ -30,9 +30,9 @@ extension RepoStore {
   /// `deferSync`, which upload sessions use for `add`: their rows are pending, which recovery rolls back, so they
   /// may reference bytes a power loss would lose; the session's `commit` syncs before anything becomes visible.
   /// SIGKILL cannot lose written bytes (they are in the page cache), so this only matters for power loss.
-  func prepare(_ db: Database, _ blocks: [Block], state: inout WriterState, deferSync: Bool = false) throws
-    -> StorePlan
-  {
+  func prepare(
+    _ db: Database, _ blocks: [Block], state: inout WriterState, deferSync: Bool = false, hold: QuotaHold? = nil
+  ) throws -> StorePlan {
     var plan = StorePlan()
     var seen = Set<Cid>()
     let lookup = try RawStatement(db, "SELECT size, pack, pos, data IS NULL, NULL, crc FROM blocks WHERE cid = ?1")
@@ -55,7 +55,7 @@ extension RepoStore {
         toWrite.append((plan.new.count - 1, block, true))
       }
     }
-    try checkQuota(db, adding: plan.newBytes)
+    try checkQuota(db, adding: plan.newBytes, hold: hold)
 
     // Lay out the pack bytes.
     let big = toWrite.filter { $0.block.data.count >= RepoSchema.inlineLimit }
@@ -219,13 +219,14 @@ extension RepoStore {
     }
   }
 
-  /// Stores `blocks` (new ones written and synced, then one transaction). Used by `putBlock` and upload sessions.
-  func storeBlocks(_ blocks: [Block], ttl: Duration?, session: Int64?) async throws {
+  /// Stores `blocks` (new ones written and synced, then one transaction). Used by `putBlock` and upload sessions
+  /// (which leave `hold` free).
+  func storeBlocks(_ blocks: [Block], ttl: Duration?, session: Int64?, hold: QuotaHold? = nil) async throws {
     let real = blocks.filter { !Codex.isEmpty($0.cid) }
     guard !real.isEmpty else { return }
     let expiry = expiry(ttl: ttl)
     try await withWriter("storing \(real.count) blocks") { db, state in
-      try self.write(db, real, state: &state, expiry: expiry, session: session)
+      try self.write(db, real, state: &state, expiry: expiry, session: session, hold: hold)
     }
   }
 
@@ -234,9 +235,9 @@ extension RepoStore {
   /// fails.
   func write(
     _ db: Database, _ blocks: [Block], state: inout WriterState, expiry: Int64, session: Int64?,
-    alsoInTransaction: (Database) throws -> Void = { _ in }
+    hold: QuotaHold? = nil, alsoInTransaction: (Database) throws -> Void = { _ in }
   ) throws {
-    let plan = try prepare(db, blocks, state: &state, deferSync: session != nil)
+    let plan = try prepare(db, blocks, state: &state, deferSync: session != nil, hold: hold)
     do {
       try db.inTransaction {
         try apply(db, plan, expiry: expiry, session: session)

@@ -345,14 +345,18 @@ public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
     return (UInt64(used), UInt64(reserved), Int(blocks))
   }
 
-  /// Throws `quotaExceeded` unless `bytes` more fit under the quota.
-  func checkQuota(_ db: Database, adding bytes: UInt64, planned: UInt64 = 0) throws {
+  /// Throws `quotaExceeded` unless `bytes` more fit under the quota, and `quotaHeld` unless they also leave
+  /// `hold` free.
+  func checkQuota(_ db: Database, adding bytes: UInt64, planned: UInt64 = 0, hold: QuotaHold? = nil) throws {
     guard bytes > 0 else { return }
     let q = try quotaRow(db)
     // `planned`: bytes of a pipelined upload batch, not in the quota row yet.
     let taken = q.used + q.reserved + planned
     let available = config.quotaMaxBytes > taken ? config.quotaMaxBytes - taken : 0
     if bytes > available { throw StoreError.quotaExceeded(needed: bytes, available: available) }
+    if let hold, bytes > available - min(available, hold.bytes) {
+      throw StoreError.quotaHeld(needed: bytes, available: available, held: hold.bytes, holders: hold.holders)
+    }
   }
 
   /// Deletes the blocks `sql` selects (a query of block keys joined with `blocks`, so a deleted block is never

@@ -5,6 +5,9 @@ import Multiformats
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
   /// Storing `needed` more bytes would pass the quota.
   case quotaExceeded(needed: UInt64, available: UInt64)
+  /// `needed` more bytes fit in the `available` quota only by taking bytes an upload session must leave to others
+  /// (`QuotaHold`: `held` bytes promised to `holders` running downloads).
+  case quotaHeld(needed: UInt64, available: UInt64, held: UInt64, holders: Int)
   /// The block is referenced by a dataset and has not expired.
   case blockInUse(Cid)
   /// A block with this CID is already stored with another size.
@@ -27,6 +30,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case .quotaExceeded(let needed, let available):
       return
         "storage quota exceeded: \(needed) bytes needed, \(available) available (raise --storage-quota or delete data)"
+    case .quotaHeld(let needed, let available, let held, let holders):
+      return
+        "storage quota exceeded: \(needed) bytes needed, \(available) available of which \(held) are promised to"
+        + " \(holders) running download(s) (wait for them, raise --storage-quota or delete data)"
     case .blockInUse(let cid): return "block \(cid) is part of a dataset; delete the dataset instead"
     case .sizeMismatch(let cid, let stored, let given):
       return "same cid but with a different size: \(cid) is stored with \(stored) bytes, got \(given)"
@@ -44,7 +51,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
   /// or rebuilt for it can still use them without keeping them.
   public var isLackOfRoom: Bool {
     switch self {
-    case .quotaExceeded, .diskFull: return true
+    case .quotaExceeded, .quotaHeld, .diskFull: return true
     default: return false
     }
   }
@@ -55,5 +62,16 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     let code = errno
     let text = "\(what) failed: \(PackFiles.errnoText(code))"
     return code == ENOSPC || code == EDQUOT ? .diskFull(text) : .io(text)
+  }
+}
+
+/// Quota an upload session must leave free: `bytes` promised to `holders` others (the node's running downloads).
+public struct QuotaHold: Sendable, Equatable {
+  public var bytes: UInt64
+  public var holders: Int
+
+  public init(bytes: UInt64, holders: Int) {
+    self.bytes = bytes
+    self.holders = holders
   }
 }

@@ -7,9 +7,11 @@ import Synchronization
 extension RepoStore {
   /// Starts an upload: blocks added through the session are stored durably but belong to no dataset until
   /// `commit`. If the process dies first, the next open deletes them (unless something else references them).
-  public func beginUpload() async throws -> UploadSession {
+  /// `hold`, asked before each batch, is quota the upload must leave free (bytes promised to running downloads):
+  /// a batch that fits only in it is refused with `StoreError.quotaHeld`.
+  public func beginUpload(leaving hold: (@Sendable () -> QuotaHold)? = nil) async throws -> UploadSession {
     try checkOpen()
-    return UploadSession(store: self, id: nextSession.wrappingAdd(1, ordering: .relaxed).oldValue)
+    return UploadSession(store: self, id: nextSession.wrappingAdd(1, ordering: .relaxed).oldValue, hold: hold)
   }
 }
 
@@ -26,10 +28,13 @@ public final class UploadSession: Sendable {
   let leaves: LeafSpillBox
   /// Set when an `addLeaves` failed part-way: the leaf list may no longer match the blocks, so only abort is left.
   private let broken = Mutex(false)
+  /// Quota the upload leaves free (see `RepoStore.beginUpload(leaving:)`).
+  private let hold: (@Sendable () -> QuotaHold)?
 
-  init(store: RepoStore, id: Int64) {
+  init(store: RepoStore, id: Int64, hold: (@Sendable () -> QuotaHold)? = nil) {
     self.store = store
     self.id = id
+    self.hold = hold
     leaves = LeafSpillBox(directory: store.config.directory)
   }
 
@@ -44,12 +49,12 @@ public final class UploadSession: Sendable {
   /// Stores blocks for this upload: quota-checked before anything is written, bytes synced and rows committed
   /// (as pending) before it returns. Blocks already stored get their expiry raised and are protected from
   /// deletion until the session ends.
-  /// - Throws: `StoreError.quotaExceeded` (nothing of this batch written), `.sizeMismatch`, `.invalidArgument`
-  ///   after commit/abort.
+  /// - Throws: `StoreError.quotaExceeded` or `.quotaHeld` (nothing of this batch written), `.sizeMismatch`,
+  ///   `.invalidArgument` after commit/abort.
   public func add(_ blocks: [Block]) async throws {
     try checkOpen()
     leaves.noteExpiry(store.expiry(ttl: nil))  // no later than what `storeBlocks` gives them
-    try await store.storeBlocks(blocks, ttl: nil, session: id)
+    try await store.storeBlocks(blocks, ttl: nil, session: id, hold: hold?())
   }
 
   /// Stores a batch of hashed blocks (see `BlockBatch.hashAll`) as the next leaves of the dataset, in order: one
@@ -58,12 +63,12 @@ public final class UploadSession: Sendable {
   /// The store may still be writing the batch's bytes when this returns (the write overlaps the next batch's; see
   /// `RepoStore.storeLeafBatch`): await `batch.released()` before reusing it. A failure of that write surfaces at
   /// the session's next `addLeaves` or at `commit`.
-  /// - Throws: `StoreError.quotaExceeded` (nothing of this batch written), `.sizeMismatch`, `.invalidArgument`
-  ///   after commit/abort. After an error, only `abort` is left.
+  /// - Throws: `StoreError.quotaExceeded` or `.quotaHeld` (nothing of this batch written), `.sizeMismatch`,
+  ///   `.invalidArgument` after commit/abort. After an error, only `abort` is left.
   public func addLeaves(_ batch: BlockBatch) async throws {
     try checkOpen()
     do {
-      try await store.storeLeafBatch(batch, session: id, leaves: leaves)
+      try await store.storeLeafBatch(batch, session: id, leaves: leaves, hold: hold?())
     } catch {
       broken.withLock { $0 = true }
       throw error

@@ -1,6 +1,7 @@
 import CodexFormats
 import Foundation
 import Multiformats
+import Synchronization
 import Testing
 
 @testable import CodexStore
@@ -32,6 +33,39 @@ struct QuotaAndRecoveryTests {
     }
     await session.abort()
     #expect(try await store.space() == space)
+    #expect(try await store.verify().isEmpty)
+    await store.close()
+  }
+
+  @Test("an upload session leaves its hold free: a batch that fits only in it is refused, on both paths")
+  func uploadSessionLeavesItsHoldFree() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let store = try openStore(dir, quota: 8 * 65536)
+    let hold = Mutex(QuotaHold(bytes: 5 * 65536, holders: 1))
+    let session = try await store.beginUpload(leaving: { hold.withLock { $0 } })
+    let blocks = (0..<4).map { Block(data: pseudoRandomBytes(65536, seed: 220 + UInt64($0))) }
+    // 8 blocks of quota, 5 held: 3 fit.
+    await #expect(throws: StoreError.quotaHeld(needed: 4 * 65536, available: 8 * 65536, held: 5 * 65536, holders: 1)) {
+      try await session.add(blocks)
+    }
+    try await addInBatches(Array(blocks[0..<3]), capacity: 3, to: session)
+    try await session.flush()
+    let batch = BlockBatch(blockSize: 65536, capacity: 1)
+    _ = blocks[3].data.withUnsafeBytes { batch.append($0) }
+    await batch.hashAll()
+    await #expect(throws: StoreError.quotaHeld(needed: 65536, available: 5 * 65536, held: 5 * 65536, holders: 1)) {
+      try await session.addLeaves(batch)
+    }
+    #expect(try await store.space().quotaUsedBytes == 3 * 65536)
+    // Others' writes are not held back (a download's own blocks), and a smaller hold lets the upload go on.
+    try await store.putBlock(Block(data: pseudoRandomBytes(65536, seed: 230)), ttl: nil)
+    hold.withLock { $0.bytes = 65536 }
+    let next = try await store.beginUpload(leaving: { hold.withLock { $0 } })
+    try await next.add([blocks[3]])
+    #expect(try await store.space().quotaUsedBytes == 5 * 65536)
+    await session.abort()
+    await next.abort()
     #expect(try await store.verify().isEmpty)
     await store.close()
   }
