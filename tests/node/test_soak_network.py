@@ -1,8 +1,8 @@
 """A bounded soak of three connected nodes: threads upload to one node, fetch in the background and stream from the
 network on another, read, delete and list at random, against small quotas and a short block TTL, so datasets vanish
-while others fetch them. Every answer must be right (bytes exact, or a clear 404 or 413;
-never a 5xx), the quotas are never passed, a node SIGKILLed near the end restarts consistent, and after
-a SIGTERM every repo verifies consistent."""
+while others fetch them. Every answer must be right (bytes exact, or a clear 404 or 413; never a 5xx), the quotas
+are never passed, a node SIGKILLed near the end restarts consistent, and after a SIGTERM every repo verifies
+consistent."""
 import random
 import subprocess
 import threading
