@@ -78,7 +78,8 @@ struct NodeOptions: ParsableArguments {
     help: "Block TTL, e.g. 30d (default 30d). 0 means blocks expire at the next maintenance cycle, as in nim-codex.")
   var blockTtl: String?
   @Option(help: "Block maintenance interval, e.g. 10m (default 10m).") var blockMi: String?
-  @Option(help: "Blocks checked per maintenance cycle (default 1000).") var blockMn: String?
+  @Option(help: "Expired datasets (each whole) and blocks deleted per maintenance cycle (default 1000).")
+  var blockMn: String?
   @Option(help: "Block-exchange retries per block (default 3000).") var blockRetries: String?
   /// Swift extension, hidden: block-exchange serving passes of one peer at once (`ExchangeConfig.maxPassesPerPeer`).
   @Option(help: .hidden) var blockPasses: String?
