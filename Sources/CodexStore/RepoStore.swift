@@ -381,7 +381,7 @@ public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
     guard !cids.isEmpty else { return 0 }
     // Raw statements (see `RawStatement`): this loop runs once per block of a deleted dataset.
     let delete = try RawStatement(db, "DELETE FROM blocks WHERE cid = ?1 RETURNING size, pack, pos, refcount")
-    let record = try RawStatement(db, "INSERT OR REPLACE INTO free_ranges (pack, pos, length) VALUES (?1, ?2, ?3)")
+    let insert = try RawStatement(db, "INSERT OR REPLACE INTO free_ranges (pack, pos, length) VALUES (?1, ?2, ?3)")
     // The references of the leaf rows still naming a deleted block (`RepoSchema` v4): it gets them back if stored
     // again.
     let dangle = try RawStatement(
@@ -390,6 +390,13 @@ public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
       INSERT INTO dangling_refs (cid, refs) VALUES (?1, ?2)
       ON CONFLICT(cid) DO UPDATE SET refs = refs + excluded.refs
       """)
+    func record(_ r: (pack: Int64, pos: Int64, length: Int64)) throws {
+      insert.bind(1, r.pack)
+      insert.bind(2, r.pos)
+      insert.bind(3, r.length)
+      try insert.run()
+    }
+    var freed: [(pack: Int64, pos: Int64, length: Int64)] = []
     var freedBytes: Int64 = 0
     var count: Int64 = 0
     for cid in cids {
@@ -410,12 +417,22 @@ public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
         try dangle.run(binding: 1, cid)
       }
       if let pack = deleted.pack, let pos = deleted.pos {
-        record.bind(1, pack)
-        record.bind(2, pos)
-        record.bind(3, Int64(PackFiles.align(UInt64(max(0, deleted.size)))))
-        try record.run()
+        freed.append((pack, pos, Int64(PackFiles.align(UInt64(max(0, deleted.size))))))
       }
     }
+    // One row per run of adjacent ranges (a dataset's blocks lie back to back in its packs): a 4 GiB delete records
+    // a handful of rows instead of 65,536, and `releaseFreeRanges` reads back as few.
+    freed.sort { ($0.pack, $0.pos) < ($1.pack, $1.pos) }
+    var run: (pack: Int64, pos: Int64, length: Int64)?
+    for range in freed {
+      if let r = run, r.pack == range.pack, r.pos + r.length == range.pos {
+        run = (r.pack, r.pos, r.length + range.length)
+        continue
+      }
+      if let r = run { try record(r) }
+      run = range
+    }
+    if let r = run { try record(r) }
     try adjustQuota(db, used: -freedBytes, blocks: -count)
     return Int(count)
   }
