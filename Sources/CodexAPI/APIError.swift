@@ -55,7 +55,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
       }
     case let e as StoreError:
       switch e {
-      case .quotaExceeded: return APIError(.contentTooLarge, e.description)
+      case .quotaExceeded, .quotaHeld: return APIError(.contentTooLarge, e.description)
       case .blockInUse: return APIError(.conflict, e.description)
       case .notFound: return APIError(.notFound, e.description)
       case .diskFull: return APIError(.init(code: 507, reasonPhrase: "Insufficient Storage"), e.description)
