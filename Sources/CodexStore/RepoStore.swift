@@ -149,7 +149,21 @@ public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
       if try pool.read({ try RepoSchema.migrator.hasBeenSuperseded($0) }) {
         throw StoreError.corrupt("\(dbPath) was written by a newer version of this node; upgrade to open it")
       }
+      let applied = try pool.read { try RepoSchema.migrator.appliedIdentifiers($0) }
+      let pending = RepoSchema.migrator.migrations.filter { !applied.contains($0) }
+      // A repo of an earlier version (not a new one): say what the upgrade does, it can take seconds on a big repo.
+      if !applied.isEmpty, !pending.isEmpty {
+        logger.notice(
+          "repo: upgrading the repo's schema (v4 recounts every block's references: about 5 s per million blocks)",
+          metadata: ["path": "\(dbPath)", "steps": "\(pending.joined(separator: ", "))"])
+      }
+      let start = ContinuousClock.now
       try RepoSchema.migrator.migrate(pool)
+      if !applied.isEmpty, !pending.isEmpty {
+        let took = (ContinuousClock.now - start).components
+        let seconds = Double(took.seconds) + Double(took.attoseconds) / 1e18
+        logger.notice("repo: schema upgraded", metadata: ["seconds": "\((seconds * 10).rounded() / 10)"])
+      }
     } catch let e as StoreError {
       throw e
     } catch {
