@@ -287,8 +287,8 @@ final class PackFiles: @unchecked Sendable {
     return UInt64(n)
   }
 
-  /// Frees the disk space of the given ranges. Takes the write lock, so no reader is between its metadata lookup
-  /// and its `pread` of these bytes. A file system without hole punching just keeps the bytes (logged by caller).
+  /// Frees the disk space of the given ranges. Takes the write lock for each piece it punches, so no reader is
+  /// between its metadata lookup and its `pread` of those bytes. A file system without hole punching just keeps the bytes (logged by caller).
   func punch(_ ranges: [(pack: Int64, offset: UInt64, length: UInt64)]) -> [String] {
     // Coalesce adjacent ranges: each punch can cost a synchronous discard on the device, so a dataset's blocks
     // laid out back to back are released with one call instead of one per block.
@@ -300,17 +300,31 @@ final class PackFiles: @unchecked Sendable {
         merged.append(r)
       }
     }
+    // The write lock is taken for each piece of at most `punchPiece` bytes, not for the whole list: readers wait for
+    // one `fallocate` at a time, not for a whole dataset's. Measured here, reading a small file every 5 ms while a
+    // 4 GiB dataset was deleted right after its upload: the longest read took 1.7-2.1 s with one lock for the list,
+    // 0.5-0.8 s with 256 MiB pieces (delete time unchanged, 3.5-3.9 s) and 0.4-0.6 s with 64 MiB pieces (but the
+    // delete took 4.0-4.9 s: each punch has a fixed cost).
     var problems: [String] = []
-    lock.withWriteLock {
-      for r in merged {
-        guard let fd = fds[r.pack] else { continue }
-        if cstore_punch_hole(fd, Int64(r.offset), Int64(r.length)) != 0 {
-          problems.append("punching \(r.length) bytes at \(r.offset) of \(path(r.pack)): \(Self.errnoText())")
+    for r in merged {
+      var offset = r.offset
+      let end = r.offset + r.length
+      while offset < end {
+        let length = min(Self.punchPiece, end - offset)
+        lock.withWriteLock {
+          guard let fd = fds[r.pack] else { return }
+          if cstore_punch_hole(fd, Int64(offset), Int64(length)) != 0 {
+            problems.append("punching \(length) bytes at \(offset) of \(path(r.pack)): \(Self.errnoText())")
+          }
         }
+        offset += length
       }
     }
     return problems
   }
+
+  /// The most bytes one hole punch releases under the write lock (see `punch`).
+  static let punchPiece: UInt64 = 256 << 20
 
   /// Closes and deletes pack `id` (no block may live in it any more). Takes the write lock.
   func remove(_ id: Int64) {
