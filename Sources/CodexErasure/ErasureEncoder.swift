@@ -66,8 +66,7 @@ public struct ErasureEncoder: Sendable {
         ecK: k, ecM: m, originalTreeCid: manifest.treeCid, originalDatasetSize: manifest.datasetSize,
         strategy: .stepped))
     try await store.putBlock(protected.block, ttl: blockTTL)
-    // The original blocks may be much older than the manifest: they now live at least as long as it (extended
-    // after it is stored, so the manifest expires first).
+    // The original blocks may be much older than the manifest: they now live at least as long as it.
     if let expiring = store as? any ExpiringBlocks {
       try await expiring.extendExpiry(tree: treeCid, count: layout.total, ttl: blockTTL)
     }

@@ -83,7 +83,7 @@ public struct VerifiableBuilder: Sendable {
       verifyRoot: verifyCid, slotRoots: slotRoots.map(SlotCids.slotRootCid), cellSize: layout.cellSize,
       strategy: .linear)
     try await store.putBlock(verifiable.block, ttl: blockTTL)
-    // The dataset's blocks live at least as long as the new manifest (extended after it, so it expires first).
+    // The dataset's blocks live at least as long as the new manifest.
     if let expiring = store as? any ExpiringBlocks {
       try await expiring.extendExpiry(tree: manifest.treeCid, count: manifest.blocksCount, ttl: blockTTL)
     }

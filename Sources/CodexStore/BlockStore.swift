@@ -41,8 +41,8 @@ extension BlockStore {
 /// A store whose blocks expire (the repo). A manifest made from blocks stored earlier (a protected or verifiable
 /// manifest) extends their expiry to its own, so they do not expire, and go, while it is still listed.
 public protocol ExpiringBlocks: BlockStore {
-  /// Raises the expiry of the blocks of leaves `0..<count` of `treeCid` to what a block stored now with `ttl` (nil:
-  /// the store's default) gets; blocks that already expire later keep their expiry.
+  /// Raises the expiry of the blocks of leaves `0..<count` of `treeCid`, and of the manifests naming `treeCid`, to
+  /// what a block stored now with `ttl` (nil: the store's default) gets; what already expires later keeps its expiry.
   func extendExpiry(tree treeCid: Cid, count: Int, ttl: Duration?) async throws
 }
 

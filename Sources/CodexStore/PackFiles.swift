@@ -287,11 +287,10 @@ final class PackFiles: @unchecked Sendable {
     return UInt64(n)
   }
 
-  /// Frees the disk space of the given ranges. Takes the write lock for each piece it punches, so no reader is
-  /// between its metadata lookup and its `pread` of those bytes. A file system without hole punching just keeps the bytes (logged by caller).
-  func punch(_ ranges: [(pack: Int64, offset: UInt64, length: UInt64)]) -> [String] {
-    // Coalesce adjacent ranges: each punch can cost a synchronous discard on the device, so a dataset's blocks
-    // laid out back to back are released with one call instead of one per block.
+  /// `ranges` sorted, with adjacent or overlapping ranges of one pack merged and empty ones dropped.
+  static func coalesce(
+    _ ranges: [(pack: Int64, offset: UInt64, length: UInt64)]
+  ) -> [(pack: Int64, offset: UInt64, length: UInt64)] {
     var merged: [(pack: Int64, offset: UInt64, length: UInt64)] = []
     for r in ranges.sorted(by: { ($0.pack, $0.offset) < ($1.pack, $1.offset) }) where r.length > 0 {
       if let last = merged.last, last.pack == r.pack, last.offset + last.length >= r.offset {
@@ -300,6 +299,16 @@ final class PackFiles: @unchecked Sendable {
         merged.append(r)
       }
     }
+    return merged
+  }
+
+  /// Frees the disk space of the given ranges. Takes the write lock for each piece it punches, so no reader is
+  /// between its metadata lookup and its `pread` of those bytes. A file system without hole punching just keeps the
+  /// bytes (logged by caller).
+  func punch(_ ranges: [(pack: Int64, offset: UInt64, length: UInt64)]) -> [String] {
+    // Coalesced: each punch can cost a synchronous discard on the device, so a dataset's blocks laid out back to back
+    // are released with one call instead of one per block.
+    let merged = Self.coalesce(ranges)
     // The write lock is taken for each piece of at most `punchPiece` bytes, not for the whole list: readers wait for
     // one `fallocate` at a time, not for a whole dataset's. Measured here, reading a small file every 5 ms while a
     // 4 GiB dataset was deleted right after its upload: the longest read took 1.7-2.1 s with one lock for the list,

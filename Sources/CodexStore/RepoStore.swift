@@ -152,14 +152,15 @@ public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
       let applied = try pool.read { try RepoSchema.migrator.appliedIdentifiers($0) }
       let pending = RepoSchema.migrator.migrations.filter { !applied.contains($0) }
       // A repo of an earlier version (not a new one): say what the upgrade does, it can take seconds on a big repo.
-      if !applied.isEmpty, !pending.isEmpty {
+      let upgrading = !applied.isEmpty && !pending.isEmpty
+      if upgrading {
         logger.notice(
           "repo: upgrading the repo's schema (v4 recounts every block's references: about 5 s per million blocks)",
           metadata: ["path": "\(dbPath)", "steps": "\(pending.joined(separator: ", "))"])
       }
       let start = ContinuousClock.now
       try RepoSchema.migrator.migrate(pool)
-      if !applied.isEmpty, !pending.isEmpty {
+      if upgrading {
         let took = (ContinuousClock.now - start).components
         let seconds = Double(took.seconds) + Double(took.attoseconds) / 1e18
         logger.notice("repo: schema upgraded", metadata: ["seconds": "\((seconds * 10).rounded() / 10)"])
@@ -404,13 +405,7 @@ public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
       INSERT INTO dangling_refs (cid, refs) VALUES (?1, ?2)
       ON CONFLICT(cid) DO UPDATE SET refs = refs + excluded.refs
       """)
-    func record(_ r: (pack: Int64, pos: Int64, length: Int64)) throws {
-      insert.bind(1, r.pack)
-      insert.bind(2, r.pos)
-      insert.bind(3, r.length)
-      try insert.run()
-    }
-    var freed: [(pack: Int64, pos: Int64, length: Int64)] = []
+    var freed: [(pack: Int64, offset: UInt64, length: UInt64)] = []
     var freedBytes: Int64 = 0
     var count: Int64 = 0
     for cid in cids {
@@ -431,22 +426,17 @@ public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
         try dangle.run(binding: 1, cid)
       }
       if let pack = deleted.pack, let pos = deleted.pos {
-        freed.append((pack, pos, Int64(PackFiles.align(UInt64(max(0, deleted.size))))))
+        freed.append((pack, UInt64(max(0, pos)), PackFiles.align(UInt64(max(0, deleted.size)))))
       }
     }
     // One row per run of adjacent ranges (a dataset's blocks lie back to back in its packs): a 4 GiB delete records
     // a handful of rows instead of 65,536, and `releaseFreeRanges` reads back as few.
-    freed.sort { ($0.pack, $0.pos) < ($1.pack, $1.pos) }
-    var run: (pack: Int64, pos: Int64, length: Int64)?
-    for range in freed {
-      if let r = run, r.pack == range.pack, r.pos + r.length == range.pos {
-        run = (r.pack, r.pos, r.length + range.length)
-        continue
-      }
-      if let r = run { try record(r) }
-      run = range
+    for r in PackFiles.coalesce(freed) {
+      insert.bind(1, r.pack)
+      insert.bind(2, Int64(r.offset))
+      insert.bind(3, Int64(r.length))
+      try insert.run()
     }
-    if let r = run { try record(r) }
     try adjustQuota(db, used: -freedBytes, blocks: -count)
     return Int(count)
   }
