@@ -39,35 +39,16 @@ work = tempfile.mkdtemp(prefix="bench-blockexc-")
 procs = []
 
 
+sys.path.insert(0, "tests")  # the script runs from the repo root
+from ports import free_port  # noqa: E402  (the same ports as the node tests: below the ephemeral range, never twice)
+
+
 def emit(o):
     print(json.dumps(o, sort_keys=True), flush=True)
 
 
 def log(msg):
     print(f"[bench-blockexc] {msg}", file=sys.stderr, flush=True)
-
-
-handed_out = set()
-
-
-def free_port():
-    """A port free for TCP and UDP, below the kernel's ephemeral range (so no node's tcp/0 listener or connection
-    takes it before its node binds it), never handed out twice."""
-    import random
-    start = random.randrange(20000, 32000)
-    for k in range(12000):
-        port = 20000 + (start - 20000 + k) % 12000
-        if port in handed_out:
-            continue
-        try:
-            with socket.socket() as t, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                t.bind(("127.0.0.1", port))
-                u.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        handed_out.add(port)
-        return port
-    raise RuntimeError("no free port")
 
 
 def get(url, timeout=60):
