@@ -109,35 +109,36 @@ public final class BlockBatch: @unchecked Sendable {
     for w in waiters { w.resume() }
   }
 
-  /// Blocks hashed together by `cstore_sha256_lanes`.
-  static let lanes = 16
-  /// True when this CPU runs `cstore_sha256_lanes` (x86-64 with AVX-512).
-  public static let lanesAvailable = cstore_sha256_lanes_available() != 0
-  /// True when `hash(blocks:)` uses the lanes by default: available, and compiled with optimization.
-  public static let lanesPreferred = cstore_sha256_lanes_preferred() != 0
-
   /// Computes the SHA-256 (and the CRC-32C checksum) of blocks `range` (all complete). Disjoint ranges may be
   /// hashed concurrently.
   ///
-  /// Where the CPU has AVX-512, 16 blocks at a time go through `cstore_sha256_lanes` (one block per vector lane),
-  /// which hashes about 1.9x the bytes per CPU-second of swift-crypto's one-block-at-a-time SHA-NI code; the
-  /// `useLanes: false` path (the default in debug builds, and any CPU without AVX-512) hashes one block at a time
-  /// with swift-crypto. Each group's checksums are computed right after its hashes, while its bytes are still in
-  /// the cache.
-  public func hash(blocks range: Range<Int>, useLanes: Bool = BlockBatch.lanesPreferred) {
+  /// `method` groups the blocks: 16 at a time through the AVX-512 lanes, 2 at a time through the interleaved SHA
+  /// extensions, or one at a time with swift-crypto (`SHA256Method`); a method this CPU cannot run falls back to
+  /// one at a time. Each group's checksums are computed right after its hashes, while its bytes are still in the
+  /// cache.
+  public func hash(blocks range: Range<Int>, method: SHA256Method = .preferred) {
     precondition(range.lowerBound >= 0 && range.upperBound <= count, "hashing blocks that are not complete")
     var i = range.lowerBound
-    if useLanes {
+    switch method {
+    case .lanes:
       while i < range.upperBound {
-        let n = min(Self.lanes, range.upperBound - i)
+        let n = min(method.groupSize, range.upperBound - i)
         let start = (bytes + i * blockSize).assumingMemoryBound(to: UInt8.self)
         let out = (digestBytes + 32 * i).assumingMemoryBound(to: UInt8.self)
         guard cstore_sha256_lanes(start, blockSize, blockSize, Int32(n), out) == 0 else { break }
-        for k in i..<i + n {
-          crcs[k] = BlockChecksum.crc32c(UnsafeRawBufferPointer(start: bytes + k * blockSize, count: blockSize))
-        }
+        checksum(blocks: i..<i + n)
         i += n
       }
+    case .pairs:
+      while i + 1 < range.upperBound {
+        let a = (bytes + i * blockSize).assumingMemoryBound(to: UInt8.self)
+        let out = (digestBytes + 32 * i).assumingMemoryBound(to: UInt8.self)
+        guard cstore_sha256_pair(a, a + blockSize, blockSize, out, out + 32) == 0 else { break }
+        checksum(blocks: i..<i + 2)
+        i += 2
+      }
+    case .single:
+      break
     }
     while i < range.upperBound {
       let block = UnsafeRawBufferPointer(start: bytes + i * blockSize, count: blockSize)
@@ -148,11 +149,19 @@ public final class BlockBatch: @unchecked Sendable {
     }
   }
 
+  /// Computes the CRC-32C checksums of blocks `range`.
+  private func checksum(blocks range: Range<Int>) {
+    for k in range {
+      crcs[k] = BlockChecksum.crc32c(UnsafeRawBufferPointer(start: bytes + k * blockSize, count: blockSize))
+    }
+  }
+
   /// Hashes every complete block, split over the cores (runs on the cooperative pool, not the caller's thread).
-  /// With the lanes, the parts are whole groups of 16 blocks, so no lane is wasted but in the last group.
+  /// The parts are whole groups of the preferred method (`SHA256Method.groupSize`), so no call runs short but the
+  /// last.
   public func hashAll() async {
     let n = count
-    let unit = Self.lanesPreferred ? Self.lanes : 1
+    let unit = SHA256Method.preferred.groupSize
     let units = (n + unit - 1) / unit
     let parts = min(units, max(1, ProcessInfo.processInfo.activeProcessorCount))
     if parts <= 1 {

@@ -85,11 +85,12 @@ struct LeafBatchTests {
     #expect(batch.isFull)
   }
 
-  /// The multi-lane SHA-256 (16 blocks per call where the CPU has AVX-512) gives swift-crypto's digests for every
-  /// block, for batches that end inside a group of 16, in a part of `hashAll`'s split, or on a group boundary; and
-  /// for ranges that start inside a group.
-  @Test(arguments: [1, 5, 15, 16, 17, 31, 32, 33, 50])
-  func laneHashingMatchesSwiftCrypto(blocks: Int) async throws {
+  /// Every multi-block SHA-256 method (16 blocks per call in AVX-512 lanes, 2 per call with the SHA extensions, one
+  /// at a time) gives swift-crypto's digests for every block, for batches that end inside a group, in a part of
+  /// `hashAll`'s split, or on a group boundary; and for ranges that start inside a group. A method this CPU lacks
+  /// falls back to one at a time, so every method is checked on every machine.
+  @Test(arguments: [1, 2, 3, 5, 15, 16, 17, 31, 32, 33, 50])
+  func multiBlockHashingMatchesSwiftCrypto(blocks: Int) async throws {
     let size = 4096
     let data = pseudoRandomBytes(blocks * size, seed: UInt64(100 + blocks))
     let batch = BlockBatch(blockSize: size, capacity: 64)
@@ -100,20 +101,47 @@ struct LeafBatchTests {
       #expect(Array(batch.digest(i)) == SHA256Hashing.digest(block), "block \(i)")
       #expect(batch.crc(i) == block.withUnsafeBytes { BlockChecksum.crc32c($0) }, "block \(i)")
     }
-    // Uneven ranges through the lanes, then the one-at-a-time path, give the same digests and checksums.
+    // Uneven ranges through each method give the same digests and checksums.
     let expected = (0..<blocks).map { Array(batch.digest($0)) }
     let crcs = (0..<blocks).map { batch.crc($0) }
     let cut = blocks / 3
-    batch.hash(blocks: 0..<blocks, useLanes: true)
-    #expect((0..<blocks).map { Array(batch.digest($0)) } == expected)
-    #expect((0..<blocks).map { batch.crc($0) } == crcs)
-    batch.hash(blocks: cut..<blocks, useLanes: true)
-    batch.hash(blocks: 0..<cut, useLanes: true)
-    #expect((0..<blocks).map { Array(batch.digest($0)) } == expected)
-    #expect((0..<blocks).map { batch.crc($0) } == crcs)
-    batch.hash(blocks: 0..<blocks, useLanes: false)
-    #expect((0..<blocks).map { Array(batch.digest($0)) } == expected)
-    #expect((0..<blocks).map { batch.crc($0) } == crcs)
+    for method in SHA256Method.allCases {
+      batch.hash(blocks: 0..<blocks, method: method)
+      #expect((0..<blocks).map { Array(batch.digest($0)) } == expected, "\(method)")
+      #expect((0..<blocks).map { batch.crc($0) } == crcs, "\(method)")
+      batch.hash(blocks: cut..<blocks, method: method)
+      batch.hash(blocks: 0..<cut, method: method)
+      #expect((0..<blocks).map { Array(batch.digest($0)) } == expected, "\(method)")
+      #expect((0..<blocks).map { batch.crc($0) } == crcs, "\(method)")
+    }
+  }
+
+  /// The interleaved SHA-extensions routine gives FIPS 180-4's digests (swift-crypto's) for every message length
+  /// from 0 to 200 bytes (one or two padding blocks, each way a length can end in a block) and for 64 KiB; the two
+  /// messages of a pair do not affect each other. On a CPU without the SHA extensions it refuses and writes nothing.
+  @Test func pairHashingMatchesSwiftCryptoForEveryTailLength() {
+    let data = pseudoRandomBytes(2 * 65536, seed: 77)
+    for length in Array(0...200) + [65535, 65536] {
+      var outA = [UInt8](repeating: 0, count: 32)
+      var outB = [UInt8](repeating: 0, count: 32)
+      let status = data.withUnsafeBufferPointer { d in
+        cstore_sha256_pair(d.baseAddress!, d.baseAddress! + 65536, length, &outA, &outB)
+      }
+      guard SHA256Method.pairs.isAvailable else {
+        #expect(status == -1)
+        #expect(outA.allSatisfy { $0 == 0 } && outB.allSatisfy { $0 == 0 })
+        return
+      }
+      #expect(status == 0)
+      #expect(outA == SHA256Hashing.digest(Array(data[0..<length])), "length \(length), first")
+      #expect(outB == SHA256Hashing.digest(Array(data[65536..<65536 + length])), "length \(length), second")
+    }
+    // The two messages of one pair may be the same bytes.
+    var outA = [UInt8](repeating: 0, count: 32)
+    var outB = [UInt8](repeating: 1, count: 32)
+    _ = data.withUnsafeBufferPointer { d in cstore_sha256_pair(d.baseAddress!, d.baseAddress!, 4096, &outA, &outB) }
+    #expect(outA == outB)
+    #expect(outA == SHA256Hashing.digest(Array(data[0..<4096])))
   }
 
   /// The C entry point refuses what it cannot do (and writes nothing) instead of hashing wrong.
@@ -128,7 +156,7 @@ struct LeafBatchTests {
       }
     }
     #expect(out.allSatisfy { $0 == 0 })
-    guard BlockBatch.lanesAvailable else { return }
+    guard SHA256Method.lanes.isAvailable else { return }
     // 64-byte messages (one data block and the padding block), packed with no gap.
     data.withUnsafeBufferPointer { d in
       out.withUnsafeMutableBufferPointer { o in

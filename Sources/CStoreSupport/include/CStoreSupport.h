@@ -44,4 +44,15 @@ int cstore_sha256_lanes(const uint8_t *base, size_t stride, size_t length, int c
 /// As `cstore_sha256_lanes`, with message `i` at `messages[i]` (anywhere in memory).
 int cstore_sha256_lanes_messages(const uint8_t *const *messages, size_t length, int count, uint8_t *out);
 
+/// 1 when `cstore_sha256_pair` can run on this CPU (x86-64 with the SHA extensions and SSE4.1), else 0.
+int cstore_sha256_pairs_available(void);
+
+/// 1 when `cstore_sha256_pair` is available and this file was compiled with optimization, else 0.
+int cstore_sha256_pairs_preferred(void);
+
+/// SHA-256 of two messages of `length` bytes each (any length), at `a` and `b`, computed together with the SHA
+/// extensions; the digests go to `outA` and `outB` (32 bytes each). Returns 0, or -1 (nothing written) when the CPU
+/// lacks the SHA extensions.
+int cstore_sha256_pair(const uint8_t *a, const uint8_t *b, size_t length, uint8_t *outA, uint8_t *outB);
+
 #endif
