@@ -108,8 +108,8 @@ extension RepoStore {
         if pending == true || upload != nil || (refcount > 0 && expiry >= now) { throw StoreError.blockInUse(cid) }
         try self.deleteBlockRows(db, cids: [key])
       }
-      try self.releaseFreeRanges(db, current: state.pack)
     }
+    try await releaseFreeRanges()
   }
 
   /// Deletes a dataset (`formats.md` §6.2): in one transaction, every leaf `0..<blocksCount` of the manifest's
@@ -123,8 +123,8 @@ extension RepoStore {
       guard try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blocks WHERE cid = ?)", arguments: [key]) == true
       else { return }
       try self.durableTransaction(db) { _ = try self.deleteDatasetRows(db, manifest: key, now: now) }
-      try self.releaseFreeRanges(db, current: state.pack)
     }
+    try await releaseFreeRanges()
   }
 
   /// The rows of `deleteDataset` (inside the caller's transaction); returns how many blocks it deleted, the

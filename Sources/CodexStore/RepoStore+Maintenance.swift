@@ -40,9 +40,9 @@ extension RepoStore {
           arguments: [now, batch - expiredManifests.count])
         n += try self.deleteBlockRows(db, cids: expired)
       }
-      try self.releaseFreeRanges(db, current: state.pack)
       return n
     }
+    try await releaseFreeRanges()
     if deleted > 0 {
       logger.info("repo: deleted expired blocks", metadata: ["count": "\(deleted)"])
     }

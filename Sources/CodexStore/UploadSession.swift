@@ -231,8 +231,8 @@ extension RepoStore {
           try db.execute(sql: "DELETE FROM pending WHERE session = ?", arguments: [id])
           try self.releaseUploadBatches(db, session: id)
         }
-        try self.releaseFreeRanges(db, current: state.pack)
       }
+      try await releaseFreeRanges()
     } catch {
       logger.warning("repo: aborting an upload failed; it is rolled back at next open", metadata: ["why": "\(error)"])
     }

@@ -1,6 +1,7 @@
 import CodexFormats
 import Foundation
 import Multiformats
+import Synchronization
 import Testing
 
 @testable import CodexStore
@@ -60,6 +61,57 @@ struct DatasetTests {
     #expect(space.quotaUsedBytes == 0)
     #expect(try await store.testingInt("SELECT COUNT(*) FROM leaves") == 0)
     try await store.deleteDataset(manifestCid: b.manifestCid)  // absent: fine
+    #expect(try await store.verify().isEmpty)
+    await store.close()
+  }
+
+  /// A delete punches its holes outside the writer: held at its "delete-committed" point (rows gone, no hole
+  /// punched yet), another upload still commits; then the delete ends, its space is released, the free ranges are
+  /// forgotten and the repo verifies. (Punching inside the writer, the upload waited for the delete: the hook's
+  /// 10 s wait for it ran out and `wroteMeanwhile` was false.)
+  @Test func writesGoOnWhileADeleteReleasesItsSpace() async throws {
+    let dir = TempDir()
+    defer { dir.cleanup() }
+    let reached = Mutex(false)
+    let uploaded = DispatchSemaphore(value: 0)
+    let wroteMeanwhile = Mutex<Bool?>(nil)
+    let store = try RepoStore(
+      config: RepoConfig(
+        directory: dir.path, quotaMaxBytes: 1 << 30, blockTTL: .seconds(1000), rowsPerStep: 2,
+        faultHook: { point in
+          guard point == "delete-committed" else { return }
+          let first = reached.withLock { r in
+            defer { r = true }
+            return !r
+          }
+          guard first else { return }
+          let done = uploaded.wait(timeout: .now() + 10) == .success
+          wroteMeanwhile.withLock { $0 = done }
+        }),
+      clock: TestClock(), logger: testLogger)
+    // a's blocks interleaved with c's: its free ranges are not adjacent, so the release takes several steps.
+    let a = try TestDataset(count: 6, seed: 31)
+    let c = try TestDataset(count: 6, seed: 32)
+    for i in 0..<6 {
+      try await store.putBlock(a.blocks[i], ttl: nil)
+      try await store.putBlock(c.blocks[i], ttl: nil)
+    }
+    try await a.upload(to: store)
+    try await c.upload(to: store)
+    let b = try TestDataset(count: 4, seed: 33)
+    async let deleting: Void = store.deleteDataset(manifestCid: a.manifestCid)
+    while !reached.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+    try await b.upload(to: store)
+    uploaded.signal()
+    try await deleting
+    #expect(wroteMeanwhile.withLock { $0 } == true)
+    #expect(try await store.testingInt("SELECT COUNT(*) FROM free_ranges") == 0)
+    #expect(try await store.hasBlock(a.manifestCid) == false)
+    for i in 0..<6 {
+      #expect(try await store.getBlock(tree: c.treeCid, index: i)?.block == c.blocks[i])
+      #expect(try await store.hasBlock(a.blocks[i].cid) == false)
+    }
+    for i in 0..<4 { #expect(try await store.getBlock(tree: b.treeCid, index: i)?.block == b.blocks[i]) }
     #expect(try await store.verify().isEmpty)
     await store.close()
   }
