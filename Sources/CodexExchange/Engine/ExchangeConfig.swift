@@ -3,7 +3,8 @@ public struct ExchangeConfig: Sendable {
   /// Deliveries per message we send, and the length of the runs of consecutive leaves asked of one peer. nim's
   /// `DefaultMaxBlocksPerMessage` is 20; we use 16 (within what nim peers accept): a receiving swift node hashes a
   /// message's deliveries 16 at a time in vector lanes, and the 4 extra blocks of a 20-block message, hashed one by
-  /// one, cost it ~5% more CPU per GiB (measured, 7 alternated 1 GiB pairs).
+  /// one, cost it ~5% more CPU per GiB (measured, 7 alternated 1 GiB pairs). Without AVX-512 they are hashed in
+  /// pairs (`SHA256Method.pairs`), which 16 suits as well.
   public var maxBlocksPerMessage = 16
   /// Presences per message.
   public var maxPresencesPerMessage = 1024

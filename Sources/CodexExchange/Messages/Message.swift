@@ -90,7 +90,7 @@ public struct Message: Hashable, Sendable {
     wantList = try r.slice(1).map { b throws(MessageError) in try WantList(encoded: b) } ?? WantList()
     var payload: [BlockDelivery] = []
     for d in r.repeatedSlices(3) { payload.append(try BlockDelivery(unhashed: d)) }
-    // Every delivery's bytes must hash to its CID; 64 KiB blocks are hashed 16 at a time.
+    // Every delivery's bytes must hash to its CID; equal-length blocks are hashed several at a time (`BlockDigests`).
     let digests = BlockDigests.sha256(payload.map(\.block.data))
     for (d, digest) in zip(payload, digests) where digest != d.block.cid.multihash.digest {
       throw MessageError.hashMismatch(d.block.cid)
