@@ -40,8 +40,10 @@ extension RepoStore {
     leaves.noteExpiry(expiry)
     try await withWriter("storing \(n) blocks", keepingPipeline: true) { db, state in
       if let failure = state.failedSessions[session] { throw failure }
-      // Another upload's batch is completed now (a failure there is that upload's, not this one's).
-      if let other = state.pipelined, other.session != session { self.settlePipelined(db, &state) }
+      // Another upload's batch is completed now (a failure there is that upload's, not this one's), and so is a
+      // pipelined block-exchange write: its bytes lie before this batch's.
+      if let other = state.pipelined, other.session != session { self.settleUploadBatch(db, &state) }
+      self.settlePipelinedLeaves(db, &state)
       let plan: BatchPlan
       do {
         plan = try self.prepareBatch(db, batch, session: session, state: &state, hold: hold)
@@ -127,9 +129,16 @@ extension RepoStore {
     }
   }
 
-  /// Completes the pipelined batch, if any (see `storeLeafBatch`). A failure is its session's: it is rolled back
-  /// and recorded in `failedSessions`, and the turn goes on.
+  /// Completes whatever is pipelined: an upload batch (`settleUploadBatch`) or a block-exchange leaf write
+  /// (`settlePipelinedLeaves`). At most one of them exists at a time. The turn goes on after a failure.
   func settlePipelined(_ db: Database, _ state: inout WriterState) {
+    settleUploadBatch(db, &state)
+    settlePipelinedLeaves(db, &state)
+  }
+
+  /// Completes the pipelined upload batch, if any (see `storeLeafBatch`). A failure is its session's: it is rolled
+  /// back and recorded in `failedSessions`, and the turn goes on.
+  func settleUploadBatch(_ db: Database, _ state: inout WriterState) {
     guard let p = state.pipelined else { return }
     state.pipelined = nil
     do {
@@ -464,13 +473,14 @@ final class BackgroundPackWrite: Sendable {
 
   private init() {}
 
-  /// Starts `write` on another thread.
-  static func start(packs: PackFiles, _ write: PackWrite) -> BackgroundPackWrite {
+  /// Starts `write` on another thread; with `sync`, the pack is made durable after it (`PackFiles.sync`).
+  static func start(packs: PackFiles, _ write: PackWrite, sync: Bool = false) -> BackgroundPackWrite {
     let running = BackgroundPackWrite()
     running.group.enter()
     DispatchQueue.global(qos: .userInitiated).async {
       do throws(StoreError) {
         try packs.write(pack: write.pack, offset: write.offset, segments: write.segments)
+        if sync { try packs.sync(pack: write.pack) }
       } catch {
         running.failure.withLock { $0 = error }
       }

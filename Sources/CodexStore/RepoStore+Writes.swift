@@ -33,28 +33,7 @@ extension RepoStore {
   func prepare(
     _ db: Database, _ blocks: [Block], state: inout WriterState, deferSync: Bool = false, hold: QuotaHold? = nil
   ) throws -> StorePlan {
-    var plan = StorePlan()
-    var seen = Set<Cid>()
-    let lookup = try RawStatement(db, "SELECT size, pack, pos, data IS NULL, NULL, crc FROM blocks WHERE cid = ?1")
-    var toWrite: [(index: Int, block: Block, isNew: Bool)] = []
-    for block in blocks where !Codex.isEmpty(block.cid) && seen.insert(block.cid).inserted {
-      lookup.bind(1, copying: block.cid.bytes)
-      if let (stored, crc) = try lookup.query({ $0.map { (StoredBlockRow($0), Self.crc($0, 5)) } }) {
-        guard stored.size == Int64(block.data.count) else {
-          throw StoreError.sizeMismatch(block.cid, stored: Int(stored.size), given: block.data.count)
-        }
-        let lost = try bytesLost(stored) || (takeDamaged(block.cid.bytes) && bytesRotted(stored, crc: crc))
-        plan.existing.append((block, nil))
-        if lost {
-          logger.warning("repo: restoring lost or damaged bytes of a stored block", metadata: ["cid": "\(block.cid)"])
-          toWrite.append((plan.existing.count - 1, block, false))
-        }
-      } else {
-        plan.new.append((block, .inline))
-        plan.newBytes += UInt64(block.data.count)
-        toWrite.append((plan.new.count - 1, block, true))
-      }
-    }
+    var (plan, toWrite) = try classify(db, blocks)
     try checkQuota(db, adding: plan.newBytes, hold: hold)
 
     // Lay out the pack bytes.
@@ -106,6 +85,42 @@ extension RepoStore {
     }
     plan.packEnd = (pack, end)
     return plan
+  }
+
+  /// Sorts `blocks` (the empty block and repeats skipped) into new ones and ones already stored, and lists those
+  /// whose bytes are to be written: the new ones, and stored ones whose bytes were lost or found damaged. Blocks in
+  /// `planned` (new blocks of a pipelined write, their rows not inserted yet) count as stored.
+  /// - Throws: `StoreError.sizeMismatch` when a stored block has another size.
+  func classify(
+    _ db: Database, _ blocks: [Block], planned: Set<Cid> = []
+  ) throws -> (plan: StorePlan, toWrite: [(index: Int, block: Block, isNew: Bool)]) {
+    var plan = StorePlan()
+    var seen = Set<Cid>()
+    let lookup = try RawStatement(db, "SELECT size, pack, pos, data IS NULL, NULL, crc FROM blocks WHERE cid = ?1")
+    var toWrite: [(index: Int, block: Block, isNew: Bool)] = []
+    for block in blocks where !Codex.isEmpty(block.cid) && seen.insert(block.cid).inserted {
+      if planned.contains(block.cid) {
+        plan.existing.append((block, nil))
+        continue
+      }
+      lookup.bind(1, copying: block.cid.bytes)
+      if let (stored, crc) = try lookup.query({ $0.map { (StoredBlockRow($0), Self.crc($0, 5)) } }) {
+        guard stored.size == Int64(block.data.count) else {
+          throw StoreError.sizeMismatch(block.cid, stored: Int(stored.size), given: block.data.count)
+        }
+        let lost = try bytesLost(stored) || (takeDamaged(block.cid.bytes) && bytesRotted(stored, crc: crc))
+        plan.existing.append((block, nil))
+        if lost {
+          logger.warning("repo: restoring lost or damaged bytes of a stored block", metadata: ["cid": "\(block.cid)"])
+          toWrite.append((plan.existing.count - 1, block, false))
+        }
+      } else {
+        plan.new.append((block, .inline))
+        plan.newBytes += UInt64(block.data.count)
+        toWrite.append((plan.new.count - 1, block, true))
+      }
+    }
+    return (plan, toWrite)
   }
 
   /// Syncs every pack holding bytes written with `deferSync`. Called before any transaction that could make such

@@ -92,14 +92,19 @@ public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
     /// The upload batch whose pack write is still running and whose rows are not inserted yet (see
     /// `storeLeafBatch`). The next batch of its session completes it; any other writer turn first (`withWriter`).
     var pipelined: PipelinedBatch?
+    /// The block-exchange leaf write whose pack write and sync are still running and whose rows are not inserted
+    /// yet (see `startLeafBlocks`). Never at the same time as `pipelined`.
+    var pipelinedLeaves: PipelinedLeaves?
+    /// Staging buffers free for pipelined leaf writes (each pipelined write holds one until it is completed).
+    var spareStageBuffers: [PackStageBuffer] = []
     /// Upload sessions whose pipelined batch failed when another turn completed it: their next `addLeaves` or
     /// `commit` throws this (the batch's rows and bytes were rolled back). Cleared by the abort.
     var failedSessions: [Int64: StoreError] = [:]
 
-    /// Where the next pack bytes go: after the pipelined batch's bytes if there is one, else after the committed
-    /// length of the current pack.
+    /// Where the next pack bytes go: after the pipelined batch's or leaf write's bytes if there is one, else after
+    /// the committed length of the current pack.
     var packTail: (pack: Int64, end: UInt64) {
-      if let end = pipelined?.plan.packEnd { return (end.id, end.length) }
+      if let end = pipelined?.plan.packEnd ?? pipelinedLeaves?.plan.packEnd { return (end.id, end.length) }
       return (pack, committed)
     }
 

@@ -136,6 +136,24 @@ while true {
       let cid = committed.remove(at: rng.below(committed.count))
       say("D \(cid)")
       try await store.deleteDataset(manifestCid: cid)
+    case 7 where rng.below(2) == 0:
+      // Fetched leaves, as the block exchange stores them: pipelined batches (`startLeafBlocks`), the last one
+      // settled or left for the next write. Expired at once (no dataset lists them): maintenance takes them back.
+      let n = 2 + rng.below(8)
+      let blocks = (0..<n).map { i in i % 3 == 2 ? shared[rng.below(shared.count)] : Block(data: rng.bytes(65536)) }
+      let tree = try CodexTree(leaves: blocks.map { $0.cid.multihash.digest })
+      var tickets: [StoreTicket] = []
+      var start = 0
+      while start < n {
+        let end = min(n, start + 1 + rng.below(4))
+        let leaves = try (start..<end).map {
+          (tree: tree.rootCid, index: $0, block: blocks[$0], proof: try tree.proof(for: $0))
+        }
+        tickets.append(try await store.startLeafBlocks(leaves, ttl: .seconds(0)))
+        start = end
+      }
+      if rng.below(2) == 0 { await store.settleLeafBlocks() }
+      for t in tickets.dropLast() { try await t.wait() }
     case 7:
       try await store.putBlock(Block(data: rng.bytes(rng.below(2) == 0 ? 500 : 65536)), ttl: .seconds(0))
     case 8:

@@ -43,9 +43,10 @@ struct DirectRequestTests {
     let wantBlocks = entries.filter { $0.wantType == .wantBlock && !$0.cancel }
     #expect(Set(wantBlocks.map(\.address)).count == 40)
     #expect(wantBlocks.allSatisfy { $0.sendDontHave })
-    // Only the first window, asked before any Have came back, needs want-haves (a knowledge refresh may repeat some
-    // of them: fastConfig refreshes every 40 ms); the other 36 blocks are asked with want-blocks only.
-    #expect(entries.filter { $0.wantType == .wantHave }.count < 12)
+    // Only the first window, asked before any Have came back, needs want-haves; the other 36 blocks are asked with
+    // want-blocks only. Counted by address: a knowledge refresh repeats the same want-haves (fastConfig refreshes
+    // every 40 ms), and a loaded machine (seen during a CI build: 8.6 s for this test) runs many of them.
+    #expect(Set(entries.filter { $0.wantType == .wantHave }.map(\.address)).count < 12)
     #expect(await leecher.engine.stats.rejectedDeliveries == 0)
     await leecher.engine.stop()
   }

@@ -12,7 +12,17 @@ public protocol BatchBlockStore: BlockStore {
   func putLeafBlocks(_ leaves: [(tree: Cid, index: Int, block: Block, proof: CodexProof)], ttl: Duration?) async throws
 }
 
-extension RepoStore: BatchBlockStore {}
+/// A batch store that can overlap one batch's disk write with the previous batch's rows (`RepoStore`): the engine
+/// then keeps the disk busy while a download is bound by it.
+public protocol PipelinedLeafStore: BatchBlockStore {
+  /// Starts storing leaves (as `putLeafBlocks`); the ticket ends when their rows are committed or failed.
+  func startLeafBlocks(_ leaves: [(tree: Cid, index: Int, block: Block, proof: CodexProof)], ttl: Duration?)
+    async throws -> StoreTicket
+  /// Completes the write started last, if it is still running.
+  func settleLeafBlocks() async
+}
+
+extension RepoStore: BatchBlockStore, PipelinedLeafStore {}
 
 /// Writes accepted deliveries to the store in batches (group commit): whatever arrived while the previous batch
 /// was being written goes out in the next one, so one sync covers many blocks instead of one each.
@@ -52,7 +62,19 @@ actor DeliveryWriter {
     }
   }
 
+  typealias Leaf = (tree: Cid, index: Int, block: Block, proof: CodexProof)
+
+  /// A batch whose rows are still being stored (`PipelinedLeafStore`).
+  private struct InFlight {
+    let batch: [BlockDelivery]
+    let bytes: Int
+    let ticket: StoreTicket
+  }
+
   private func drain() async {
+    // With a pipelined store, batch N+1's bytes are written while batch N's rows are inserted: batch N is reported
+    // once batch N+1 started (or, when nothing else is queued, once it is settled).
+    var inFlight: InFlight?
     while !queue.isEmpty {
       var take = 0
       var bytes = 0
@@ -62,19 +84,65 @@ actor DeliveryWriter {
       }
       let batch = Array(queue.prefix(take))
       queue.removeFirst(take)
+      if let pipelined = store as? any PipelinedLeafStore, let leaves = Self.leavesOnly(batch) {
+        do {
+          let ticket = try await pipelined.startLeafBlocks(leaves, ttl: nil)
+          if let previous = inFlight { await finish(previous) }
+          inFlight = InFlight(batch: batch, bytes: bytes, ticket: ticket)
+        } catch {
+          // Refused before writing; the write before it was completed in the same turn.
+          if let previous = inFlight { await finish(previous) }
+          inFlight = nil
+          await report(batch, bytes: bytes, error: error)
+        }
+        if queue.isEmpty, let last = inFlight {
+          await pipelined.settleLeafBlocks()
+          await finish(last)
+          inFlight = nil
+        }
+        continue
+      }
+      if let previous = inFlight {
+        await (store as? any PipelinedLeafStore)?.settleLeafBlocks()
+        await finish(previous)
+        inFlight = nil
+      }
       var failure: (any Error)? = nil
       do {
         try await Self.write(batch, to: store)
       } catch {
         failure = error
       }
-      queuedBytes -= bytes
-      let waiters = spaceWaiters
-      spaceWaiters = []
-      for w in waiters { w.resume() }
-      await engine?.stored(batch, error: failure)
+      await report(batch, bytes: bytes, error: failure)
     }
     draining = false
+  }
+
+  /// Waits for a pipelined batch's rows and reports it.
+  private func finish(_ f: InFlight) async {
+    var failure: (any Error)? = nil
+    do { try await f.ticket.wait() } catch { failure = error }
+    await report(f.batch, bytes: f.bytes, error: failure)
+  }
+
+  /// Frees a written batch's place in the queue and tells the engine.
+  private func report(_ batch: [BlockDelivery], bytes: Int, error: (any Error)?) async {
+    queuedBytes -= bytes
+    let waiters = spaceWaiters
+    spaceWaiters = []
+    for w in waiters { w.resume() }
+    await engine?.stored(batch, error: error)
+  }
+
+  /// The batch as leaves with their proofs, or nil when it holds a plain-CID delivery.
+  private static func leavesOnly(_ batch: [BlockDelivery]) -> [Leaf]? {
+    var leaves: [Leaf] = []
+    leaves.reserveCapacity(batch.count)
+    for d in batch {
+      guard case .leaf(let tree, let index) = d.address, let proof = d.proof else { return nil }
+      leaves.append((tree, index, d.block, proof))
+    }
+    return leaves
   }
 
   /// Leaf deliveries with their blocks in one durable write and one transaction; plain blocks in another.
