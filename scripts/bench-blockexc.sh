@@ -6,7 +6,9 @@
 # For each case a fresh leecher downloads the whole dataset twice over (two fresh leechers):
 #   stream      GET  /data/{cid}/network/stream  -> /dev/null (bytes arrive in order while fetching)
 #   background  POST /data/{cid}/network         (into the leecher's repo; done when /space counts every block)
-# and reports MB/s (1 MB = 10^6 bytes), the leecher's peak RSS (VmHWM) and the ratio to the baseline.
+# and reports MB/s (1 MB = 10^6 bytes), the leecher's peak RSS (VmHWM), the CPU seconds per GiB the leecher and
+# the seeders used (leecher_cpu_s_per_gib, seeders_cpu_s_per_gib: all processes share this machine's cores, so their
+# sum against the wall time tells a CPU-bound download) and the ratio to the baseline.
 #
 # Usage: scripts/bench-blockexc.sh [SIZE_MIB (default 1024)] [REPEATS (default 1)]
 #   BIN_DIR=...         use already built release binaries (codex, P2PBenchmark) instead of building here
@@ -94,6 +96,12 @@ class Node:
                     return int(line.split()[1]) / 1024  # MiB
         return -1
 
+    def cpu_seconds(self):
+        """User + system CPU seconds the process has used (utime + stime of /proc/PID/stat)."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def blocks(self):
         return json.loads(get(self.url + "/space")[1])["totalBlocks"]
 
@@ -136,6 +144,7 @@ def download(seeders, mode, cid, expect_sha):
         status, _ = get(leech.url + f"/data/{cid}/network/manifest")
         assert status == 200
         rss0 = leech.status("VmRSS")
+        cpu0 = leech.cpu_seconds(), sum(s.cpu_seconds() for s in seeders)
         t0 = time.time()
         if mode == "stream":
             h = hashlib.sha256() if VERIFY else None
@@ -160,7 +169,9 @@ def download(seeders, mode, cid, expect_sha):
                     raise RuntimeError("background download did not finish in 900 s")
                 time.sleep(0.05)
         dt = time.time() - t0
-        return SIZE / dt / 1e6, dt, leech.status("VmHWM"), rss0
+        gib = SIZE / (1 << 30)
+        cpu = ((leech.cpu_seconds() - cpu0[0]) / gib, (sum(s.cpu_seconds() for s in seeders) - cpu0[1]) / gib)
+        return SIZE / dt / 1e6, dt, leech.status("VmHWM"), rss0, cpu
     except Exception:
         leech.log.flush()
         with open(os.path.join(work, os.path.basename(leech.dir) + ".log"), "rb") as f:
@@ -206,7 +217,7 @@ try:
         for n in (1, 4):
             for mode in ("stream", "background"):
                 try:
-                    mbps, dt, hwm, rss0 = download(seeders[:n], mode, cid, sha)
+                    mbps, dt, hwm, rss0, cpu = download(seeders[:n], mode, cid, sha)
                 except Exception as e:
                     emit({"name": f"blockexc_{mode}_{n}seeder", "error": str(e)[:300], "repeat": rep + 1})
                     continue
@@ -214,6 +225,7 @@ try:
                 emit({"name": f"blockexc_{mode}_{n}seeder", "value": round(mbps, 1), "unit": "MB/s",
                       "bytes": SIZE, "seconds": round(dt, 2), "leecher_peak_rss_mb": round(hwm, 1),
                       "leecher_start_rss_mb": round(rss0, 1), "repeat": rep + 1,
+                      "leecher_cpu_s_per_gib": round(cpu[0], 2), "seeders_cpu_s_per_gib": round(cpu[1], 2),
                       "baseline": "p2p_throughput_noise_mplex_1stream", "baseline_value": round(base, 1),
                       "ratio": round(mbps / base, 3), "loadavg": loadavg()})
                 log(f"{mode} from {n} seeder(s): {mbps:.1f} MB/s in {dt:.1f} s, leecher peak RSS {hwm:.0f} MiB")
