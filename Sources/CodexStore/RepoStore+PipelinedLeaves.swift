@@ -12,7 +12,9 @@ import Synchronization
 /// write and sync run on another thread after its turn, and the batch's rows are inserted by the next batch's turn
 /// (or by whatever writer turn comes first, see `settlePipelined`), while that batch's bytes go to the disk. The
 /// rows still commit only after their bytes are durable, and bytes past the committed length are cut off at the
-/// next open, so a crash at any point leaves what `putLeafBlocks` would.
+/// next open, so a crash at any point leaves what `putLeafBlocks` would. Measured on this 2-core kind, 1 GiB from
+/// one seeder: 231-237 vs 225-227 MB/s (alternated runs); the gain is small here because the two cores, shared by
+/// seeder and leecher, are the limit (the writer turn waits for a core longer than for the disk).
 extension RepoStore {
   /// Starts storing the blocks of fetched leaves and recording the leaves, with the rules of `putLeafBlocks`. The
   /// blocks are checked (sizes, quota) and their bytes are being written when this returns; the returned ticket

@@ -25,7 +25,9 @@ public protocol PipelinedLeafStore: BatchBlockStore {
 extension RepoStore: BatchBlockStore, PipelinedLeafStore {}
 
 /// Writes accepted deliveries to the store in batches (group commit): whatever arrived while the previous batch
-/// was being written goes out in the next one, so one sync covers many blocks instead of one each.
+/// was being written goes out in the next one, so one sync covers many blocks instead of one each. With a
+/// `PipelinedLeafStore`, a batch of leaves is reported stored when its rows are committed, which the next batch's
+/// start does while that batch's bytes go to the disk.
 ///
 /// Memory is bounded: `submit` returns once the deliveries are queued, but waits first while more than
 /// `maxQueuedBytes` are queued (this back-pressures the stream the deliveries came on). Every submitted delivery
