@@ -4,21 +4,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "CStoreSupport.h"
+#include "sha256_constants.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
-
-static const uint32_t kRound[64] = {
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-static const uint32_t kInitial[8] = {
-  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
 
 #define LANES_TARGET __attribute__((target("avx512f,avx512bw")))
 #define ROR(x, n) _mm512_ror_epi32((x), (n))
@@ -42,7 +31,7 @@ LANES_TARGET static inline void compress(__m512i s[8], __m512i w[16]) {
       w[t & 15] = wt;
     }
     __m512i t1 = ADD(ADD(h, XOR3(ROR(e, 6), ROR(e, 11), ROR(e, 25))),
-                     ADD(CH(e, f, g), ADD(wt, _mm512_set1_epi32((int)kRound[t]))));
+                     ADD(CH(e, f, g), ADD(wt, _mm512_set1_epi32((int)kSHA256Round[t]))));
     __m512i t2 = ADD(XOR3(ROR(a, 2), ROR(a, 13), ROR(a, 22)), MAJ(a, b, c));
     h = g;
     g = f;
@@ -69,7 +58,7 @@ LANES_TARGET static void sha256_lanes_rows(const uint8_t *const *messages, size_
   for (int l = 0; l < 16; l++) rows[l] = messages[l < count ? l : 0];
   const __m512i bigEndian = _mm512_broadcast_i32x4(_mm_setr_epi8(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12));
   __m512i s[8], w[16];
-  for (int i = 0; i < 8; i++) s[i] = _mm512_set1_epi32((int)kInitial[i]);
+  for (int i = 0; i < 8; i++) s[i] = _mm512_set1_epi32((int)kSHA256Initial[i]);
   for (size_t at = 0; at < length; at += 64) {
     __m512i r[16], t[16], u[16];
     // Row l: block `at` of message l, as big-endian words. A 16x16 transpose makes w[j] word j of every lane.

@@ -50,21 +50,11 @@ extension RepoStore {
     _ leaves: [(tree: Cid, index: Int, block: Block, proof: CodexProof)], ttl: Duration? = nil
   ) async throws {
     guard !leaves.isEmpty else { return }
-    for leaf in leaves where leaf.index < 0 {
-      throw StoreError.invalidArgument("leaf index \(leaf.index) of \(leaf.tree) is negative")
-    }
+    let rows = try LeafRows(leaves)
     let blocks = leaves.map(\.block).filter { !Codex.isEmpty($0.cid) }
-    var byTree: [Cid: [(index: Int, blockCid: Cid, proof: CodexProof)]] = [:]
-    var order: [Cid] = []
-    for leaf in leaves {
-      if byTree[leaf.tree] == nil { order.append(leaf.tree) }
-      byTree[leaf.tree, default: []].append((leaf.index, leaf.block.cid, leaf.proof))
-    }
     let expiry = expiry(ttl: ttl)
-    try await withWriter("storing \(leaves.count) leaves") { [byTree, order] db, state in
-      try self.write(db, blocks, state: &state, expiry: expiry, session: nil) { db in
-        for tree in order { try self.insertLeaves(db, tree: tree, byTree[tree]!) }
-      }
+    try await withWriter("storing \(leaves.count) leaves") { db, state in
+      try self.write(db, blocks, state: &state, expiry: expiry, session: nil) { db in try rows.insert(db, self) }
     }
   }
 

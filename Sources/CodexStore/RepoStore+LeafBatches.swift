@@ -204,16 +204,8 @@ extension RepoStore {
     // Every block is a multiple of the alignment, so the blocks go back to back: one contiguous range.
     let total = UInt64(toWrite.count * size)
     let tail = state.packTail
-    var pack = tail.pack
-    var pos = PackFiles.align(tail.end)
-    if pack == 0 || (pos > 0 && pos + total > config.packFileLimit) {
-      pack += 1
-      pos = 0
-      try packs.open(pack)
-      try packs.truncate(pack: pack, to: 0)  // a leftover from a failed rotation holds nothing committed
-      packs.syncDirectory()
-    }
-    let start = pos
+    let (pack, start) = try placeBytes(total, after: tail)
+    var pos = start
     do {
       var segments: [UnsafeRawBufferPointer] = []
       segments.reserveCapacity(toWrite.count)

@@ -26,32 +26,17 @@ extension RepoStore {
   public func startLeafBlocks(
     _ leaves: [(tree: Cid, index: Int, block: Block, proof: CodexProof)], ttl: Duration? = nil
   ) async throws -> StoreTicket {
-    for leaf in leaves where leaf.index < 0 {
-      throw StoreError.invalidArgument("leaf index \(leaf.index) of \(leaf.tree) is negative")
-    }
+    let rows = try LeafRows(leaves)
     let ticket = StoreTicket()
-    guard !leaves.isEmpty else {
-      ticket.end(nil)
-      return ticket
-    }
     let blocks = leaves.map(\.block).filter { !Codex.isEmpty($0.cid) }
-    var byTree: [Cid: [(index: Int, blockCid: Cid, proof: CodexProof)]] = [:]
-    var order: [Cid] = []
-    for leaf in leaves {
-      if byTree[leaf.tree] == nil { order.append(leaf.tree) }
-      byTree[leaf.tree, default: []].append((leaf.index, leaf.block.cid, leaf.proof))
-    }
-    let rows = LeafRows(order: order, byTree: byTree)
-    let expiry = expiry(ttl: ttl)
-    // Bigger than a staging buffer (not the engine's batches): one turn, as `putLeafBlocks`.
+    // Nothing, or bigger than a staging buffer (not the engine's batches): stored in one turn by `putLeafBlocks`.
     let staged = blocks.reduce(UInt64(0)) { $0 + PackFiles.align(UInt64($1.data.count)) }
-    guard staged <= UInt64(PackStageBuffer.defaultCapacity) else {
-      try await withWriter("storing \(leaves.count) leaves") { db, state in
-        try self.write(db, blocks, state: &state, expiry: expiry, session: nil) { db in try rows.insert(db, self) }
-      }
+    guard !leaves.isEmpty, staged <= UInt64(PackStageBuffer.defaultCapacity) else {
+      try await putLeafBlocks(leaves, ttl: ttl)
       ticket.end(nil)
       return ticket
     }
+    let expiry = expiry(ttl: ttl)
     try await withWriter("storing \(leaves.count) leaves", keepingPipeline: true) { db, state in
       // An upload batch pipelined before: completed first (its bytes lie before the ones planned here).
       self.settleUploadBatch(db, &state)
@@ -131,17 +116,8 @@ extension RepoStore {
       return PipelinedLeaves(plan: plan, rows: rows, expiry: expiry, write: nil, buffer: nil, ticket: ticket)
     }
     let total = big.reduce(UInt64(0)) { $0 + PackFiles.align(UInt64($1.block.data.count)) }
-    let tail = state.packTail
-    var pack = tail.pack
-    var pos = PackFiles.align(tail.end)
-    if pack == 0 || (pos > 0 && pos + total > config.packFileLimit) {
-      pack += 1
-      pos = 0
-      try packs.open(pack)
-      try packs.truncate(pack: pack, to: 0)  // a leftover from a failed rotation holds nothing committed
-      packs.syncDirectory()
-    }
-    let start = pos
+    let (pack, start) = try placeBytes(total, after: state.packTail)
+    var pos = start
     let buffer = state.spareStageBuffers.popLast() ?? PackStageBuffer()
     var filled = 0
     var end = pos
@@ -202,6 +178,22 @@ extension RepoStore {
 struct LeafRows: Sendable {
   let order: [Cid]
   let byTree: [Cid: [(index: Int, blockCid: Cid, proof: CodexProof)]]
+
+  /// Groups `leaves` by tree.
+  /// - Throws: `StoreError.invalidArgument` for a negative index.
+  init(_ leaves: [(tree: Cid, index: Int, block: Block, proof: CodexProof)]) throws(StoreError) {
+    var byTree: [Cid: [(index: Int, blockCid: Cid, proof: CodexProof)]] = [:]
+    var order: [Cid] = []
+    for leaf in leaves {
+      guard leaf.index >= 0 else {
+        throw StoreError.invalidArgument("leaf index \(leaf.index) of \(leaf.tree) is negative")
+      }
+      if byTree[leaf.tree] == nil { order.append(leaf.tree) }
+      byTree[leaf.tree, default: []].append((leaf.index, leaf.block.cid, leaf.proof))
+    }
+    self.order = order
+    self.byTree = byTree
+  }
 
   /// Inserts them (inside the caller's transaction).
   func insert(_ db: Database, _ store: RepoStore) throws {

@@ -44,15 +44,8 @@ extension RepoStore {
       return plan
     }
     let total = big.reduce(UInt64(0)) { $0 + PackFiles.align(UInt64($1.block.data.count)) }
-    var pack = state.pack
-    var pos = PackFiles.align(state.committed)
-    if pack == 0 || (pos > 0 && pos + total > config.packFileLimit) {
-      pack += 1
-      pos = 0
-      try packs.open(pack)
-      try packs.truncate(pack: pack, to: 0)  // a leftover from a failed rotation holds nothing committed
-      packs.syncDirectory()
-    }
+    let (pack, start) = try placeBytes(total, after: (state.pack, state.committed))
+    var pos = start
     var end = pos
     do {
       var stage = PackStage(pack: pack, offset: pos, buffer: state.stage())
@@ -85,6 +78,19 @@ extension RepoStore {
     }
     plan.packEnd = (pack, end)
     return plan
+  }
+
+  /// Where `total` new pack bytes go after `tail` (a pack and the end of its last bytes): the next aligned offset of
+  /// that pack, or the start of the next pack, created empty, when there is none yet or they would pass
+  /// `config.packFileLimit`.
+  func placeBytes(_ total: UInt64, after tail: (pack: Int64, end: UInt64)) throws -> (pack: Int64, pos: UInt64) {
+    let pos = PackFiles.align(tail.end)
+    guard tail.pack == 0 || (pos > 0 && pos + total > config.packFileLimit) else { return (tail.pack, pos) }
+    let pack = tail.pack + 1
+    try packs.open(pack)
+    try packs.truncate(pack: pack, to: 0)  // a leftover from a failed rotation holds nothing committed
+    packs.syncDirectory()
+    return (pack, 0)
   }
 
   /// Sorts `blocks` (the empty block and repeats skipped) into new ones and ones already stored, and lists those
