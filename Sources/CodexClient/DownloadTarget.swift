@@ -48,7 +48,8 @@ struct OpenedOutput: ~Copyable {
     }
     let temp = temporaryName(for: path, pid: getpid())
     let fd = systemOpen(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw .file(path: temp, reason: errnoText(errno)) }
+    // Named after the file asked for: the hidden temporary name would puzzle the person reading the error.
+    guard fd >= 0 else { throw .file(path: path, reason: "cannot create it: \(errnoText(errno))") }
     return (fd, path, path, temp)
   }
 

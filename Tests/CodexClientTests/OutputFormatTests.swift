@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 
 @testable import CodexClient
 
@@ -100,5 +101,14 @@ import Testing
   @Test func temporaryDownloadName() {
     #expect(OpenedOutput.temporaryName(for: "/tmp/out.bin", pid: 42) == "/tmp/.out.bin.codex-download-42")
     #expect(OpenedOutput.temporaryName(for: "out.bin", pid: 7) == ".out.bin.codex-download-7")
+  }
+
+  @Test func anOutputInAMissingDirectoryIsNamedInTheError() {
+    let path = "/nonexistent-\(getpid())/out.bin"
+    #expect {
+      _ = try OpenedOutput(.file(path))
+    } throws: { error in
+      (error as? CodexClientError)?.description == "\(path): cannot create it: No such file or directory"
+    }
   }
 }
