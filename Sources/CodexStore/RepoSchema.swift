@@ -25,6 +25,9 @@ import Multiformats
 ///   this, storing it again (a re-upload after expiry) left those rows uncounted, and deleting another dataset
 ///   sharing the block deleted it from under the re-uploaded one. Kept without an index on `leaves(block)`,
 ///   whose random inserts made a 1 GiB upload's commit ~5x slower on a repo of 100 GiB.
+/// * v5, `deleting_trees`: the trees of deleted datasets whose leaf rows are still being deleted, in steps, and the
+///   index the next step starts at (`RepoStore+Deletions.swift`). Normally empty once a delete returned; the next
+///   open finishes what a crash left.
 enum RepoSchema {
   static let inlineLimit = 4096
 
@@ -103,6 +106,10 @@ enum RepoSchema {
       // Repos written before counted no reference for a leaf row whose block had been deleted (expired while
       // referenced) and was stored again: recount every block's references from the leaf rows once.
       try recountReferences(db)
+    }
+    m.registerMigration("v5") { db in
+      try db.execute(
+        sql: "CREATE TABLE deleting_trees (tree BLOB PRIMARY KEY NOT NULL, next INTEGER NOT NULL) WITHOUT ROWID")
     }
     return m
   }

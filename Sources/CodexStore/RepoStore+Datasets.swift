@@ -33,12 +33,14 @@ extension RepoStore {
       throw StoreError.invalidArgument("leaf index \(leaf.index) of \(treeCid) is negative")
     }
     try await withWriter("recording leaves of \(treeCid)") { db, state in
+      try self.finishDeletions(db, trees: [treeCid])
       try self.syncDirty(&state)  // a new reference must not point at bytes a power loss could drop
       try db.inTransaction {
         try self.insertLeaves(db, tree: treeCid, leaves)
         return .commit
       }
     }
+    await releaseFinishedDeletionSpace()
   }
 
   /// Stores the blocks of fetched leaves and records the leaves, with one durable write and one transaction: the
@@ -54,8 +56,10 @@ extension RepoStore {
     let blocks = leaves.map(\.block).filter { !Codex.isEmpty($0.cid) }
     let expiry = expiry(ttl: ttl)
     try await withWriter("storing \(leaves.count) leaves") { db, state in
+      try self.finishDeletions(db, trees: rows.order)
       try self.write(db, blocks, state: &state, expiry: expiry, session: nil) { db in try rows.insert(db, self) }
     }
+    await releaseFinishedDeletionSpace()
   }
 
   /// Inserts leaf rows that are absent and counts their references (inside the caller's transaction).
@@ -64,6 +68,7 @@ extension RepoStore {
     let insert = try RawStatement(
       db, "INSERT INTO leaves (tree, idx, block, proof) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING")
     let ref = try RawStatement(db, "UPDATE blocks SET refcount = refcount + 1 WHERE cid = ?1")
+    try finishDeletion(db, tree: Data(tree.bytes), now: clock.now())
     insert.bind(1, copying: tree.bytes)
     for leaf in leaves {
       let key = leaf.blockCid.bytes
@@ -102,63 +107,27 @@ extension RepoStore {
     try await releaseFreeRanges()
   }
 
-  /// Deletes a dataset (`formats.md` §6.2): in one transaction, every leaf `0..<blocksCount` of the manifest's
-  /// tree is removed and its block's reference dropped; blocks left unreferenced (or expired) are deleted, then the
-  /// manifest block. Blocks shared with other datasets stay. If another stored manifest uses the same tree, only
-  /// this manifest block is deleted. Deleting an absent dataset succeeds.
+  /// Deletes a dataset (`formats.md` §6.2): its manifest block goes at once (the dataset is no longer listed or
+  /// readable), then every leaf row of the manifest's tree is removed and its block's reference dropped, in steps
+  /// that let other writes run between them (`RepoStore+Deletions.swift`); blocks left unreferenced (or expired) are
+  /// deleted. Returns when all of it is done. Blocks shared with other datasets stay. If another stored manifest
+  /// uses the same tree, only this manifest block is deleted. Deleting an absent dataset succeeds. A crash part way
+  /// leaves the deletion recorded, and the next open finishes it.
   public func deleteDataset(manifestCid: Cid) async throws {
-    let now = clock.now()
     try await withWriter("deleting dataset \(manifestCid)") { db, state in
       let key = Data(manifestCid.bytes)
       guard try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blocks WHERE cid = ?)", arguments: [key]) == true
       else { return }
-      try self.durableTransaction(db) { _ = try self.deleteDatasetRows(db, manifest: key, now: now) }
+      try self.durableTransaction(db) { _ = try self.markDatasetDeleted(db, manifest: key) }
     }
+    try await drainDeletions()
     try await releaseFreeRanges()
   }
 
-  /// The rows of `deleteDataset` (inside the caller's transaction); returns how many blocks it deleted, the
-  /// manifest's included. An unreadable manifest loses only its own block.
-  func deleteDatasetRows(_ db: Database, manifest key: Data, now: Int64) throws -> Int {
-    guard
-      let row = try Row.fetchOne(db, sql: "SELECT size, pack, pos, data FROM blocks WHERE cid = ?", arguments: [key])
-    else { return 0 }
-    let before = try quotaRow(db).blocks
-    var manifest: Manifest?
-    do {
-      manifest = try Manifest(encoded: try blockBytes(row, cid: try Cid(bytes: key)))
-    } catch {
-      logger.warning(
-        "repo: manifest is unreadable; deleting only the manifest block",
-        metadata: ["cid": "\((try? Cid(bytes: key)).map(\.string) ?? "?")", "why": "\(error)"])
-    }
-    if let manifest {
-      let tree = Data(manifest.treeCid.bytes)
-      let shared = try Bool.fetchOne(
-        db, sql: "SELECT EXISTS(SELECT 1 FROM blocks WHERE tree = ? AND cid != ?)", arguments: [tree, key])
-      if shared != true {
-        try deleteLeaves(db, tree: tree, count: manifest.blocksCount, now: now)
-      }
-    }
-    try deleteBlockRows(db, cids: [key])
-    return before - (try quotaRow(db).blocks)
-  }
-
-  /// Deletes leaves `0..<count` of `tree`, drops their references and deletes the blocks left unreferenced or
-  /// expired (not those of an upload in progress). Inside the caller's transaction.
-  private func deleteLeaves(_ db: Database, tree: Data, count: Int, now: Int64) throws {
-    // In steps of `rowsPerStep` leaves: memory stays bounded for any dataset size (all leaves' keys of a 100 GiB
-    // dataset would be ~1.6 million). A block whose last reference lies in a later step keeps a refcount above
-    // zero until then, so stepping deletes exactly what one pass over every leaf would.
-    var low = 0
-    while low < count {
-      let high = low + min(config.rowsPerStep, count - low)
-      try deleteLeaves(db, tree: tree, indices: low..<high, now: now)
-      low = high
-    }
-  }
-
-  private func deleteLeaves(_ db: Database, tree: Data, indices: Range<Int>, now: Int64) throws {
+  /// Deletes the leaves `indices` of `tree`, drops their references and deletes the blocks left unreferenced or
+  /// expired (not those of an upload in progress). Inside the caller's transaction; `indices` should span at most
+  /// `rowsPerStep` rows (their keys are held in memory).
+  func deleteLeaves(_ db: Database, tree: Data, indices: Range<Int>, now: Int64) throws {
     let removed = try Data.fetchAll(
       db, sql: "DELETE FROM leaves WHERE tree = ? AND idx >= ? AND idx < ? RETURNING block",
       arguments: [tree, Int64(indices.lowerBound), Int64(indices.upperBound)])

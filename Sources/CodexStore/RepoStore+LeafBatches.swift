@@ -315,6 +315,7 @@ extension RepoStore {
       do {
         try self.durableTransaction(db) {
           try self.apply(db, plan, expiry: expiry, session: nil)
+          try self.finishDeletion(db, tree: Data(treeCid.bytes), now: self.clock.now())
           // One row per leaf: raw statements with borrowed bindings (GRDB's per-execution argument arrays cost more
           // CPU than SQLite's own work here, and the whole commit is time the client waits for).
           let insert = try RawStatement(
@@ -368,6 +369,7 @@ extension RepoStore {
       self.config.faultHook?("upload-committed")
     }
     checkpointSoon()
+    await releaseFinishedDeletionSpace()
   }
 
   /// Starts a passive checkpoint of the WAL on the writer and returns without waiting for it (see

@@ -15,32 +15,41 @@ extension RepoStore {
   public func runMaintenanceCycle() async throws -> Int {
     let now = clock.now()
     let batch = max(1, config.maintenanceBatch)
-    let deleted = try await withWriter("expiry maintenance") { db, state -> Int in
+    // Expired datasets first, whole: a dataset stops being listed when it expires, its blocks go with it (in steps,
+    // `drainDeletions`), and no leaf rows are left behind naming blocks that are gone.
+    let marked = try await withWriter("expiry maintenance") { db, state -> (manifests: Int, deleted: Int) in
       var n = 0
+      let expiredManifests = try Data.fetchAll(
+        db,
+        sql: """
+          SELECT cid FROM blocks WHERE codec = ? AND expiry < ?
+          AND upload IS NULL AND NOT EXISTS (SELECT 1 FROM pending WHERE pending.cid = blocks.cid)
+          ORDER BY expiry LIMIT ?
+          """,
+        arguments: [Int64(bitPattern: Multicodec.codexManifest.rawValue), now, batch])
+      guard !expiredManifests.isEmpty else { return (0, 0) }
       try self.durableTransaction(db) {
-        // Expired datasets first, whole: a dataset stops being listed when it expires, its blocks go with it, and
-        // no leaf rows are left behind naming blocks that are gone.
-        let expiredManifests = try Data.fetchAll(
-          db,
-          sql: """
-            SELECT cid FROM blocks WHERE codec = ? AND expiry < ?
-            AND upload IS NULL AND NOT EXISTS (SELECT 1 FROM pending WHERE pending.cid = blocks.cid)
-            ORDER BY expiry LIMIT ?
-            """,
-          arguments: [Int64(bitPattern: Multicodec.codexManifest.rawValue), now, batch])
-        for manifest in expiredManifests { n += try self.deleteDatasetRows(db, manifest: manifest, now: now) }
-        guard expiredManifests.count < batch else { return }
-        let expired = try Data.fetchAll(
-          db,
-          sql: """
-            SELECT cid FROM blocks WHERE expiry < ?
-            AND upload IS NULL AND NOT EXISTS (SELECT 1 FROM pending WHERE pending.cid = blocks.cid)
-            ORDER BY expiry LIMIT ?
-            """,
-          arguments: [now, batch - expiredManifests.count])
-        n += try self.deleteBlockRows(db, cids: expired)
+        for manifest in expiredManifests { n += try self.markDatasetDeleted(db, manifest: manifest) }
       }
-      return n
+      return (expiredManifests.count, n)
+    }
+    var deleted = marked.deleted + (try await drainDeletions())
+    if marked.manifests < batch {
+      deleted += try await withWriter("expiry maintenance") { db, state -> Int in
+        var n = 0
+        try self.durableTransaction(db) {
+          let expired = try Data.fetchAll(
+            db,
+            sql: """
+              SELECT cid FROM blocks WHERE expiry < ?
+              AND upload IS NULL AND NOT EXISTS (SELECT 1 FROM pending WHERE pending.cid = blocks.cid)
+              ORDER BY expiry LIMIT ?
+              """,
+            arguments: [now, batch - marked.manifests])
+          n = try self.deleteBlockRows(db, cids: expired)
+        }
+        return n
+      }
     }
     try await releaseFreeRanges()
     if deleted > 0 {

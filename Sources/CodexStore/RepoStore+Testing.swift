@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Multiformats
 
 /// Hooks for the package's tests (internal; reached with `@testable import`).
 extension RepoStore {
@@ -29,6 +30,23 @@ extension RepoStore {
         return .commit
       }
       return changed
+    }
+  }
+
+  /// Records the deletion of dataset `manifest` as `deleteDataset` does first, without running its steps.
+  func testingMarkDeleted(_ manifest: Cid) async throws {
+    try await withWriter("test mark") { db, _ in
+      try self.durableTransaction(db) { _ = try self.markDatasetDeleted(db, manifest: Data(manifest.bytes)) }
+    }
+  }
+
+  /// Runs one step of the recorded deletions; false when none is recorded.
+  func testingDeletionStep() async throws -> Bool {
+    let now = clock.now()
+    return try await withWriter("test deletion step") { db, _ -> Bool in
+      var ran = false
+      try self.durableTransaction(db) { ran = try self.deletionStep(db, now: now) != nil }
+      return ran
     }
   }
 }

@@ -84,6 +84,8 @@ extension RepoStore {
       if batches > 0 { problems.append("\(batches) upload batch rows") }
       let held = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM blocks WHERE upload IS NOT NULL") ?? 0
       if held > 0 { problems.append("\(held) blocks held by an upload") }
+      let deleting = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deleting_trees") ?? 0
+      if deleting > 0 { problems.append("\(deleting) dataset deletions not finished") }
       let free = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM free_ranges") ?? 0
       if free > 0 { problems.append("\(free) free ranges not released") }
       let refs = try RepoSchema.referenceMismatches(db)
