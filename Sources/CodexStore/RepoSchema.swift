@@ -26,7 +26,8 @@ import Multiformats
 ///   sharing the block deleted it from under the re-uploaded one. Kept without an index on `leaves(block)`,
 ///   whose random inserts made a 1 GiB upload's commit ~5x slower on a repo of 100 GiB.
 /// * v5, `deleting_trees`: the trees of deleted datasets whose leaf rows are still being deleted, in steps, and the
-///   index the next step starts at (`RepoStore+Deletions.swift`). Normally empty once a delete returned; the next
+///   index the next step starts at, and the time of the delete (`at`: the blocks expired then go with the tree,
+///   whenever the step runs) (`RepoStore+Deletions.swift`). Normally empty once a delete returned; the next
 ///   open finishes what a crash left.
 enum RepoSchema {
   static let inlineLimit = 4096
@@ -109,7 +110,10 @@ enum RepoSchema {
     }
     m.registerMigration("v5") { db in
       try db.execute(
-        sql: "CREATE TABLE deleting_trees (tree BLOB PRIMARY KEY NOT NULL, next INTEGER NOT NULL) WITHOUT ROWID")
+        sql: """
+          CREATE TABLE deleting_trees (tree BLOB PRIMARY KEY NOT NULL, next INTEGER NOT NULL, at INTEGER NOT NULL)
+          WITHOUT ROWID
+          """)
     }
     return m
   }

@@ -68,7 +68,7 @@ extension RepoStore {
     let insert = try RawStatement(
       db, "INSERT INTO leaves (tree, idx, block, proof) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING")
     let ref = try RawStatement(db, "UPDATE blocks SET refcount = refcount + 1 WHERE cid = ?1")
-    try finishDeletion(db, tree: Data(tree.bytes), now: clock.now())
+    try finishDeletion(db, tree: Data(tree.bytes))
     insert.bind(1, copying: tree.bytes)
     for leaf in leaves {
       let key = leaf.blockCid.bytes
@@ -114,11 +114,12 @@ extension RepoStore {
   /// uses the same tree, only this manifest block is deleted. Deleting an absent dataset succeeds. A crash part way
   /// leaves the deletion recorded, and the next open finishes it.
   public func deleteDataset(manifestCid: Cid) async throws {
+    let now = clock.now()
     try await withWriter("deleting dataset \(manifestCid)") { db, state in
       let key = Data(manifestCid.bytes)
       guard try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blocks WHERE cid = ?)", arguments: [key]) == true
       else { return }
-      try self.durableTransaction(db) { _ = try self.markDatasetDeleted(db, manifest: key) }
+      try self.durableTransaction(db) { _ = try self.markDatasetDeleted(db, manifest: key, now: now) }
     }
     try await drainDeletions()
     try await releaseFreeRanges()

@@ -18,8 +18,11 @@ import Multiformats
 extension RepoStore {
   /// Deletes the manifest block `key` and records its tree for `drainDeletions` (inside the caller's transaction),
   /// unless another stored manifest uses the same tree (then only this manifest block goes). An unreadable manifest
-  /// loses only its own block. Returns how many blocks it deleted now (the manifest: 0 or 1).
-  func markDatasetDeleted(_ db: Database, manifest key: Data) throws -> Int {
+  /// loses only its own block. `now` is the time of the delete: the steps delete the blocks that had expired by then
+  /// (`deleteLeaves`), as a delete in one transaction did, whenever they run (a step run later, or by the next
+  /// open, must not take a block that expired since, which a listed dataset may still name until maintenance
+  /// deletes that dataset). Returns how many blocks it deleted now (the manifest: 0 or 1).
+  func markDatasetDeleted(_ db: Database, manifest key: Data, now: Int64) throws -> Int {
     guard
       let row = try Row.fetchOne(db, sql: "SELECT size, pack, pos, data FROM blocks WHERE cid = ?", arguments: [key])
     else { return 0 }
@@ -39,7 +42,11 @@ extension RepoStore {
         // Already recorded (its manifest was stored again and deleted again before the first deletion ended, with
         // no leaf row inserted meanwhile): the deletion goes on from where it is.
         try db.execute(
-          sql: "INSERT INTO deleting_trees (tree, next) VALUES (?, 0) ON CONFLICT(tree) DO NOTHING", arguments: [tree])
+          sql: """
+            INSERT INTO deleting_trees (tree, next, at) VALUES (?, 0, ?)
+            ON CONFLICT(tree) DO UPDATE SET at = MAX(at, excluded.at)
+            """,
+          arguments: [tree, now])
       }
     }
     return try deleteBlockRows(db, cids: [key])
@@ -52,10 +59,9 @@ extension RepoStore {
   func drainDeletions() async throws -> Int {
     var deleted = 0
     while true {
-      let now = clock.now()
       let step = try await withWriter("deleting dataset blocks") { db, _ -> (more: Bool, deleted: Int)? in
         var result: (Bool, Int)?
-        try self.durableTransaction(db) { result = try self.deletionStep(db, now: now) }
+        try self.durableTransaction(db) { result = try self.deletionStep(db) }
         return result
       }
       guard let step else { break }
@@ -70,13 +76,12 @@ extension RepoStore {
   /// One step of the first recorded deletion (inside the caller's transaction): up to `rowsPerStep` of its leaves,
   /// lowest indices first. Returns nil when nothing is recorded, else whether more steps remain (of this deletion
   /// or another) and how many blocks this one deleted.
-  func deletionStep(_ db: Database, now: Int64) throws -> (more: Bool, deleted: Int)? {
-    guard let row = try Row.fetchOne(db, sql: "SELECT tree, next FROM deleting_trees ORDER BY tree LIMIT 1") else {
-      return nil
-    }
+  func deletionStep(_ db: Database) throws -> (more: Bool, deleted: Int)? {
+    guard let row = try Row.fetchOne(db, sql: "SELECT tree, next, at FROM deleting_trees ORDER BY tree LIMIT 1")
+    else { return nil }
     let tree: Data = row[0]
     let before = try quotaRow(db).blocks
-    let end = try deleteLeafStep(db, tree: tree, from: row[1], now: now)
+    let end = try deleteLeafStep(db, tree: tree, from: row[1], at: row[2])
     let more = try end != nil || Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM deleting_trees)") == true
     return (more, before - (try quotaRow(db).blocks))
   }
@@ -84,7 +89,7 @@ extension RepoStore {
   /// Deletes up to `rowsPerStep` leaves of `tree` from index `next` on, lowest first (whatever the manifest claimed
   /// as its count: a tree's rows are all its leaves), and records where the deletion stands. Returns the index the
   /// next step starts at, nil when the tree has no leaves left (its record is removed then).
-  private func deleteLeafStep(_ db: Database, tree: Data, from next: Int64, now: Int64) throws -> Int64? {
+  private func deleteLeafStep(_ db: Database, tree: Data, from next: Int64, at now: Int64) throws -> Int64? {
     let end = try Int64.fetchOne(
       db, sql: "SELECT idx FROM leaves WHERE tree = ? AND idx >= ? ORDER BY idx LIMIT 1 OFFSET ?",
       arguments: [tree, next, config.rowsPerStep])
@@ -100,10 +105,12 @@ extension RepoStore {
   /// Before leaf rows of `tree` are inserted (inside the caller's transaction): if the tree is still being deleted,
   /// the deletion is finished first, so it cannot take the new rows. (A writer turn that stores blocks for the rows
   /// calls `finishDeletions(_:trees:)` before looking its blocks up; this catches a deletion recorded in between.)
-  func finishDeletion(_ db: Database, tree: Data, now: Int64) throws {
-    var next = try Int64.fetchOne(db, sql: "SELECT next FROM deleting_trees WHERE tree = ?", arguments: [tree])
-    guard next != nil else { return }
-    while let from = next { next = try deleteLeafStep(db, tree: tree, from: from, now: now) }
+  func finishDeletion(_ db: Database, tree: Data) throws {
+    guard let row = try Row.fetchOne(db, sql: "SELECT next, at FROM deleting_trees WHERE tree = ?", arguments: [tree])
+    else { return }
+    let at: Int64 = row[1]
+    var next: Int64? = row[0]
+    while let from = next { next = try deleteLeafStep(db, tree: tree, from: from, at: at) }
     deletionFreedSpace.store(true, ordering: .releasing)
   }
 
@@ -128,9 +135,8 @@ extension RepoStore {
       try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM deleting_trees WHERE tree = ?)", arguments: [$0]) == true
     }
     guard !recorded.isEmpty else { return }
-    let now = clock.now()
     try durableTransaction(db) {
-      for tree in recorded { try finishDeletion(db, tree: tree, now: now) }
+      for tree in recorded { try finishDeletion(db, tree: tree) }
     }
   }
 
@@ -141,7 +147,7 @@ extension RepoStore {
     while true {
       var step: (more: Bool, deleted: Int)?
       try db.inTransaction {
-        step = try deletionStep(db, now: clock.now())
+        step = try deletionStep(db)
         return .commit
       }
       guard let step else { break }

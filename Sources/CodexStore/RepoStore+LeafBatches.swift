@@ -315,7 +315,7 @@ extension RepoStore {
       do {
         try self.durableTransaction(db) {
           try self.apply(db, plan, expiry: expiry, session: nil)
-          try self.finishDeletion(db, tree: Data(treeCid.bytes), now: self.clock.now())
+          try self.finishDeletion(db, tree: Data(treeCid.bytes))
           // One row per leaf: raw statements with borrowed bindings (GRDB's per-execution argument arrays cost more
           // CPU than SQLite's own work here, and the whole commit is time the client waits for).
           let insert = try RawStatement(

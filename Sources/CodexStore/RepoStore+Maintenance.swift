@@ -29,7 +29,7 @@ extension RepoStore {
         arguments: [Int64(bitPattern: Multicodec.codexManifest.rawValue), now, batch])
       guard !expiredManifests.isEmpty else { return (0, 0) }
       try self.durableTransaction(db) {
-        for manifest in expiredManifests { n += try self.markDatasetDeleted(db, manifest: manifest) }
+        for manifest in expiredManifests { n += try self.markDatasetDeleted(db, manifest: manifest, now: now) }
       }
       return (expiredManifests.count, n)
     }

@@ -36,16 +36,17 @@ extension RepoStore {
   /// Records the deletion of dataset `manifest` as `deleteDataset` does first, without running its steps.
   func testingMarkDeleted(_ manifest: Cid) async throws {
     try await withWriter("test mark") { db, _ in
-      try self.durableTransaction(db) { _ = try self.markDatasetDeleted(db, manifest: Data(manifest.bytes)) }
+      try self.durableTransaction(db) {
+        _ = try self.markDatasetDeleted(db, manifest: Data(manifest.bytes), now: self.clock.now())
+      }
     }
   }
 
   /// Runs one step of the recorded deletions; false when none is recorded.
   func testingDeletionStep() async throws -> Bool {
-    let now = clock.now()
-    return try await withWriter("test deletion step") { db, _ -> Bool in
+    try await withWriter("test deletion step") { db, _ -> Bool in
       var ran = false
-      try self.durableTransaction(db) { ran = try self.deletionStep(db, now: now) != nil }
+      try self.durableTransaction(db) { ran = try self.deletionStep(db) != nil }
       return ran
     }
   }
