@@ -40,7 +40,6 @@ extension RepoStore {
         return .commit
       }
     }
-    await releaseFinishedDeletionSpace()
   }
 
   /// Stores the blocks of fetched leaves and records the leaves, with one durable write and one transaction: the
@@ -59,7 +58,6 @@ extension RepoStore {
       try self.finishDeletions(db, trees: rows.order)
       try self.write(db, blocks, state: &state, expiry: expiry, session: nil) { db in try rows.insert(db, self) }
     }
-    await releaseFinishedDeletionSpace()
   }
 
   /// Inserts leaf rows that are absent and counts their references (inside the caller's transaction).

@@ -114,10 +114,13 @@ extension RepoStore {
     deletionFreedSpace.store(true, ordering: .releasing)
   }
 
-  /// After a writer turn that may have finished a deletion (`finishDeletion`): releases the space it freed. A
-  /// failure is logged; the ranges stay recorded for the next release or open.
+  /// Run by `withWriter` after every writer turn: if the turn finished a deletion (`finishDeletion`), releases the
+  /// space it freed (one atomic load otherwise). A failure is logged; the ranges stay recorded for the next release
+  /// or open.
   func releaseFinishedDeletionSpace() async {
-    guard deletionFreedSpace.exchange(false, ordering: .acquiringAndReleasing) else { return }
+    guard deletionFreedSpace.load(ordering: .acquiring),
+      deletionFreedSpace.exchange(false, ordering: .acquiringAndReleasing)
+    else { return }
     do {
       try await releaseFreeRanges()
     } catch {

@@ -369,7 +369,6 @@ extension RepoStore {
       self.config.faultHook?("upload-committed")
     }
     checkpointSoon()
-    await releaseFinishedDeletionSpace()
   }
 
   /// Starts a passive checkpoint of the WAL on the writer and returns without waiting for it (see

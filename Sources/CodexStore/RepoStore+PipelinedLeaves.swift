@@ -40,16 +40,11 @@ extension RepoStore {
     try await withWriter("storing \(leaves.count) leaves", keepingPipeline: true) { db, state in
       // An upload batch pipelined before: completed first (its bytes lie before the ones planned here).
       self.settleUploadBatch(db, &state)
-      do {
-        try self.finishDeletions(db, trees: rows.order)
-      } catch {
-        self.settlePipelinedLeaves(db, &state)
-        throw error
-      }
       // Planned while the previous write is still pipelined: its bytes are the pack's tail (`packTail`).
       let previous = state.pipelinedLeaves
       let next: PipelinedLeaves
       do {
+        try self.finishDeletions(db, trees: rows.order)
         next = try self.startPipelinedWrite(
           db, blocks, rows: rows, expiry: expiry, after: previous, ticket: ticket, state: &state)
       } catch {
@@ -78,7 +73,6 @@ extension RepoStore {
         state.pipelinedLeaves = next
       }
     }
-    await releaseFinishedDeletionSpace()
     return ticket
   }
 
@@ -86,7 +80,6 @@ extension RepoStore {
   /// calls: the last one's rows are inserted now instead of by whatever write comes next.
   public func settleLeafBlocks() async {
     _ = try? await withWriter("completing the last fetched blocks") { _, _ in }
-    await releaseFinishedDeletionSpace()
   }
 
   /// Completes the pipelined leaf write, if any, in the current writer turn; a failure ends its ticket with the

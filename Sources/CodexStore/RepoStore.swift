@@ -70,8 +70,8 @@ public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
   let writer: Mutex<WriterState>
   let nextSession: Atomic<Int64>
   let isClosed: Atomic<Bool>
-  /// Set when a writer turn finished a dataset deletion as a side effect (`finishDeletion`): the space it freed is
-  /// released after that turn (`releaseFinishedDeletionSpace()`).
+  /// Set when a writer turn finished a dataset deletion as a side effect (`finishDeletion`): `withWriter` releases
+  /// the space it freed after that turn (`releaseFinishedDeletionSpace()`).
   let deletionFreedSpace = Atomic(false)
   let gauges: RepoGauges
   /// Keeps any other process (or a second store in this one) from opening the same repo while this one is open.
@@ -302,14 +302,15 @@ public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
 
   /// Runs `body` with exclusive write access: GRDB's writer connection (no transaction opened) and the writer
   /// state. A pipelined upload batch is completed first (`settlePipelined`) unless `keepingPipeline` (only
-  /// `storeLeafBatch`, which completes it itself). Errors other than `StoreError` become `.io`.
+  /// `storeLeafBatch`, which completes it itself). After the turn, space a finished deletion freed is released
+  /// (`releaseFinishedDeletionSpace()`). Errors other than `StoreError` become `.io`.
   func withWriter<T: Sendable>(
     _ what: @autoclosure () -> String, keepingPipeline: Bool = false,
     _ body: @escaping @Sendable (Database, inout WriterState) throws -> T
   ) async throws -> T {
     try checkOpen()
     do {
-      return try await pool.writeWithoutTransaction { db in
+      let result = try await pool.writeWithoutTransaction { db in
         try self.checkOpen()
         let result = try self.writer.withLock { state in
           if !keepingPipeline { self.settlePipelined(db, &state) }
@@ -318,6 +319,8 @@ public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
         if !db.isInsideTransaction, let q = try? self.quotaRow(db) { self.gauges.record(q) }
         return result
       }
+      await releaseFinishedDeletionSpace()
+      return result
     } catch let e as StoreError {
       throw e
     } catch is CancellationError {

@@ -141,7 +141,6 @@ public final class UploadSession: Sendable {
       store.committed(plan, state: &writer)
     }
     state.withLock { $0 = .committed }
-    await store.releaseFinishedDeletionSpace()
   }
 
   /// Ends the upload without a dataset: blocks this session created that nothing references (and no other upload

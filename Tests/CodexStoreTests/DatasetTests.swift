@@ -1,7 +1,6 @@
 import CodexFormats
 import Foundation
 import Multiformats
-import Synchronization
 import Testing
 
 @testable import CodexStore
@@ -68,27 +67,12 @@ struct DatasetTests {
   /// A delete punches its holes outside the writer: held at its "delete-committed" point (rows gone, no hole
   /// punched yet), another upload still commits; then the delete ends, its space is released, the free ranges are
   /// forgotten and the repo verifies. (Punching inside the writer, the upload waited for the delete: the hook's
-  /// 10 s wait for it ran out and `wroteMeanwhile` was false.)
+  /// 10 s wait for it ran out and `releasedInTime` was false.)
   @Test func writesGoOnWhileADeleteReleasesItsSpace() async throws {
     let dir = TempDir()
     defer { dir.cleanup() }
-    let reached = Mutex(false)
-    let uploaded = DispatchSemaphore(value: 0)
-    let wroteMeanwhile = Mutex<Bool?>(nil)
-    let store = try RepoStore(
-      config: RepoConfig(
-        directory: dir.path, quotaMaxBytes: 1 << 30, blockTTL: .seconds(1000), rowsPerStep: 2,
-        faultHook: { point in
-          guard point == "delete-committed" else { return }
-          let first = reached.withLock { r in
-            defer { r = true }
-            return !r
-          }
-          guard first else { return }
-          let done = uploaded.wait(timeout: .now() + 10) == .success
-          wroteMeanwhile.withLock { $0 = done }
-        }),
-      clock: TestClock(), logger: testLogger)
+    let hold = FirstHitHold("delete-committed")
+    let store = try openStore(dir, rowsPerStep: 2, faultHook: hold.hook)
     // a's blocks interleaved with c's: its free ranges are not adjacent, so the release takes several steps.
     let a = try TestDataset(count: 6, seed: 31)
     let c = try TestDataset(count: 6, seed: 32)
@@ -100,11 +84,11 @@ struct DatasetTests {
     try await c.upload(to: store)
     let b = try TestDataset(count: 4, seed: 33)
     async let deleting: Void = store.deleteDataset(manifestCid: a.manifestCid)
-    while !reached.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+    #expect(try await hold.waitUntilReached())
     try await b.upload(to: store)
-    uploaded.signal()
+    hold.release()
     try await deleting
-    #expect(wroteMeanwhile.withLock { $0 } == true)
+    #expect(hold.releasedInTime == true)
     #expect(try await store.testingInt("SELECT COUNT(*) FROM free_ranges") == 0)
     #expect(try await store.hasBlock(a.manifestCid) == false)
     for i in 0..<6 {

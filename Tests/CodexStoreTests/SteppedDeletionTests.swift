@@ -16,36 +16,19 @@ struct SteppedDeletionTests {
   @Test func writesGoOnBetweenTheStepsOfADelete() async throws {
     let dir = TempDir()
     defer { dir.cleanup() }
-    let reached = Mutex(false)
-    let uploaded = DispatchSemaphore(value: 0)
-    let wroteMeanwhile = Mutex<Bool?>(nil)
-    let store = try RepoStore(
-      config: RepoConfig(
-        directory: dir.path, quotaMaxBytes: 1 << 30, blockTTL: .seconds(1000), rowsPerStep: 2,
-        faultHook: { point in
-          guard point == "deletion-step" else { return }
-          let first = reached.withLock { r in
-            defer { r = true }
-            return !r
-          }
-          guard first else { return }
-          let done = uploaded.wait(timeout: .now() + 10) == .success
-          wroteMeanwhile.withLock { $0 = done }
-        }),
-      clock: TestClock(), logger: testLogger)
+    let hold = FirstHitHold("deletion-step")
+    let store = try openStore(dir, rowsPerStep: 2, faultHook: hold.hook)
     let a = try TestDataset(count: 8, seed: 41)
     let b = try TestDataset(count: 3, seed: 42)
     try await a.upload(to: store)
     async let deleting: Void = store.deleteDataset(manifestCid: a.manifestCid)
-    let deadline = ContinuousClock.now + .seconds(10)
-    while !reached.withLock({ $0 }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-    #expect(reached.withLock { $0 })
+    #expect(try await hold.waitUntilReached())
     #expect(try await store.manifests().isEmpty)
     #expect(try await store.localLeafCount(tree: a.treeCid) == 6)
     try await b.upload(to: store)
-    uploaded.signal()
+    hold.release()
     try await deleting
-    #expect(wroteMeanwhile.withLock { $0 } == true)
+    #expect(hold.releasedInTime == true)
     #expect(try await store.localLeafCount(tree: a.treeCid) == 0)
     #expect(try await store.testingInt("SELECT COUNT(*) FROM deleting_trees") == 0)
     for block in a.blocks { #expect(try await store.hasBlock(block.cid) == false) }
@@ -174,11 +157,8 @@ struct SteppedDeletionTests {
     let dir = TempDir()
     defer { dir.cleanup() }
     let steps = Mutex(0)
-    let store = try RepoStore(
-      config: RepoConfig(
-        directory: dir.path, quotaMaxBytes: 1 << 30, blockTTL: .seconds(1000), rowsPerStep: 4,
-        faultHook: { point in if point == "deletion-step" { steps.withLock { $0 += 1 } } }),
-      clock: TestClock(), logger: testLogger)
+    let store = try openStore(
+      dir, rowsPerStep: 4, faultHook: { point in if point == "deletion-step" { steps.withLock { $0 += 1 } } })
     let a = try TestDataset(count: 3, seed: 47)
     let leaves = try a.leaves()
     try await store.putLeafBlocks((0..<3).map { (a.treeCid, $0, a.blocks[$0], leaves[$0].proof) })

@@ -99,13 +99,52 @@ func addInBatches(_ blocks: [Block], capacity: Int, to session: UploadSession) a
 /// to 2 so every multi-block scenario crosses step boundaries (production uses 4096).
 func openStore(
   _ dir: TempDir, clock: TestClock = TestClock(), quota: UInt64 = 1 << 30, packLimit: UInt64 = 1 << 32,
-  rowsPerStep: Int = 2
+  rowsPerStep: Int = 2, faultHook: (@Sendable (String) -> Void)? = nil
 ) throws -> RepoStore {
   try RepoStore(
     config: RepoConfig(
       directory: dir.path, quotaMaxBytes: quota, blockTTL: .seconds(1000), packFileLimit: packLimit,
-      rowsPerStep: rowsPerStep),
+      rowsPerStep: rowsPerStep, faultHook: faultHook),
     clock: clock, logger: testLogger)
+}
+
+/// Holds the store the first time it reaches fault point `point` (its thread waits in `hook`) until `release()`, or
+/// for 10 s at most, so a test can act while the store stands there.
+final class FirstHitHold: Sendable {
+  let point: String
+  private let state = Mutex<(reached: Bool, releasedInTime: Bool?)>((false, nil))
+  private let gate = DispatchSemaphore(value: 0)
+
+  init(_ point: String) { self.point = point }
+
+  /// The store's `faultHook`.
+  var hook: @Sendable (String) -> Void { { [self] reachedPoint in self.hit(reachedPoint) } }
+
+  private func hit(_ reachedPoint: String) {
+    guard reachedPoint == point else { return }
+    let first = state.withLock { s in
+      defer { s.reached = true }
+      return !s.reached
+    }
+    guard first else { return }
+    let released = gate.wait(timeout: .now() + 10) == .success
+    state.withLock { $0.releasedInTime = released }
+  }
+
+  /// Waits (up to 10 s) until the store is held there; false if it never got there.
+  func waitUntilReached() async throws -> Bool {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while !state.withLock({ $0.reached }), ContinuousClock.now < deadline {
+      try await Task.sleep(for: .milliseconds(5))
+    }
+    return state.withLock { $0.reached }
+  }
+
+  /// Lets the held store go on.
+  func release() { gate.signal() }
+
+  /// Whether `release()` came while the store was held (nil: not held yet, or still held).
+  var releasedInTime: Bool? { state.withLock { $0.releasedInTime } }
 }
 
 /// True if the file system under `dir` frees space on hole punching (ext4, xfs, tmpfs, btrfs do), probed with the
