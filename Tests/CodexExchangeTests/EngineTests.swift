@@ -382,7 +382,10 @@ struct EngineTests {
   func discoveryDials() async throws {
     let hub = InMemoryExchangeHub()
     let seeder = try await hub.node()
-    let leecher = try await hub.node()
+    // A generous timeout: the block needs a provider search, a dial, a want-have and a want-block, each a few task
+    // hops; in a parallel `swift test` run every test shares the two cores for ~35 s and those hops took longer
+    // than the default 20 s (3 of 3 parallel runs failed; the serial run CI uses never did). Nothing here is timed.
+    let leecher = try await hub.node(blockTimeout: .seconds(120))
     let ds = try TestDataset(count: 3, seed: 18)
     try await seeder.store.add(ds)
     leecher.discovery.add(ProviderInfo(peer: seeder.peer))
