@@ -347,7 +347,9 @@ enum MimeTypes {
   /// - Throws: `APIError` 422 when the type maps to no file extension.
   static func validate(_ header: String?) throws -> String? {
     guard let raw = header?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
-    let base = raw.split(separator: ";", maxSplits: 1)[0].trimmingCharacters(in: .whitespaces).lowercased()
+    // Everything before the first ';' (parameters such as charset are not looked at). Not `split(...)[0]`: a
+    // header of only ';' characters splits into no pieces, and indexing that trapped (a request could crash the node).
+    let base = raw.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces).lowercased()
     guard known.contains(base) else { throw APIError(.unprocessableContent, "The MIME type '\(raw)' is not valid.") }
     return raw
   }

@@ -255,6 +255,19 @@ let base = "/api/codex/v1"
         uri: "\(base)/data", method: .post, headers: [.contentType: "hello/world"], body: ByteBuffer(string: "x"))
       #expect(badMime.status == .unprocessableContent)
       #expect(badMime.text == "The MIME type 'hello/world' is not valid.")
+      // Headers with no type before their parameters (a header of only ';' once crashed the node).
+      for header in [";", ";;;;", " ; charset=utf-8", ";text/plain"] {
+        let r = try await client.execute(
+          uri: "\(base)/data", method: .post, headers: [.contentType: header], body: ByteBuffer(string: "x"))
+        #expect(r.status == .unprocessableContent, "Content-Type \(header)")
+        #expect(r.text.hasPrefix("The MIME type '"), "Content-Type \(header)")
+      }
+      let withCharset = try await client.execute(
+        uri: "\(base)/data", method: .post, headers: [.contentType: "text/plain; charset=utf-8"],
+        body: ByteBuffer(string: "x"))
+      #expect(withCharset.status == .ok)
+      let deleted = try await client.execute(uri: "\(base)/data/\(withCharset.text)", method: .delete)
+      #expect(deleted.status == .noContent)
       let empty = try await client.execute(uri: "\(base)/data", method: .post, body: ByteBuffer())
       #expect(empty.status == .unprocessableContent)
       let space = try decode(SpaceJSON.self, try await client.execute(uri: "\(base)/space", method: .get))
