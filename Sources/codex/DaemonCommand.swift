@@ -158,6 +158,13 @@ struct NodeOptions: ParsableArguments {
 }
 
 extension DaemonCommand {
+  /// True for the errors of binding a server to an address that is not this machine's: a name or text that does
+  /// not resolve (`SocketAddressError`) or an IP address no interface has (EADDRNOTAVAIL).
+  static func isUnusableBindAddress(_ error: any Error) -> Bool {
+    if error is SocketAddressError || error is SocketAddressError.UnknownHost { return true }
+    return (error as? IOError)?.errnoCode == EADDRNOTAVAIL
+  }
+
   /// Runs the node until SIGTERM/SIGINT. With `persistence`, the marketplace is connected and checked first; a
   /// failure there is logged as one line saying what to fix and exits with status 1.
   /// `warnings` (about the configuration) are logged once logging is set up.
@@ -255,6 +262,13 @@ extension DaemonCommand {
       let options = registry != nil ? "--api-port or --metrics-port" : "--api-port"
       logger.error(
         "node stopped: \(taken) is already in use (is another node running?); choose another port with \(options)",
+        metadata: ["error": "\(error)"])
+      failed = true
+    } catch let error where Self.isUnusableBindAddress(error) {
+      var which = "--api-bindaddr '\(config.apiBindAddress)'"
+      if registry != nil { which += " or --metrics-address '\(config.metricsAddress)'" }
+      logger.error(
+        "node stopped: \(which) is not an address of this machine; use 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one of its own IP addresses",
         metadata: ["error": "\(error)"])
       failed = true
     } catch {

@@ -116,6 +116,17 @@ def test_ports_in_use_fail_with_a_clear_message(workdir):
     assert "--listen-addrs" in out
 
 
+def test_a_bind_address_that_is_not_this_machines_fails_with_a_clear_message(workdir):
+    # Not an IP address at all, and an address no interface here has (TEST-NET-3, never assigned).
+    for address in ("999.1.1.1", "203.0.113.7"):
+        r = subprocess.run([codex_binary(), "--data-dir", os.path.join(workdir, "bind"), "--api-port", str(free_port()),
+                            "--api-bindaddr", address, "--listen-addrs", "/ip4/127.0.0.1/tcp/0",
+                            "--disc-port", str(free_port())], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1
+        out = r.stderr + r.stdout
+        assert f"--api-bindaddr '{address}' is not an address of this machine" in out, out
+
+
 def test_a_second_node_on_the_same_data_dir_is_refused(workdir):
     d = os.path.join(workdir, "shared")
     a = run_node(workdir, "shared")
