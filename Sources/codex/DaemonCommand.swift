@@ -95,44 +95,45 @@ struct NodeOptions: ParsableArguments {
     environment: [String: String] = ProcessInfo.processInfo.environment
   ) throws -> (config: NodeConfig, sources: SettingSources) {
     let src = try SettingSources(configFile: configFile, environment: environment)
-    var c = NodeConfig(dataDir: src.string("data-dir", cli: dataDir).map(Self.expandTilde) ?? NodeConfig.defaultDataDir)
+    var c = NodeConfig(
+      dataDir: try src.string("data-dir", cli: dataDir).map(Self.expandTilde) ?? NodeConfig.defaultDataDir)
     func int(_ name: String, _ cli: String?, _ range: ClosedRange<Int>) throws -> Int? {
-      guard let s = src.string(name, cli: cli) else { return nil }
+      guard let s = try src.string(name, cli: cli) else { return nil }
       guard let v = Int(s), range.contains(v) else {
         throw SettingSources.ConfigError(description: "--\(name): '\(s)' must be a whole number in \(range)")
       }
       return v
     }
-    c.logLevel = src.string("log-level", cli: logLevel) ?? c.logLevel
-    c.logFormat = src.string("log-format", cli: logFormat) ?? c.logFormat
+    c.logLevel = try src.string("log-level", cli: logLevel) ?? c.logLevel
+    c.logFormat = try src.string("log-format", cli: logFormat) ?? c.logFormat
     c.metricsEnabled = try src.flag("metrics", cli: metrics)
-    c.metricsAddress = src.string("metrics-address", cli: metricsAddress) ?? c.metricsAddress
+    c.metricsAddress = try src.string("metrics-address", cli: metricsAddress) ?? c.metricsAddress
     c.metricsPort = try int("metrics-port", metricsPort, 0...65535) ?? c.metricsPort
-    c.listenAddresses = src.list("listen-addrs", cli: listenAddrs) ?? c.listenAddresses
-    c.nat = src.string("nat", cli: nat) ?? c.nat
+    c.listenAddresses = try src.list("listen-addrs", cli: listenAddrs) ?? c.listenAddresses
+    c.nat = try src.string("nat", cli: nat) ?? c.nat
     c.discoveryPort = try int("disc-port", discPort, 0...65535) ?? c.discoveryPort
-    c.netPrivKeyFile = src.string("net-privkey", cli: netPrivkey) ?? c.netPrivKeyFile
-    c.bootstrapNodes = src.list("bootstrap-node", cli: bootstrapNode) ?? c.bootstrapNodes
+    c.netPrivKeyFile = try src.string("net-privkey", cli: netPrivkey) ?? c.netPrivKeyFile
+    c.bootstrapNodes = try src.list("bootstrap-node", cli: bootstrapNode) ?? c.bootstrapNodes
     for text in c.bootstrapNodes {
       do { _ = try BootstrapNode(text: text) } catch {
         throw SettingSources.ConfigError(description: error.description)
       }
     }
     c.maxPeers = try int("max-peers", maxPeers, 1...100_000) ?? c.maxPeers
-    c.agentString = src.string("agent-string", cli: agentString) ?? c.agentString
-    c.apiBindAddress = src.string("api-bindaddr", cli: apiBindaddr) ?? c.apiBindAddress
+    c.agentString = try src.string("agent-string", cli: agentString) ?? c.agentString
+    c.apiBindAddress = try src.string("api-bindaddr", cli: apiBindaddr) ?? c.apiBindAddress
     c.apiPort = try int("api-port", apiPort, 0...65535) ?? c.apiPort
-    c.apiCorsOrigin = src.string("api-cors-origin", cli: apiCorsOrigin)
-    if let t = src.string("api-idle-timeout", cli: apiIdleTimeout) {
+    c.apiCorsOrigin = try src.string("api-cors-origin", cli: apiCorsOrigin)
+    if let t = try src.string("api-idle-timeout", cli: apiIdleTimeout) {
       c.apiIdleTimeout = try SettingSources.parseDuration(t, option: "api-idle-timeout")
     }
-    if let q = src.string("storage-quota", cli: storageQuota) {
+    if let q = try src.string("storage-quota", cli: storageQuota) {
       c.storageQuota = try SettingSources.parseSize(q, option: "storage-quota")
     }
-    if let t = src.string("block-ttl", cli: blockTtl) {
+    if let t = try src.string("block-ttl", cli: blockTtl) {
       c.blockTTL = try SettingSources.parseDuration(t, option: "block-ttl")
     }
-    if let t = src.string("block-mi", cli: blockMi) {
+    if let t = try src.string("block-mi", cli: blockMi) {
       c.blockMaintenanceInterval = try SettingSources.parseDuration(t, option: "block-mi")
       guard c.blockMaintenanceInterval > .zero else {
         throw SettingSources.ConfigError(description: "--block-mi must be longer than zero")
@@ -143,7 +144,7 @@ struct NodeOptions: ParsableArguments {
     c.blockRetries = try int("block-retries", blockRetries, 0...1_000_000) ?? c.blockRetries
     c.blockPassesPerPeer = try int("block-passes", blockPasses, 1...64) ?? c.blockPassesPerPeer
     _ = try int("cache-size", cacheSize, 0...Int.max)
-    if let kind = src.string("repo-kind", cli: repoKind), !["fs", "sqlite", "leveldb"].contains(kind) {
+    if let kind = try src.string("repo-kind", cli: repoKind), !["fs", "sqlite", "leveldb"].contains(kind) {
       throw SettingSources.ConfigError(description: "--repo-kind: '\(kind)' is not one of fs, sqlite, leveldb")
     }
     _ = try LogSetup.level(c.logLevel)

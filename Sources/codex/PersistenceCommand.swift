@@ -52,27 +52,27 @@ struct PersistenceCommand: AsyncParsableCommand {
   ) throws -> (options: PersistenceOptions, sources: SettingSources) {
     let src = try SettingSources(configFile: options.configFile, environment: environment)
     func int(_ name: String, _ cli: String?, _ range: ClosedRange<Int>) throws -> Int? {
-      guard let s = src.string(name, cli: cli) else { return nil }
+      guard let s = try src.string(name, cli: cli) else { return nil }
       guard let v = Int(s), range.contains(v) else {
         throw SettingSources.ConfigError(description: "--\(name): '\(s)' must be a whole number in \(range)")
       }
       return v
     }
     var p = PersistenceOptions()
-    if let providers = src.list("eth-provider", cli: ethProvider) {
+    if let providers = try src.list("eth-provider", cli: ethProvider) {
       let split = providers.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
         .filter { !$0.isEmpty }
       if !split.isEmpty { p.ethProviders = split }
     }
-    p.ethAccount = src.string("eth-account", cli: ethAccount)
-    p.ethPrivateKeyFile = src.string("eth-private-key", cli: ethPrivateKey).map(NodeOptions.expandTilde)
-    p.marketplaceAddress = src.string("marketplace-address", cli: marketplaceAddress)
+    p.ethAccount = try src.string("eth-account", cli: ethAccount)
+    p.ethPrivateKeyFile = try src.string("eth-private-key", cli: ethPrivateKey).map(NodeOptions.expandTilde)
+    p.marketplaceAddress = try src.string("marketplace-address", cli: marketplaceAddress)
     p.validator = try src.flag("validator", cli: validator)
     p.validatorMaxSlots = try int("validator-max-slots", validatorMaxSlots, 0...Int(Int32.max)) ?? p.validatorMaxSlots
     p.validatorGroups = try int("validator-groups", validatorGroups, 2...65535)
     p.validatorGroupIndex = try int("validator-group-index", validatorGroupIndex, 0...65534) ?? p.validatorGroupIndex
-    p.rewardRecipient = src.string("reward-recipient", cli: rewardRecipient)
-    if let s = src.string("max-priority-fee-per-gas", cli: maxPriorityFeePerGas) {
+    p.rewardRecipient = try src.string("reward-recipient", cli: rewardRecipient)
+    if let s = try src.string("max-priority-fee-per-gas", cli: maxPriorityFeePerGas) {
       guard let v = UInt64(s) else {
         throw SettingSources.ConfigError(description: "--max-priority-fee-per-gas: '\(s)' must be a number of wei")
       }

@@ -31,6 +31,10 @@ struct SettingSources {
     do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
       throw ConfigError(description: "cannot read config file \(path): \(error.localizedDescription)")
     }
+    if let line = TOMLHeaderCheck.firstNamelessHeader(in: text) {
+      throw ConfigError(
+        description: "config file \(path) is not valid TOML (line \(line): a [table] header needs a name)")
+    }
     do {
       let table = try TOMLTable(string: text)
       let json = table.convert(to: .json)
@@ -62,27 +66,40 @@ struct SettingSources {
   }
 
   /// One value: the command line's, else the environment's, else the file's.
-  func string(_ option: String, cli: String?) -> String? {
+  /// - Throws: `ConfigError` when the file gives the option a list or a table (it takes one value).
+  func string(_ option: String, cli: String?) throws -> String? {
     asked.names.insert(option)
     if let cli { return cli }
     if let env = environment[Self.envName(option)] { return env }
     switch file[option] {
+    case nil: return nil
     case let s as String: return s
     case let n as NSNumber: return n.stringValue
-    default: return nil
+    case let other?: throw wrongType(option, other, expected: "one value")
     }
   }
 
   /// A repeatable value: the command line's list if given, else the environment's (comma-separated), else the file's.
-  func list(_ option: String, cli: [String]) -> [String]? {
+  /// - Throws: `ConfigError` when the file gives the option a table or a list of lists or tables.
+  func list(_ option: String, cli: [String]) throws -> [String]? {
     asked.names.insert(option)
     if !cli.isEmpty { return cli }
     if let env = environment[Self.envName(option)] {
       return env.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
-    if let arr = file[option] as? [Any] { return arr.map { "\($0)" } }
-    if let s = file[option] as? String { return [s] }
-    return nil
+    switch file[option] {
+    case nil: return nil
+    case let s as String: return [s]
+    case let items as [Any]:
+      return try items.map { item in
+        switch item {
+        case let s as String: return s
+        case let n as NSNumber: return n.stringValue
+        default: throw wrongType(option, item, expected: "a list of values")
+        }
+      }
+    case let other?: throw wrongType(option, other, expected: "a value or a list of values")
+    }
   }
 
   /// A flag: true on the command line, else the environment's or the file's boolean.
@@ -91,10 +108,25 @@ struct SettingSources {
     if cli { return true }
     if let env = environment[Self.envName(option)] { return try Self.parseBool(env, option) }
     switch file[option] {
+    case nil: return false
     case let b as Bool: return b
     case let s as String: return try Self.parseBool(s, option)
-    default: return false
+    case let other?: throw wrongType(option, other, expected: "true or false")
     }
+  }
+
+  /// The error for a config-file value of a type the option does not take (before, such a value was ignored
+  /// without a word and the default used).
+  private func wrongType(_ option: String, _ value: Any, expected: String) -> ConfigError {
+    let kind: String
+    switch value {
+    case is [Any]: kind = "a list"
+    case is [String: Any]: kind = "a table"
+    case is NSNumber: kind = "a number"
+    default: kind = "a value of another type"
+    }
+    return ConfigError(
+      description: "config file \(filePath ?? "?"): '\(option)' takes \(expected), not \(kind)")
   }
 
   static func parseBool(_ s: String, _ option: String) throws -> Bool {

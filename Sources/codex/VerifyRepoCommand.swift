@@ -27,7 +27,7 @@ struct VerifyRepoCommand: AsyncParsableCommand {
     let dir: String
     do {
       let src = try SettingSources(configFile: configFile, environment: ProcessInfo.processInfo.environment)
-      dir = src.string("data-dir", cli: dataDir).map(NodeOptions.expandTilde) ?? NodeConfig.defaultDataDir
+      dir = try src.string("data-dir", cli: dataDir).map(NodeOptions.expandTilde) ?? NodeConfig.defaultDataDir
     } catch {
       Self.fail("\(error)")
     }
