@@ -69,11 +69,26 @@ public final class CodexNode: Sendable {
     try await network.start()
     await connectBootstrapNodes()
     await resumeDownloads()
+    await warnIfOverQuota()
     logger.notice(
       "node started",
       metadata: [
         "peerId": "\(network.peerID)", "listen": "\(network.listenAddresses.map(\.description))",
         "dataDir": "\(config.dataDir)",
+      ])
+  }
+
+  /// Warns when the repo already holds more than the quota (started with a smaller `--storage-quota` than before):
+  /// what it holds stays and is served, but nothing new is stored until data is deleted or the quota raised.
+  func warnIfOverQuota() async {
+    guard let space = try? await repo.space() else { return }
+    let held = space.quotaUsedBytes + space.quotaReservedBytes
+    guard held > space.quotaMaxBytes else { return }
+    logger.warning(
+      "the repo holds more than the storage quota: what it holds is kept and served, but uploads and downloads into it are refused until data is deleted or --storage-quota is raised",
+      metadata: [
+        "usedBytes": "\(space.quotaUsedBytes)", "reservedBytes": "\(space.quotaReservedBytes)",
+        "quotaBytes": "\(space.quotaMaxBytes)",
       ])
   }
 

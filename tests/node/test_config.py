@@ -305,3 +305,25 @@ def test_a_quota_larger_than_the_disk_is_warned_about(workdir):
             assert "larger than the free disk space" not in open(log).read()
         finally:
             m.kill()
+
+
+def test_a_quota_smaller_than_what_the_repo_holds_keeps_the_data_and_refuses_new_data(workdir):
+    n = run_node(workdir, "shrink")
+    data = os.urandom(3_000_000)
+    cid = requests.post(n.url + "/data", data=data, timeout=60).text
+    n.stop()
+    n2 = Node(n.data_dir, "--storage-quota", "1MiB")
+    n2.start()
+    try:
+        out = n2.output()
+        assert "the repo holds more than the storage quota" in out, out
+        space = n2.space()
+        assert space["quotaMaxBytes"] == 1 << 20 and space["quotaUsedBytes"] > 1 << 20
+        assert requests.get(n2.url + f"/data/{cid}", timeout=60).content == data
+        r = requests.post(n2.url + "/data", data=b"more", timeout=60)
+        assert r.status_code == 413 and "quota" in r.text, r.text
+        # Deleting the dataset brings it back under the quota; then uploads work again.
+        assert requests.delete(n2.url + f"/data/{cid}", timeout=60).status_code == 204
+        assert requests.post(n2.url + "/data", data=b"more", timeout=60).status_code == 200
+    finally:
+        n2.stop()
