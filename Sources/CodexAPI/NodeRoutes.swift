@@ -13,8 +13,9 @@ struct NodeRoutes {
   func register(on api: RouterGroup<CodexRequestContext>) {
     api.get("space") { _, _ in try CodexAPI.json(try await node.space()) }
     // nim-codex answers 503 while its DHT record is not ready; this node has no DHT yet, so never has one.
+    // Returned, not thrown: an expected state, not a failure to log at error level on every call.
     api.get("spr") { _, _ -> Response in
-      throw APIError(.serviceUnavailable, "This node has no DHT record (SPR): it does not run the DHT yet")
+      CodexAPI.text("This node has no DHT record (SPR): it does not run the DHT yet", status: .serviceUnavailable)
     }
     api.post("debug/chronicles/loglevel") { request, _ in
       guard let setLogLevel else {

@@ -277,6 +277,18 @@ let base = "/api/codex/v1"
   }
 }
 
+@Suite struct NodeRouteTests {
+  @Test func sprIs503WithAMessageWhileTheNodeHasNoDHTRecord() async throws {
+    let t = try TestNode()
+    try await t.live { client in
+      let r = try await client.execute(uri: "\(base)/spr", method: .get)
+      #expect(r.status == .serviceUnavailable)
+      #expect(r.headers[.contentType] == "text/plain; charset=utf-8")
+      #expect(r.text == "This node has no DHT record (SPR): it does not run the DHT yet")
+    }
+  }
+}
+
 @Suite struct CORSTests {
   @Test func corsHeadersOnlyWhenConfigured() async throws {
     let t = try TestNode(cors: "*")
