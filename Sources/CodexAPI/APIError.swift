@@ -1,3 +1,4 @@
+import NIOCore
 import CodexNode
 import CodexStore
 import Hummingbird
@@ -65,6 +66,9 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
       return APIError(e.status, e.body ?? e.status.reasonPhrase)
     case is CancellationError:
       return APIError(.serviceUnavailable, "The node is stopping; the request was aborted")
+    case is NIOTooManyBytesError:
+      // A body larger than the endpoint reads (the small JSON object of POST /data/{cid}/protect: 64 KiB).
+      return APIError(.contentTooLarge, "The request body is too large for this endpoint")
     case let e as HTTPParserError:
       // The request itself is malformed (e.g. a bad chunk size in a chunked upload body).
       return APIError(.badRequest, "Malformed HTTP request: \(e)")

@@ -289,6 +289,20 @@ let base = "/api/codex/v1"
   }
 }
 
+@Suite struct ProtectBodyTests {
+  @Test func aProtectBodyOverItsLimitIs413WithAMessage() async throws {
+    let t = try TestNode()
+    try await t.live { client in
+      let cid = "zDvZRwzmC3Q7e7NLkfsPmtgSCfectUc1ssn5xK2rzC9yRz1yeZuK"
+      let r = try await client.execute(
+        uri: "\(base)/data/\(cid)/protect", method: .post, headers: [.contentType: "application/json"],
+        body: ByteBuffer(string: String(repeating: "[", count: 100_000)))
+      #expect(r.status == .contentTooLarge)
+      #expect(r.text == "The request body is too large for this endpoint")
+    }
+  }
+}
+
 @Suite struct CORSTests {
   @Test func corsHeadersOnlyWhenConfigured() async throws {
     let t = try TestNode(cors: "*")

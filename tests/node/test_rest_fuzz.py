@@ -105,7 +105,8 @@ def test_random_requests_get_4xx_answers_and_the_node_keeps_its_data(make_node):
             headers["Content-Type"] = rng.choice(CONTENT_TYPES)
         body = None
         if method in ("POST", "PUT", "PATCH") and rng.random() < 0.7:
-            body = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 3000)))
+            size = rng.randrange(65_000, 120_000) if rng.random() < 0.05 else rng.randrange(0, 3000)
+            body = rng.randbytes(size)
         try:
             status, answer = send(node, method, base + path, body, headers)
         except (OSError, http.client.HTTPException) as e:
