@@ -1,7 +1,7 @@
-import NIOCore
 import CodexNode
 import CodexStore
 import Hummingbird
+import NIOCore
 import NIOHTTP1
 
 /// An error answer: a status and a plain-text message (nim-codex's `RestApiResponse.error`).

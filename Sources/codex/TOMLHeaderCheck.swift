@@ -57,8 +57,8 @@ enum TOMLHeaderCheck {
         if startsWith(triple, i) {
           i += 3
           while i < s.count, !startsWith(triple, i) {
-            if s[i] == "\n" { line += 1 }
-            if c == "\"" && s[i] == "\\" { i += 1 }
+            if c == "\"" && s[i] == "\\" { i += 1 }  // an escape: the next character is not the end
+            if at(i) == "\n" { line += 1 }
             i += 1
           }
           i += 3

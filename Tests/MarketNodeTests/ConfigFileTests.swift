@@ -61,6 +61,8 @@ import Testing
     #expect(TOMLHeaderCheck.firstNamelessHeader(in: "a = [\n [1],\n [2],\n]") == nil)
     #expect(TOMLHeaderCheck.firstNamelessHeader(in: "a = \"unterminated\n[") == 2)
     #expect(TOMLHeaderCheck.firstNamelessHeader(in: "a = '''\n[\n'''\n[.]") == 4)
+    // A line-ending backslash and an escaped quote inside a multi-line basic string.
+    #expect(TOMLHeaderCheck.firstNamelessHeader(in: "a = \"\"\"x \\\n[ \\\"\"\"\n[ ]\n\"\"\"\n[.]") == 5)
     #expect(TOMLHeaderCheck.firstNamelessHeader(in: "") == nil)
   }
 
