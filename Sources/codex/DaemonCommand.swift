@@ -227,7 +227,8 @@ extension DaemonCommand {
       throw ExitCode.failure
     }
     let api = CodexAPI.application(
-      node: node, logger: logger, setLogLevel: { spec in logLevel.level = try LogSetup.level(spec) }
+      node: node, logger: logger,
+      setLogLevel: { spec in if let level = try LogSetup.mainLevel(spec) { logLevel.level = level } }
     ) { channel in
       logger.notice(
         "REST API listening",

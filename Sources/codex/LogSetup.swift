@@ -4,10 +4,43 @@ import Synchronization
 
 /// Configures swift-log once for the process from `--log-level` and `--log-format`.
 enum LogSetup {
+  /// The level a `--log-level` spec sets (info when it names none).
   static func level(_ spec: String) throws -> Logger.Level {
-    // nim-codex accepts chronicles specs like "DEBUG;TRACE:codex"; the first, topic-less part sets the level.
-    let main = spec.split(separator: ";").first(where: { !$0.contains(":") }).map(String.init) ?? "info"
-    switch main.lowercased() {
+    try mainLevel(spec) ?? .info
+  }
+
+  /// The topic-less level of a chronicles spec as nim-codex takes it (`DEBUG`, `DEBUG;TRACE:codex,libp2p`), nil
+  /// when it has only topic parts. Every part is checked: `LEVEL` or `LEVEL:topic,...` with a known level and at
+  /// least one topic. Topic parts are accepted for compatibility but change nothing (one level for the process).
+  /// - Throws: `ConfigError` naming the part that is not a level.
+  static func mainLevel(_ spec: String) throws -> Logger.Level? {
+    func bad(_ why: String) -> SettingSources.ConfigError {
+      SettingSources.ConfigError(
+        description:
+          "--log-level: '\(spec)' \(why) (a level is one of trace, debug, info, notice, warn, error, fatal; topics as in DEBUG;TRACE:codex)"
+      )
+    }
+    let parts = spec.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    guard !parts.isEmpty else { throw bad("names no level") }
+    var main: Logger.Level? = nil
+    for part in parts {
+      let pieces = part.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+      guard let level = named(pieces[0]) else { throw bad("has '\(pieces[0])', which is not a level") }
+      if pieces.count == 2 {
+        let topics = pieces[1].split(separator: ",", omittingEmptySubsequences: false).map {
+          $0.trimmingCharacters(in: .whitespaces)
+        }
+        guard !topics.isEmpty, topics.allSatisfy({ !$0.isEmpty }) else { throw bad("has a part with no topic") }
+      } else {
+        main = level
+      }
+    }
+    return main
+  }
+
+  /// The swift-log level for a chronicles level name, nil for other text.
+  static func named(_ name: String) -> Logger.Level? {
+    switch name.trimmingCharacters(in: .whitespaces).lowercased() {
     case "trace": return .trace
     case "debug": return .debug
     case "info": return .info
@@ -15,9 +48,7 @@ enum LogSetup {
     case "warn", "warning": return .warning
     case "error": return .error
     case "fatal", "critical": return .critical
-    default:
-      throw SettingSources.ConfigError(
-        description: "--log-level: '\(spec)' is not one of trace, debug, info, notice, warn, error, fatal")
+    default: return nil
     }
   }
 

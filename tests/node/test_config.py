@@ -257,6 +257,11 @@ def test_log_level_changes_at_run_time_and_spr_is_503(workdir):
         assert r.status_code == 400 and r.text == "Missing log level"
         r = requests.post(url, params={"level": "chatty"}, timeout=10)
         assert r.status_code == 400 and "chatty" in r.text
+        # Topic parts are checked too (they used to be ignored, and a spec of only topics reset the level to info).
+        for spec in ("x:y:z", ";;;", "DEBUG;TRACE:", "DEBUG;LOUD:codex"):
+            r = requests.post(url, params={"level": spec}, timeout=10)
+            assert r.status_code == 400 and "log-level" in r.text, (spec, r.text)
+        assert requests.post(url, params={"level": "TRACE:libp2p"}, timeout=10).status_code == 200  # level unchanged
         # At the level the test nodes start with (warn) the memory reclaimer's debug line is not written...
         requests.post(n.url + "/data", data=b"first", headers={"Content-Type": ""}, timeout=30)
         time.sleep(3)
