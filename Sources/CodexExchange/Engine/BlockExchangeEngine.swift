@@ -71,8 +71,10 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
   var rescheduleAfterServing: Set<PeerID> = []
   var runnerWaiters: [CheckedContinuation<PeerID?, Never>] = []
   var tasks: [Task<Void, Never>] = []
-  /// Download loops waiting for a free in-flight slot at some holder.
-  var slotWaiters: Set<BlockAddress> = []
+  /// Download loops waiting for a free in-flight slot, queued at each holder they could ask: a slot that comes
+  /// free at a peer wakes the oldest loop waiting there, not every waiting loop (with more wants than slots, waking
+  /// all of them on every delivery made four concurrent streams from one seeder cost the leecher ~1.9× the CPU of one).
+  var slotQueues: [PeerID: SlotQueue] = [:]
   /// Writes accepted deliveries to `store` in batches.
   let writer: DeliveryWriter
 
@@ -247,6 +249,8 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
   /// Forgets `peer`: its outstanding requests go back to the download loops.
   func removePeer(_ peer: PeerID) {
     guard let ctx = peers.removeValue(forKey: peer) else { return }
+    // Loops waiting for a slot there choose again (another holder, or a provider search).
+    wakeAllSlotWaiters(at: peer)
     senders.removeValue(forKey: peer)?.finish()
     deliveryBytesQueued.removeValue(forKey: peer)
     for w in deliveryWaiters.removeValue(forKey: peer) ?? [] { w.resume() }

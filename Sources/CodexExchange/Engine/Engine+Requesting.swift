@@ -179,10 +179,10 @@ extension BlockExchangeEngine {
       w.1?.cancel()
       w.0.resume()
     }
-    var freed = false
+    var freedAt: [PeerID] = []
     for peer in p.askedPeers {
       guard peers[peer] != nil else { continue }
-      if peers[peer]!.requested.remove(address) != nil { freed = true }
+      if peers[peer]!.requested.remove(address) != nil { freedAt.append(peer) }
       // A late copy is dropped without penalty: one racing our cancel, or the deliverer's second copy when the
       // want was re-issued to it after `requestTimeout` (a loaded peer or a slow disk here is not misbehaviour).
       if peers[peer]!.cancelled.count >= PeerContext.maxCancelledRemembered { peers[peer]!.cancelled = [] }
@@ -191,7 +191,7 @@ extension BlockExchangeEngine {
         queueWant(WantListEntry(address: address, cancel: true, wantType: .wantBlock), to: peer)
       }
     }
-    if freed { wakeSlotWaiters() }
+    for peer in freedAt { wakeSlotWaiters(at: peer) }
   }
 
   func fail(_ address: BlockAddress, _ error: any Error) {
@@ -228,7 +228,7 @@ extension BlockExchangeEngine {
             peers[peer]!.requested.remove(address)
             pending[address]?.requestedFrom = nil
             pending[address]?.timedOut.insert(peer)
-            wakeSlotWaiters()
+            wakeSlotWaiters(at: peer)
             continue
           }
           // No timer per block: a delivery, DontHave or peer loss wakes the loop, and so does the request
@@ -263,8 +263,7 @@ extension BlockExchangeEngine {
         continue
       }
       if !holders.isEmpty {
-        pending[address]?.waitingForSlot = true
-        slotWaiters.insert(address)
+        waitForSlot(address, at: holders)
         await sleepOrWake(address, for: config.retryInterval)
         continue
       }
@@ -340,11 +339,46 @@ extension BlockExchangeEngine {
     }
   }
 
-  func wakeSlotWaiters() {
-    guard !slotWaiters.isEmpty else { return }
-    let waiting = slotWaiters
-    slotWaiters = []
-    for address in waiting where pending[address] != nil {
+  /// Queues the download loop of `address` for a slot at each of `holders`; once while it waits (a loop woken by
+  /// its timer that still finds no slot is already queued).
+  func waitForSlot(_ address: BlockAddress, at holders: [PeerID]) {
+    guard pending[address]?.waitingForSlot == false else { return }
+    pending[address]!.waitingForSlot = true
+    for holder in holders {
+      slotQueues[holder, default: SlotQueue()].append(address)
+      if slotQueues[holder]!.count > 2 * pending.count + 1024 {
+        slotQueues[holder]!.removeAll { self.pending[$0]?.waitingForSlot != true }
+      }
+    }
+  }
+
+  /// `count` in-flight slots at `peer` came free: gives them to the loops waiting for one there, oldest first. Each
+  /// such block is asked of `peer` at once and its loop woken; a waiting loop that cannot use `peer` any more (not a
+  /// holder now, timed out there) is woken to choose again without taking a slot. Handing the slot over, rather
+  /// than waking a loop to pick any free holder, keeps `peer` busy: a loop that picked another peer left this
+  /// slot unused and the loops queued only here asleep.
+  func wakeSlotWaiters(at peer: PeerID, count: Int = 1) {
+    var left = count
+    while left > 0, peers[peer] != nil, let address = slotQueues[peer]?.popFirst() {
+      guard let p = pending[address], p.waitingForSlot else { continue }
+      pending[address]!.waitingForSlot = false
+      if p.requestedFrom == nil, !p.storing, !p.waiters.isEmpty, !p.timedOut.contains(peer),
+        isHolder(peers[peer]!, of: address, noTreeGuess: p.noTreeGuess),
+        peers[peer]!.requested.count < inflightCap(for: address)
+      {
+        request(address, from: peer)
+        left -= 1
+      }
+      wake(address)
+    }
+    if slotQueues[peer]?.count == 0 { slotQueues[peer] = nil }
+  }
+
+  /// Wakes every loop waiting for a slot at `peer`, which is gone: they choose again.
+  func wakeAllSlotWaiters(at peer: PeerID) {
+    guard var queue = slotQueues.removeValue(forKey: peer) else { return }
+    while let address = queue.popFirst() {
+      guard pending[address]?.waitingForSlot == true else { continue }
       pending[address]!.waitingForSlot = false
       wake(address)
     }
@@ -424,6 +458,7 @@ extension BlockExchangeEngine {
     guard peers[peer] != nil, pending[address] != nil else { return }
     peers[peer]!.requested.insert(address)
     pending[address]!.requestedFrom = peer
+    pending[address]!.waitingForSlot = false  // its entries in slot queues are stale now
     pending[address]!.requestedAt = clock.now
     pending[address]!.askedPeers.insert(peer)
     // sendDontHave: a peer taken to hold the whole tree that lacks this leaf says so (a Swift provider answers it;
@@ -569,7 +604,7 @@ extension BlockExchangeEngine {
         if peers[peer]!.requested.remove(p.address) != nil {
           if pending[p.address]?.requestedFrom == peer { pending[p.address]!.requestedFrom = nil }
           wake(p.address)
-          wakeSlotWaiters()
+          wakeSlotWaiters(at: peer)
         }
       }
     }
@@ -608,7 +643,7 @@ extension BlockExchangeEngine {
   /// waiters resume in `stored(_:error:)`). Rejected ones are dropped and penalised.
   func handleDeliveries(_ deliveries: [BlockDelivery], checks: [DeliveryCheck], from peer: PeerID) -> [BlockDelivery] {
     var accepted: [BlockDelivery] = []
-    var freed = false
+    var freed = 0
     for (d, check) in zip(deliveries, checks) {
       let address = d.address
       let asked = peers[peer] != nil && pending[address]?.askedPeers.contains(peer) == true
@@ -625,24 +660,23 @@ extension BlockExchangeEngine {
       if case .bad(let why) = check {
         stats.rejectedDeliveries += 1
         logger.info("rejecting bad block", metadata: ["from": "\(peer)", "address": "\(address)", "why": "\(why)"])
-        peers[peer]!.requested.remove(address)
+        if peers[peer]!.requested.remove(address) != nil { freed += 1 }
         peers[peer]!.haves.remove(address)
         pending[address]!.noTreeGuess.insert(peer)
         if pend.requestedFrom == peer { pending[address]!.requestedFrom = nil }
         wake(address)
-        freed = true
         penalise(peer, reason: why)
         continue
       }
       if pend.storing { continue }
-      if peers[peer]!.requested.remove(address) != nil { freed = true }
+      if peers[peer]!.requested.remove(address) != nil { freed += 1 }
       peers[peer]!.exchanged += 1
       peers[peer]!.noteTreeHolder(address)
       pending[address]!.storing = true
       pending[address]!.deliverer = peer
       accepted.append(d)
     }
-    if freed { wakeSlotWaiters() }
+    if freed > 0 { wakeSlotWaiters(at: peer, count: freed) }
     return accepted
   }
 
@@ -685,7 +719,6 @@ extension BlockExchangeEngine {
       finish(address, result: FetchedBlock(block: d.block, proof: d.proof), except: pend.deliverer)
       available.append(address)
     }
-    wakeSlotWaiters()
     if !available.isEmpty { blocksAvailable(available) }
   }
 
