@@ -72,8 +72,9 @@ public actor BlockExchangeEngine: ExchangeNetworkHandler {
   var runnerWaiters: [CheckedContinuation<PeerID?, Never>] = []
   var tasks: [Task<Void, Never>] = []
   /// Download loops waiting for a free in-flight slot, queued at each holder they could ask: a slot that comes
-  /// free at a peer wakes the oldest loop waiting there, not every waiting loop (with more wants than slots, waking
-  /// all of them on every delivery made four concurrent streams from one seeder cost the leecher ~1.9× the CPU of one).
+  /// free at a peer goes to the oldest loop waiting there (`wakeSlotWaiters(at:count:)`), instead of every waiting
+  /// loop being woken (with more wants than slots, that on every delivery made four concurrent streams from one
+  /// seeder cost the leecher ~1.9× the CPU per GiB of one stream).
   var slotQueues: [PeerID: SlotQueue] = [:]
   /// Writes accepted deliveries to `store` in batches.
   let writer: DeliveryWriter
