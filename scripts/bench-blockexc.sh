@@ -9,6 +9,8 @@
 # and reports MB/s (1 MB = 10^6 bytes), the leecher's peak RSS (VmHWM), the CPU seconds per GiB the leecher and
 # the seeders used (leecher_cpu_s_per_gib, seeders_cpu_s_per_gib: all processes share this machine's cores, so their
 # sum against the wall time tells a CPU-bound download) and the ratio to the baseline.
+# Then blockexc_4streams_1seeder: four different datasets of SIZE/4 streamed at once from one seeder by one fresh
+# leecher (more wants than one peer's in-flight slots; total MB/s and the leecher's CPU per GiB).
 #
 # Usage: scripts/bench-blockexc.sh [SIZE_MIB (default 1024)] [REPEATS (default 1)]
 #   BIN_DIR=...         use already built release binaries (codex, P2PBenchmark) instead of building here
@@ -30,7 +32,7 @@ done
 command -v curl >/dev/null || { echo "curl is required" >&2; exit 1; }
 export BIN_DIR SIZE_MIB REPEATS VERIFY="${VERIFY:-0}"
 exec timeout --signal=TERM "${BENCH_TIMEOUT:-1800}" python3 - <<'PY'
-import hashlib, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request, urllib.parse
+import hashlib, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request, urllib.parse
 
 BIN = os.environ["BIN_DIR"]
 SIZE = int(os.environ["SIZE_MIB"]) << 20
@@ -181,6 +183,38 @@ def download(seeders, mode, cid, expect_sha):
         leech.stop()
 
 
+def concurrent_streams(seeder, cids, part):
+    """Streams every dataset of `cids` (each `part` bytes, all held by `seeder`) at once on one fresh leecher."""
+    leech = Node("leech-concurrent", level="info")
+    try:
+        leech.connect(seeder)
+        for c in cids:
+            assert get(leech.url + f"/data/{c}/network/manifest")[0] == 200
+        cpu0 = leech.cpu_seconds(), seeder.cpu_seconds()
+        counts = []
+
+        def one(c):
+            n = 0
+            with urllib.request.urlopen(leech.url + f"/data/{c}/network/stream", timeout=900) as r:
+                while piece := r.read(1 << 20):
+                    n += len(piece)
+            counts.append(n)
+
+        t0 = time.time()
+        threads = [threading.Thread(target=one, args=(c,)) for c in cids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        dt = time.time() - t0
+        assert counts == [part] * len(cids), f"streamed {counts}, expected {part} each"
+        gib = part * len(cids) / (1 << 30)
+        cpu = (leech.cpu_seconds() - cpu0[0]) / gib, (seeder.cpu_seconds() - cpu0[1]) / gib
+        return part * len(cids) / dt / 1e6, dt, leech.status("VmHWM"), cpu
+    finally:
+        leech.stop()
+
+
 try:
     log(f"workdir {work}; load {loadavg()}")
     base, setup = baseline()
@@ -229,6 +263,33 @@ try:
                       "baseline": "p2p_throughput_noise_mplex_1stream", "baseline_value": round(base, 1),
                       "ratio": round(mbps / base, 3), "loadavg": loadavg()})
                 log(f"{mode} from {n} seeder(s): {mbps:.1f} MB/s in {dt:.1f} s, leecher peak RSS {hwm:.0f} MiB")
+    # Four different datasets streamed at once from one seeder: more wants than one peer's in-flight slots.
+    part = SIZE // 4
+    extra = []
+    for i in range(4):
+        piece = os.path.join(work, f"part{i}.bin")
+        with open("/dev/urandom", "rb") as src, open(piece, "wb") as dst:
+            left = part
+            while left:
+                chunk = src.read(min(left, 4 << 20))
+                dst.write(chunk)
+                left -= len(chunk)
+        out = subprocess.run(
+            ["curl", "-sS", "-f", "-X", "POST", "-H", "Content-Type: application/octet-stream", "--upload-file", piece,
+             seeders[0].url + "/data"], capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr
+        extra.append(out.stdout.strip())
+        os.unlink(piece)
+    try:
+        mbps, dt, hwm, cpu = concurrent_streams(seeders[0], extra, part)
+        emit({"name": "blockexc_4streams_1seeder", "value": round(mbps, 1), "unit": "MB/s", "bytes": part * 4,
+              "seconds": round(dt, 2), "leecher_peak_rss_mb": round(hwm, 1), "leecher_cpu_s_per_gib": round(cpu[0], 2),
+              "seeders_cpu_s_per_gib": round(cpu[1], 2), "note": "4 different datasets of SIZE/4 streamed at once",
+              "baseline": "p2p_throughput_noise_mplex_1stream", "baseline_value": round(base, 1),
+              "ratio": round(mbps / base, 3), "loadavg": loadavg()})
+        log(f"4 concurrent streams from 1 seeder: {mbps:.1f} MB/s in {dt:.1f} s, leecher peak RSS {hwm:.0f} MiB")
+    except Exception as e:
+        emit({"name": "blockexc_4streams_1seeder", "error": str(e)[:300]})
     for (n, mode), values in sorted(results.items()):
         values.sort()
         med = values[len(values) // 2]
