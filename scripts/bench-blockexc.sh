@@ -183,6 +183,25 @@ def download(seeders, mode, cid, expect_sha):
         leech.stop()
 
 
+def random_file(path, size):
+    """Writes `size` random bytes to `path`."""
+    with open("/dev/urandom", "rb") as src, open(path, "wb") as dst:
+        left = size
+        while left:
+            chunk = src.read(min(left, 4 << 20))
+            dst.write(chunk)
+            left -= len(chunk)
+
+
+def upload(node, path):
+    """Uploads the file at `path` to `node` with curl (streamed); returns the manifest CID."""
+    out = subprocess.run(
+        ["curl", "-sS", "-f", "-X", "POST", "-H", "Content-Type: application/octet-stream", "--upload-file", path,
+         node.url + "/data"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
 def concurrent_streams(seeder, cids, part):
     """Streams every dataset of `cids` (each `part` bytes, all held by `seeder`) at once on one fresh leecher."""
     leech = Node("leech-concurrent", level="info")
@@ -221,12 +240,7 @@ try:
     emit({"name": "p2p_throughput_noise_mplex_1stream", "value": round(base, 1), "unit": "MB/s",
           "note": f"P2PBenchmark single stream, noise+mplex, loopback ({setup})", "loadavg": loadavg()})
     data = os.path.join(work, "data.bin")
-    with open("/dev/urandom", "rb") as src, open(data, "wb") as dst:
-        left = SIZE
-        while left:
-            chunk = src.read(min(left, 4 << 20))
-            dst.write(chunk)
-            left -= len(chunk)
+    random_file(data, SIZE)
     sha = None
     if VERIFY:
         h = hashlib.sha256()
@@ -235,13 +249,7 @@ try:
                 h.update(chunk)
         sha = h.hexdigest()
     seeders = [Node(f"seed{i}") for i in range(4)]
-    cids = set()
-    for s in seeders:
-        out = subprocess.run(
-            ["curl", "-sS", "-f", "-X", "POST", "-H", "Content-Type: application/octet-stream", "--upload-file", data,
-             s.url + "/data"], capture_output=True, text=True, timeout=600)
-        assert out.returncode == 0, out.stderr
-        cids.add(out.stdout.strip())
+    cids = {upload(s, data) for s in seeders}
     assert len(cids) == 1, cids
     cid = cids.pop()
     os.unlink(data)
@@ -268,17 +276,8 @@ try:
     extra = []
     for i in range(4):
         piece = os.path.join(work, f"part{i}.bin")
-        with open("/dev/urandom", "rb") as src, open(piece, "wb") as dst:
-            left = part
-            while left:
-                chunk = src.read(min(left, 4 << 20))
-                dst.write(chunk)
-                left -= len(chunk)
-        out = subprocess.run(
-            ["curl", "-sS", "-f", "-X", "POST", "-H", "Content-Type: application/octet-stream", "--upload-file", piece,
-             seeders[0].url + "/data"], capture_output=True, text=True, timeout=600)
-        assert out.returncode == 0, out.stderr
-        extra.append(out.stdout.strip())
+        random_file(piece, part)
+        extra.append(upload(seeders[0], piece))
         os.unlink(piece)
     try:
         mbps, dt, hwm, cpu = concurrent_streams(seeders[0], extra, part)
