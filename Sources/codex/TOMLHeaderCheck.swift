@@ -50,6 +50,9 @@ enum TOMLHeaderCheck {
         if at(j) == "[" { j += 1 }
         while at(j) == " " || at(j) == "\t" { j += 1 }
         if !isKeyStart(at(j)) { return line }
+        // A header is one line; the rest of it (name, closing brackets, a comment) is TOMLKit's to check.
+        while i < s.count, s[i] != "\n" { i += 1 }
+        continue
       }
       statementStart = false
       if c == "\"" || c == "'" {
@@ -73,20 +76,12 @@ enum TOMLHeaderCheck {
         continue
       }
       if c == "[" || c == "{" {
-        // At the start of a statement this was a header (checked above); it closes on the same line.
-        if !(depth == 0 && isHeaderOpen(at: i, in: s)) { depth += 1 }
+        depth += 1
       } else if c == "]" || c == "}" {
         depth = max(0, depth - 1)
       }
       i += 1
     }
     return nil
-  }
-
-  /// True when the `[` at `i` opens a table header: only whitespace lies between it and the start of its line.
-  private static func isHeaderOpen(at i: Int, in s: [Unicode.Scalar]) -> Bool {
-    var j = i - 1
-    while j >= 0, s[j] == " " || s[j] == "\t" || s[j] == "[" { j -= 1 }
-    return s[i] == "[" && (j < 0 || s[j] == "\n")
   }
 }
