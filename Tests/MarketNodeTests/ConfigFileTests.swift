@@ -8,9 +8,9 @@ import Testing
 @Suite struct ConfigFileTests {
   /// Writes `text` to a fresh config file and resolves the daemon's options from it alone.
   func resolve(_ text: String) throws -> NodeConfig {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("codex-config-\(UUID()).toml").path
-    try text.write(toFile: path, atomically: true, encoding: .utf8)
-    defer { try? FileManager.default.removeItem(atPath: path) }
+    let dir = try TempDir()
+    defer { dir.remove() }
+    let path = try dir.file("codex.toml", text)
     let command = try #require(try Codex.parseAsRoot(["--config-file", path]) as? DaemonCommand)
     return try command.options.resolve(environment: [:])
   }
