@@ -11,6 +11,12 @@
 # sum against the wall time tells a CPU-bound download) and the ratio to the baseline.
 # Then blockexc_4streams_1seeder: four different datasets of SIZE/4 streamed at once from one seeder by one fresh
 # leecher (more wants than one peer's in-flight slots; total MB/s and the leecher's CPU per GiB).
+# blockexc_ceiling: what no download that stores its blocks can beat on this machine, from numbers measured in the
+# same run: the disk's O_DIRECT write rate with fdatasync (dd into the leechers' filesystem, as the store writes its
+# packs), and the cores divided by the CPU every downloaded GiB needs at least: the transport's (the baseline's CPU
+# per GiB, both ends), one SHA-256 per block (the leecher must check every block) and the kernel's share of the
+# disk write. Protobuf, metadata, the engine and the HTTP reply to the client come on top, so the real ceiling is
+# lower. The summary lines also give each median's ratio to this ceiling.
 #
 # Usage: scripts/bench-blockexc.sh [SIZE_MIB (default 1024)] [REPEATS (default 1)]
 #   BIN_DIR=...         use already built release binaries (codex, P2PBenchmark) instead of building here
@@ -32,7 +38,7 @@ done
 command -v curl >/dev/null || { echo "curl is required" >&2; exit 1; }
 export BIN_DIR SIZE_MIB REPEATS VERIFY="${VERIFY:-0}"
 exec timeout --signal=TERM "${BENCH_TIMEOUT:-1800}" python3 - <<'PY'
-import hashlib, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request, urllib.parse
+import hashlib, json, os, re, resource, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request, urllib.parse
 
 BIN = os.environ["BIN_DIR"]
 SIZE = int(os.environ["SIZE_MIB"]) << 20
@@ -119,6 +125,39 @@ class Node:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def disk_write(size):
+    """Writes `size` bytes (whole 4 MiB blocks) into the work dir with O_DIRECT and fdatasync, like the store's pack
+    writes (buffered where the filesystem has no O_DIRECT, e.g. tmpfs); returns (MB/s, dd's CPU seconds per GiB)."""
+    path = os.path.join(work, "dd.bin")
+    count = max(1, size >> 22)
+    args = ["dd", "if=/dev/zero", f"of={path}", "bs=4M", f"count={count}", "conv=fdatasync", "status=none"]
+    for extra in (["oflag=direct"], []):
+        cpu0, t0 = children_cpu(), time.time()
+        if subprocess.run(args + extra, capture_output=True, timeout=600).returncode == 0:
+            break
+    else:
+        raise RuntimeError("dd could not write into " + work)
+    dt, cpu = time.time() - t0, children_cpu() - cpu0
+    os.unlink(path)
+    n = count << 22
+    return n / dt / 1e6, cpu / (n / (1 << 30))
+
+
+def sha256_per_cpu_second():
+    """Single-core SHA-256 of 64 KiB blocks (OpenSSL through hashlib), MB per CPU second."""
+    block = os.urandom(BLOCK)
+    n = 4096
+    t0 = time.process_time()
+    for _ in range(n):
+        hashlib.sha256(block).digest()
+    return n * BLOCK / (time.process_time() - t0) / 1e6
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -134,7 +173,7 @@ def baseline():
         except ValueError:
             continue
         if o.get("name") == "p2p_throughput_noise_mplex_1stream":
-            return o["value"], o.get("setup", "")
+            return o["value"], o.get("setup", ""), o["mb_per_cpu_second"]
     raise RuntimeError("P2PBenchmark printed no p2p_throughput_noise_mplex_1stream line:\n" + out.stdout + out.stderr)
 
 
@@ -236,9 +275,26 @@ def concurrent_streams(seeder, cids, part):
 
 try:
     log(f"workdir {work}; load {loadavg()}")
-    base, setup = baseline()
+    base, setup, transport_mb_per_cpu_s = baseline()
     emit({"name": "p2p_throughput_noise_mplex_1stream", "value": round(base, 1), "unit": "MB/s",
           "note": f"P2PBenchmark single stream, noise+mplex, loopback ({setup})", "loadavg": loadavg()})
+    GIB_MB = (1 << 30) / 1e6
+    disk_mb_s, disk_cpu = disk_write(SIZE)
+    transport_cpu, sha_cpu = GIB_MB / transport_mb_per_cpu_s, GIB_MB / sha256_per_cpu_second()
+    cores = len(os.sched_getaffinity(0))
+    floor = transport_cpu + sha_cpu + disk_cpu
+    cpu_ceiling = cores * GIB_MB / floor
+    ceiling = min(disk_mb_s, cpu_ceiling)
+    emit({"name": "blockexc_ceiling", "value": round(ceiling, 1), "unit": "MB/s",
+          "bound_by": "disk" if disk_mb_s < cpu_ceiling else "cpu", "disk_write_mb_s": round(disk_mb_s, 1),
+          "cpu_ceiling_mb_s": round(cpu_ceiling, 1), "cores": cores, "cpu_floor_s_per_gib": round(floor, 2),
+          "transport_cpu_s_per_gib": round(transport_cpu, 2), "sha256_cpu_s_per_gib": round(sha_cpu, 2),
+          "disk_write_cpu_s_per_gib": round(disk_cpu, 2),
+          "baseline": "p2p_throughput_noise_mplex_1stream", "baseline_value": round(base, 1),
+          "ratio": round(ceiling / base, 3), "loadavg": loadavg(),
+          "note": "upper bound for a download that stores and checks its blocks here (disk, and cores / CPU floor)"})
+    log(f"ceiling {ceiling:.1f} MB/s ({ceiling / base:.2f} of the raw stream): disk {disk_mb_s:.0f} MB/s, "
+        f"{cores} cores / {floor:.2f} CPU-s per GiB = {cpu_ceiling:.0f} MB/s")
     data = os.path.join(work, "data.bin")
     random_file(data, SIZE)
     sha = None
@@ -295,7 +351,7 @@ try:
         emit({"name": f"blockexc_{mode}_{n}seeder_summary", "value": round(med, 1), "unit": "MB/s",
               "min": round(values[0], 1), "max": round(values[-1], 1), "runs": len(values), "statistic": "median",
               "baseline": "p2p_throughput_noise_mplex_1stream", "baseline_value": round(base, 1),
-              "ratio": round(med / base, 3)})
+              "ratio": round(med / base, 3), "ratio_to_ceiling": round(med / ceiling, 3)})
 finally:
     for p in procs:
         if p.poll() is None:
