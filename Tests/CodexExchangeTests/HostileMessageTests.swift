@@ -87,7 +87,7 @@ struct HostileMessageTests {
     }
   }
 
-  @Test("a barrage of nonsense wants, presences and deliveries: no trap, nothing bad stored, the real download completes")
+  @Test("nonsense wants, presences and deliveries: no trap, nothing bad stored, the real download completes")
   func barrage() async throws {
     let base = FileManager.default.temporaryDirectory.appendingPathComponent("bx-hostile-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: base) }
