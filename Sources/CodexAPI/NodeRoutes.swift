@@ -36,6 +36,9 @@ struct NodeRoutes {
     api.get("connect/:peerId") { request, context in
       let text = context.parameters.get("peerId") ?? ""
       guard let peer = try? PeerID(string: text) else { throw APIError(.badRequest, "Invalid peer id '\(text)'") }
+      guard peer != node.network.peerID else {
+        throw APIError(.badRequest, "Unable to dial peer: \(HostError.dialSelf)")
+      }
       let addrs = request.uri.queryParameters.getAll("addrs").map { String($0) }
       guard !addrs.isEmpty else {
         throw APIError(.badRequest, "Unable to find Peer! (no addrs given; DHT lookup is not available yet)")

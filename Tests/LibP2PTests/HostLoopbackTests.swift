@@ -65,6 +65,25 @@ struct HostLoopbackTests {
     await server.shutdown()
   }
 
+  @Test("a host does not connect to itself: by its peer id, or by one of its own addresses without one")
+  func dialSelf() async throws {
+    let host = try await HostTestSupport.makeHost()
+    let own = try #require(host.listenAddresses.first)
+    await #expect(throws: HostError.dialSelf) { try await host.connect(to: own, peer: host.peerID) }
+    await #expect(throws: HostError.dialSelf) { try await host.connect(to: own.appending(peerID: host.peerID)) }
+    // Only the handshake can tell that the bare address is ours; then neither end may stay registered.
+    await #expect(throws: HostError.dialSelf) { try await host.connect(to: own) }
+    try await Task.sleep(for: .milliseconds(300))
+    #expect(host.connections.isEmpty)
+    #expect(host.connection(to: host.peerID) == nil)
+    // It still dials others.
+    let other = try await HostTestSupport.makeHost()
+    let conn = try await host.connect(to: try #require(other.listenAddresses.first))
+    #expect(conn.remotePeer == other.peerID)
+    await other.shutdown()
+    await host.shutdown()
+  }
+
   @Test("unsupported protocol gets na; stream refused")
   func unsupportedProtocol() async throws {
     let server = try await HostTestSupport.makeHost()

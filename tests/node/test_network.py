@@ -337,6 +337,13 @@ def test_connect_errors_are_4xx(make_node):
     assert requests.get(a.url + f"/connect/{pid}", params={"addrs": "garbage"}, timeout=10).status_code == 400
     r = requests.get(a.url + f"/connect/{pid}", params={"addrs": "/ip4/127.0.0.1/tcp/1"}, timeout=60)
     assert r.status_code == 400 and "Unable to dial" in r.text
+    # A node does not connect to itself: not by its own id, and not when its own address answers for another id.
+    info = requests.get(a.url + "/debug/info", timeout=10).json()
+    for params in ({}, {"addrs": info["addrs"]}):
+        r = requests.get(a.url + f"/connect/{info['id']}", params=params, timeout=60)
+        assert r.status_code == 400 and "own peer ID" in r.text, r.text
+    r = requests.get(a.url + f"/connect/{pid}", params={"addrs": info["addrs"]}, timeout=60)
+    assert r.status_code == 400 and "Unable to dial" in r.text
 
 
 def test_five_nodes_leecher_fetches_from_all_four_seeders(make_node):

@@ -10,6 +10,8 @@ public enum HostError: Error, Sendable, Hashable, CustomStringConvertible {
   case notConnected(String)
   /// The connection upgrade (multistream, Noise, muxer) did not finish in time.
   case upgradeTimeout
+  /// The peer to dial, or the one that answered at the address, is this host itself.
+  case dialSelf
 
   public var description: String {
     switch self {
@@ -19,6 +21,7 @@ public enum HostError: Error, Sendable, Hashable, CustomStringConvertible {
     case .notRunning: return "host is not running"
     case .notConnected(let p): return "not connected to \(p)"
     case .upgradeTimeout: return "connection upgrade timed out"
+    case .dialSelf: return "that is this node's own peer ID (a node does not connect to itself)"
     }
   }
 }

@@ -218,6 +218,10 @@ public final class P2PHost: Sendable {
       timeout.cancel()
       state.withLock { $0.pendingInbound -= 1 }
       switch result {
+      case .success(let connection) where connection.remotePeer == self.peerID:
+        // Our own dial to one of our listeners (the dialling side refuses it too); never a peer of ourselves.
+        self.logger.debug("closing inbound connection from this host itself")
+        Task { await connection.close() }
       case .success(let connection):
         self.register(connection)
       case .failure(let error):
@@ -232,10 +236,12 @@ public final class P2PHost: Sendable {
   /// connection to that peer.
   ///
   /// - Parameter peer: the expected peer; the Noise identity must match it (defaults to the `/p2p/` part).
-  /// - Throws: ``HostError``, ``NoiseError/peerIDMismatch(expected:actual:)``, socket errors.
+  /// - Throws: ``HostError`` (``HostError/dialSelf`` when `peer`, or whoever answers at `address`, is this host),
+  ///   ``NoiseError/peerIDMismatch(expected:actual:)``, socket errors.
   @discardableResult
   public func connect(to address: Multiaddr, peer: PeerID? = nil) async throws -> P2PConnection {
     let expected = peer ?? address.peerID
+    if expected == peerID { throw HostError.dialSelf }
     if let expected, let existing = connection(to: expected) { return existing }
     let admitted = state.withLock { s -> Bool in
       !s.stopped && s.connections.count + s.pendingInbound < configuration.maxConnections
@@ -273,6 +279,11 @@ public final class P2PHost: Sendable {
     do {
       let connection = try await upgraded.get()
       timeout.cancel()
+      // An address without /p2p/ that is one of our own listeners: the handshake proves it is us.
+      if connection.remotePeer == peerID {
+        await connection.close()
+        throw HostError.dialSelf
+      }
       register(connection)
       return connection
     } catch {
