@@ -27,9 +27,28 @@ public final class LibP2PExchangeNetwork: ExchangeNetwork {
   }
   private let state = Mutex(State())
 
-  public init(host: P2PHost, logger: Logger) {
+  /// Memory for messages being received and handled (see `MessageBudget`).
+  let budget: MessageBudget
+
+  /// Bytes of messages in progress one peer may hold by default: well over the largest messages peers send in
+  /// practice (deliveries of ≤ 20 blocks of 64 KiB, want-lists of ≤ 1024 entries). A larger message (up to
+  /// `Message.maxSize`) waits for the budget's one place for such a message.
+  public static let defaultMessageBytesPerPeer = 8 << 20
+  /// Bytes of messages in progress all peers together may hold by default (besides the one large message).
+  public static let defaultMessageBytesTotal = 48 << 20
+
+  /// - Parameters:
+  ///   - maxMessageBytesPerPeer: bytes of messages being received or handled that one peer may hold; a larger
+  ///     message waits for the one place for such a message (`MessageBudget`).
+  ///   - maxMessageBytesTotal: the same for all peers together. Messages that do not fit wait, and their stream
+  ///     is not read meanwhile.
+  public init(
+    host: P2PHost, logger: Logger, maxMessageBytesPerPeer: Int = defaultMessageBytesPerPeer,
+    maxMessageBytesTotal: Int = defaultMessageBytesTotal
+  ) {
     self.host = host
     self.logger = logger
+    self.budget = MessageBudget(perPeer: maxMessageBytesPerPeer, total: maxMessageBytesTotal)
   }
 
   public var localPeer: PeerID { host.peerID }
@@ -66,6 +85,7 @@ public final class LibP2PExchangeNetwork: ExchangeNetwork {
       return (s.eventsTask, Array(s.outbound.values))
     }
     host.registry.unregister(Self.protocolID)
+    budget.close()
     task?.cancel()
     for o in outs { await o.close() }
   }
@@ -98,11 +118,25 @@ public final class LibP2PExchangeNetwork: ExchangeNetwork {
     await readLoop(stream)
   }
 
-  /// Reads messages until the stream ends; a bad message resets the stream.
+  /// Reads messages until the stream ends; a bad message resets the stream. Each message's length is taken from
+  /// `budget` before its body is read and given back once it was handled.
   func readLoop(_ stream: P2PStream) async {
     let peer = stream.connection.remotePeer
+    let budget = self.budget
+    var held = 0
+    defer { if held > 0 { budget.release(held, for: peer) } }
     do {
-      while let bytes = try await stream.readLengthPrefixedBytes(maxLength: Message.maxSize) {
+      while let bytes = try await stream.readLengthPrefixedBytes(
+        maxLength: Message.maxSize,
+        admit: { n in
+          try await budget.acquire(n, for: peer)
+          held = n
+        })
+      {
+        defer {
+          budget.release(held, for: peer)
+          held = 0
+        }
         guard let handler else { return stream.reset() }
         // A message still buffered when the peer's connection closed would make the engine add the peer again
         // after it heard `peerDisconnected`, and then ask a dead peer for blocks: drop it.

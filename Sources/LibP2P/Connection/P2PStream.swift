@@ -116,10 +116,16 @@ public final class P2PStream: Sendable, CustomStringConvertible {
   /// decode from `[UInt8]`: `readLengthPrefixed` and a conversion would copy a message assembled from several
   /// chunks twice).
   ///
+  /// - Parameter admit: called with the body's length once the prefix is read and before any of the body is
+  ///   (and before memory is set aside for it): it may wait (e.g. for a memory budget) or throw (the read fails
+  ///   with its error).
   /// - Returns: the message body, or `nil` when the stream ended cleanly before a new message began.
-  /// - Throws: as ``readLengthPrefixed(maxLength:)``.
-  public func readLengthPrefixedBytes(maxLength: Int) async throws -> [UInt8]? {
+  /// - Throws: as ``readLengthPrefixed(maxLength:)``, or what `admit` throws.
+  public func readLengthPrefixedBytes(
+    maxLength: Int, admit: (Int) async throws -> Void = { _ in }
+  ) async throws -> [UInt8]? {
     guard let count = try await readLengthPrefix(maxLength: maxLength) else { return nil }
+    try await admit(count)
     var out: [UInt8] = []
     out.reserveCapacity(count)
     while out.count < count {
