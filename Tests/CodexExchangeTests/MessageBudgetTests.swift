@@ -97,18 +97,19 @@ struct MessageBudgetTests {
     let ds = try TestDataset(count: 8, blockSize: 65536, seed: 81)
     try await seeder.store.add(ds)
     try await attacker.exchange.connect(peer: seeder.host.peerID, addresses: seeder.host.listenAddresses)
-    // 40 streams, each announcing a 5 MiB message (within the per-peer limit) and 2 announcing 90 MiB, each with
-    // its first MiB sent: 42 MiB would be buffered without a budget, and each stream could hold up to 100 MiB.
+    // 13 streams, each announcing a 5 MiB message (within the per-peer limit) and 2 announcing 90 MiB, each with
+    // its first MiB sent: without a budget each would be buffered until complete (up to 100 MiB a stream).
     var streams: [P2PStream] = []
     let piece = [UInt8](repeating: 0x0A, count: 1 << 20)
-    for i in 0..<42 {
+    for i in 0..<15 {
       let s = try await attacker.host.newStream(to: seeder.host.peerID, protocols: [LibP2PExchangeNetwork.protocolID])
-      try await s.write(Varint.encode(UInt64(i < 40 ? 5 << 20 : 90 << 20)) + piece)
+      try await s.write(Varint.encode(UInt64(i < 13 ? 5 << 20 : 90 << 20)) + piece)
       streams.append(s)
     }
     let budget = seeder.exchange.network.budget
     let perPeer = LibP2PExchangeNetwork.defaultMessageBytesPerPeer
-    #expect(await eventually(timeout: .seconds(20)) { budget.waiting >= 40 - perPeer / (5 << 20) })
+    // One 5 MiB message fits the per-peer 8 MiB and one 90 MiB message takes the large place; the rest wait.
+    #expect(await eventually(timeout: .seconds(20)) { budget.waiting == 13 })
     // The attacker holds its per-peer share and the one large place, no more.
     #expect(budget.used(by: attacker.host.peerID) <= perPeer + (90 << 20))
     #expect(budget.used(by: attacker.host.peerID) >= 5 << 20)
@@ -127,6 +128,82 @@ struct MessageBudgetTests {
     #expect(await eventually(timeout: .seconds(20)) { budget.used(by: attacker.host.peerID) == 0 })
     #expect(budget.waiting == 0)
     await honest.shutdown()
+    await seeder.shutdown()
+  }
+
+  @Test("one peer may keep 16 block-exchange streams open; a 17th is reset, and other peers' streams are not")
+  func inboundStreamsPerPeer() async throws {
+    let seeder = try await LiveNode.start()
+    let greedy = P2PHost(
+      configuration: HostConfiguration(
+        identity: .generateSecp256k1(), listenAddresses: [try Multiaddr(string: "/ip4/127.0.0.1/tcp/0")]),
+      logger: testLogger())
+    // It takes the seeder's replies like any peer (a peer that refuses them is dropped by the seeder).
+    greedy.registry.register(LibP2PExchangeNetwork.protocolID) { stream in
+      while try await stream.read() != nil {}
+    }
+    try await greedy.start()
+    let other = try await LiveNode.start()
+    let ds = try TestDataset(count: 2, blockSize: 1024, seed: 82)
+    try await seeder.store.add(ds)
+    try await greedy.connect(to: try #require(seeder.host.listenAddresses.first), peer: seeder.host.peerID)
+    let limit = LibP2PExchangeNetwork.defaultMaxInboundStreamsPerPeer
+    let want = Message(
+      wantList: WantList(entries: [WantListEntry(address: .cid(ds.blocks[0].cid), wantType: .wantHave)]))
+    var open: [P2PStream] = []
+    for _ in 0..<limit {
+      let s = try await greedy.newStream(to: seeder.host.peerID, protocols: [LibP2PExchangeNetwork.protocolID])
+      open.append(s)
+    }
+    let before = await seeder.exchange.engine.stats.messagesReceived
+    for s in open { try await s.write(MessageFraming.frame(want)) }
+    let count = open.count
+    #expect(
+      await eventually(timeout: .seconds(10)) {
+        await seeder.exchange.engine.stats.messagesReceived >= before + count
+      })
+    // The next one is reset by the seeder (its read fails); an accepted one would just stay open.
+    let extra = try await greedy.newStream(to: seeder.host.peerID, protocols: [LibP2PExchangeNetwork.protocolID])
+    let failed = Pending.Flag()
+    let reader = Task {
+      do { while try await extra.read() != nil {} } catch { failed.value.withLock { $0 = true } }
+    }
+    #expect(await eventually(timeout: .seconds(10)) { failed.value.withLock { $0 } })
+    extra.reset()
+    _ = await reader.value
+    // Another peer still exchanges blocks with the seeder.
+    try await other.exchange.connect(peer: seeder.host.peerID, addresses: seeder.host.listenAddresses)
+    let got = try #require(try await other.exchange.networkStore.getBlock(tree: ds.treeCid, index: 1))
+    #expect(got.block == ds.blocks[1])
+    for s in open { s.reset() }
+    await other.shutdown()
+    await greedy.shutdown()
+    await seeder.shutdown()
+  }
+
+  @Test("120 peers each with a block-exchange stream are all heard (the limit is per peer, not for all together)")
+  func manyPeers() async throws {
+    let seeder = try await LiveNode.start()
+    let ds = try TestDataset(count: 1, blockSize: 1024, seed: 83)
+    try await seeder.store.add(ds)
+    let want = Message(
+      wantList: WantList(entries: [WantListEntry(address: .cid(ds.blocks[0].cid), wantType: .wantHave)]))
+    let address = try #require(seeder.host.listenAddresses.first)
+    var peers: [(P2PHost, P2PStream)] = []
+    for _ in 0..<120 {
+      let h = P2PHost(
+        configuration: HostConfiguration(identity: .generateSecp256k1(), listenAddresses: []), logger: testLogger())
+      h.registry.register(LibP2PExchangeNetwork.protocolID) { stream in
+        while try await stream.read() != nil {}
+      }
+      try await h.start()
+      try await h.connect(to: address, peer: seeder.host.peerID)
+      let s = try await h.newStream(to: seeder.host.peerID, protocols: [LibP2PExchangeNetwork.protocolID])
+      try await s.write(MessageFraming.frame(want))
+      peers.append((h, s))
+    }
+    #expect(await eventually(timeout: .seconds(30)) { await seeder.exchange.engine.stats.messagesReceived >= 120 })
+    for (h, _) in peers { await h.shutdown() }
     await seeder.shutdown()
   }
 }

@@ -12,8 +12,12 @@ import Synchronization
 public final class LibP2PExchangeNetwork: ExchangeNetwork {
   /// The protocol id.
   public static let protocolID = "/codex/blockexc/1.0.0"
-  /// Inbound block-exchange streams served at once (`maxIncomingStreams`).
-  public static let maxInboundStreams = 100
+  /// Inbound block-exchange streams one peer may have open at once by default. nim-codex's `maxIncomingStreams`
+  /// (100) is a libp2p per-connection protocol limit; peers open one long-lived stream each (a new one after a
+  /// failure), and every open stream may hold a muxer buffer, so the default is lower. (It used to be one limit
+  /// of 100 for all peers together: a node with more than 100 peers, or one peer opening 100 idle streams, had
+  /// every further peer's stream reset, and so could not exchange blocks with them.)
+  public static let defaultMaxInboundStreamsPerPeer = 16
 
   public let host: P2PHost
   private let logger: Logger
@@ -21,7 +25,7 @@ public final class LibP2PExchangeNetwork: ExchangeNetwork {
     var handler: (any ExchangeNetworkHandler)?
     var known: Set<PeerID> = []
     var outbound: [PeerID: PeerOutbound] = [:]
-    var inboundStreams = 0
+    var inboundStreams: [PeerID: Int] = [:]
     var eventsTask: Task<Void, Never>?
     var stopped = false
   }
@@ -29,6 +33,8 @@ public final class LibP2PExchangeNetwork: ExchangeNetwork {
 
   /// Memory for messages being received and handled (see `MessageBudget`).
   let budget: MessageBudget
+  /// Inbound block-exchange streams one peer may have open at once; further ones are reset.
+  let maxInboundStreamsPerPeer: Int
 
   /// Bytes of messages in progress one peer may hold by default: well over the largest messages peers send in
   /// practice (deliveries of ≤ 20 blocks of 64 KiB, want-lists of ≤ 1024 entries). A larger message (up to
@@ -42,12 +48,15 @@ public final class LibP2PExchangeNetwork: ExchangeNetwork {
   ///     message waits for the one place for such a message (`MessageBudget`).
   ///   - maxMessageBytesTotal: the same for all peers together. Messages that do not fit wait, and their stream
   ///     is not read meanwhile.
+  ///   - maxInboundStreamsPerPeer: block-exchange streams one peer may have open towards us at once.
   public init(
     host: P2PHost, logger: Logger, maxMessageBytesPerPeer: Int = defaultMessageBytesPerPeer,
-    maxMessageBytesTotal: Int = defaultMessageBytesTotal
+    maxMessageBytesTotal: Int = defaultMessageBytesTotal,
+    maxInboundStreamsPerPeer: Int = defaultMaxInboundStreamsPerPeer
   ) {
     self.host = host
     self.logger = logger
+    self.maxInboundStreamsPerPeer = maxInboundStreamsPerPeer
     self.budget = MessageBudget(perPeer: maxMessageBytesPerPeer, total: maxMessageBytesTotal)
   }
 
@@ -107,13 +116,24 @@ public final class LibP2PExchangeNetwork: ExchangeNetwork {
   // MARK: reading
 
   private func serveInbound(_ stream: P2PStream) async throws {
+    let peer = stream.connection.remotePeer
+    let limit = maxInboundStreamsPerPeer
     let admitted = state.withLock { s -> Bool in
-      guard !s.stopped, s.inboundStreams < Self.maxInboundStreams else { return false }
-      s.inboundStreams += 1
+      guard !s.stopped, s.inboundStreams[peer, default: 0] < limit else { return false }
+      s.inboundStreams[peer, default: 0] += 1
       return true
     }
-    guard admitted else { return stream.reset() }
-    defer { state.withLock { $0.inboundStreams -= 1 } }
+    guard admitted else {
+      logger.debug(
+        "refusing block-exchange stream: too many open", metadata: ["remote": "\(peer)", "limit": "\(limit)"])
+      return stream.reset()
+    }
+    defer {
+      state.withLock { s in
+        let left = s.inboundStreams[peer, default: 0] - 1
+        s.inboundStreams[peer] = left > 0 ? left : nil
+      }
+    }
     await noteConnected(stream.connection.remotePeer)
     await readLoop(stream)
   }
