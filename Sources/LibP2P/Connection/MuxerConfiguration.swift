@@ -8,6 +8,9 @@ public struct MuxerConfiguration: Sendable, Hashable {
   public var maxOutboundStreams: Int = 1024
   /// mplex: unread bytes buffered per stream before the connection stops reading from the socket.
   public var maxBufferedPerStream: Int = 4 << 20
+  /// Unread bytes all streams of one connection may buffer together before the connection stops reading from
+  /// the socket (see `ConnectionReadGate`): without it a peer could fill hundreds of streams to their own limits.
+  public var maxBufferedPerConnection: Int = 32 << 20
   /// yamux: receive window this side grants per stream (at least 256 KiB); it also bounds what one stream
   /// buffers when its reader stalls. 8 MiB keeps a single loopback stream above 1 GB/s (go-libp2p grows its
   /// windows up to 16 MiB).

@@ -34,6 +34,8 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
   private var currentFrame: (streamID: UInt64, flag: MplexFrame.Flag, remaining: Int)?
   private var congested = Set<MuxedStreamID>()
   private var pendingRead = false
+  /// Pauses reading while all streams together buffer too much.
+  private let readGate: ConnectionReadGate
   /// Writers waiting for the channel to become writable again.
   private var writabilityWaiters = WritabilityWaiters()
   private let inactivitySweeper = InactivitySweeper()
@@ -47,6 +49,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
     self.connectionInfo = connectionInfo
     self.configuration = configuration
     self.onInboundStream = onInboundStream
+    self.readGate = ConnectionReadGate(limit: configuration.maxBufferedPerConnection)
   }
 
   var openStreamCount: Int { streams.count }
@@ -61,6 +64,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
   func handlerRemoved(context: ChannelHandlerContext) {
     self.context = nil
     inactivitySweeper.stop()
+    readGate.stop()
   }
 
   // MARK: stream inactivity
@@ -165,6 +169,14 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
     streams[id]!.activity.active = true
     let buffered = state.stream.inbound.deliver(data)
     if buffered > configuration.maxBufferedPerStream { congested.insert(id) }
+    if readGate.delivered(data.readableBytes), let context {
+      readGate.check(
+        eventLoop: context.eventLoop,
+        buffered: { [weak self] in
+          self?.streams.values.reduce(0) { $0 + $1.stream.inbound.bufferedBytes } ?? 0
+        },
+        resume: { [weak self] in self?.resumeIfPossible() })
+    }
   }
 
   private func makeStream(_ id: MuxedStreamID) -> P2PStream {
@@ -191,6 +203,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
   private func shutdown(error: StreamError) {
     liveness.markClosed()
     inactivitySweeper.stop()
+    readGate.stop()
     writabilityWaiters.failAll(error)
     let all = streams
     streams.removeAll()
@@ -202,7 +215,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
   // MARK: read back-pressure
 
   func read(context: ChannelHandlerContext) {
-    if congested.isEmpty {
+    if congested.isEmpty && !readGate.isPaused {
       context.read()
     } else {
       pendingRead = true
@@ -210,7 +223,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
   }
 
   private func resumeIfPossible() {
-    if congested.isEmpty && pendingRead, let context {
+    if congested.isEmpty && !readGate.isPaused && pendingRead, let context {
       pendingRead = false
       context.read()
     }

@@ -48,6 +48,9 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
   /// Writers waiting for the channel to become writable again.
   private var writabilityWaiters = WritabilityWaiters()
   private let inactivitySweeper = InactivitySweeper()
+  /// Pauses reading while all streams together buffer too much (each window bounds one stream only).
+  private let readGate: ConnectionReadGate
+  private var pendingRead = false
   let liveness = MuxerLiveness()
   /// The connection is gone (set once, by `shutdown(error:)`).
   private var closed: Bool { liveness.isClosed }
@@ -62,6 +65,7 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
     self.onInboundStream = onInboundStream
     self.nextStreamID = connectionInfo.isInitiator ? 1 : 2
     self.receiveWindowTarget = max(configuration.yamuxReceiveWindow, YamuxHeader.initialWindow)
+    self.readGate = ConnectionReadGate(limit: configuration.maxBufferedPerConnection)
   }
 
   var openStreamCount: Int { streams.count }
@@ -76,6 +80,25 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
   func handlerRemoved(context: ChannelHandlerContext) {
     self.context = nil
     inactivitySweeper.stop()
+    readGate.stop()
+  }
+
+  // MARK: read back-pressure
+
+  func read(context: ChannelHandlerContext) {
+    if readGate.isPaused {
+      pendingRead = true
+    } else {
+      context.read()
+    }
+  }
+
+  /// The read gate opened again.
+  private func resumeReading() {
+    if pendingRead, !readGate.isPaused, let context {
+      pendingRead = false
+      context.read()
+    }
   }
 
   // MARK: stream inactivity
@@ -217,7 +240,17 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
     guard var state = streams[h.streamID] else { return }
     state.activity.active = true
     streams[h.streamID]!.activity.active = true
-    if !state.remoteClosed { state.stream.inbound.deliver(data) }
+    if !state.remoteClosed {
+      state.stream.inbound.deliver(data)
+      if readGate.delivered(data.readableBytes), let context {
+        readGate.check(
+          eventLoop: context.eventLoop,
+          buffered: { [weak self] in
+            self?.streams.values.reduce(0) { $0 + $1.stream.inbound.bufferedBytes } ?? 0
+          },
+          resume: { [weak self] in self?.resumeReading() })
+      }
+    }
     guard last, h.flags.contains(.fin), !state.remoteClosed else { return }
     state.remoteClosed = true
     state.stream.inbound.finish()
@@ -238,6 +271,7 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
   private func shutdown(error: StreamError) {
     liveness.markClosed()
     inactivitySweeper.stop()
+    readGate.stop()
     writabilityWaiters.failAll(error)
     let all = streams
     streams.removeAll()
