@@ -28,6 +28,19 @@ struct MessageBudgetTests {
     var granted: Bool { flag.value.withLock { $0 } }
   }
 
+  /// A bare libp2p host (no exchange engine) that dials out and opens block-exchange streams by hand. It reads
+  /// whatever the other side sends on its block-exchange streams, as any peer does (a peer that refuses the
+  /// seeder's replies is dropped by the seeder).
+  static func rawPeer() async throws -> P2PHost {
+    let host = P2PHost(
+      configuration: HostConfiguration(identity: .generateSecp256k1(), listenAddresses: []), logger: testLogger())
+    host.registry.register(LibP2PExchangeNetwork.protocolID) { stream in
+      while try await stream.read() != nil {}
+    }
+    try await host.start()
+    return host
+  }
+
   @Test("per-peer and total limits; a waiter starts when room is given back, in order among those that fit")
   func limits() async throws {
     let budget = MessageBudget(perPeer: 10, total: 25)
@@ -134,15 +147,7 @@ struct MessageBudgetTests {
   @Test("one peer may keep 16 block-exchange streams open; a 17th is reset, and other peers' streams are not")
   func inboundStreamsPerPeer() async throws {
     let seeder = try await LiveNode.start()
-    let greedy = P2PHost(
-      configuration: HostConfiguration(
-        identity: .generateSecp256k1(), listenAddresses: [try Multiaddr(string: "/ip4/127.0.0.1/tcp/0")]),
-      logger: testLogger())
-    // It takes the seeder's replies like any peer (a peer that refuses them is dropped by the seeder).
-    greedy.registry.register(LibP2PExchangeNetwork.protocolID) { stream in
-      while try await stream.read() != nil {}
-    }
-    try await greedy.start()
+    let greedy = try await Self.rawPeer()
     let other = try await LiveNode.start()
     let ds = try TestDataset(count: 2, blockSize: 1024, seed: 82)
     try await seeder.store.add(ds)
@@ -191,12 +196,7 @@ struct MessageBudgetTests {
     let address = try #require(seeder.host.listenAddresses.first)
     var peers: [(P2PHost, P2PStream)] = []
     for _ in 0..<120 {
-      let h = P2PHost(
-        configuration: HostConfiguration(identity: .generateSecp256k1(), listenAddresses: []), logger: testLogger())
-      h.registry.register(LibP2PExchangeNetwork.protocolID) { stream in
-        while try await stream.read() != nil {}
-      }
-      try await h.start()
+      let h = try await Self.rawPeer()
       try await h.connect(to: address, peer: seeder.host.peerID)
       let s = try await h.newStream(to: seeder.host.peerID, protocols: [LibP2PExchangeNetwork.protocolID])
       try await s.write(MessageFraming.frame(want))

@@ -13,6 +13,8 @@ final class ConnectionReadGate {
   let limit: Int
   /// How often a paused gate looks at the streams again.
   static let recheckInterval: TimeAmount = .milliseconds(10)
+  /// The muxer whose streams the gate sums and which it tells when reading may go on.
+  weak var muxer: (any ReadGatedMuxer)?
 
   private var exactAtLastCheck = 0
   private var deliveredSinceCheck = 0
@@ -22,35 +24,27 @@ final class ConnectionReadGate {
 
   init(limit: Int) { self.limit = limit }
 
-  /// `bytes` were handed to a stream. Returns true when the bound passed the limit: the muxer must then call
-  /// ``check(eventLoop:buffered:resume:)``.
-  func delivered(_ bytes: Int) -> Bool {
+  /// `bytes` were handed to one of the muxer's streams. When the bound passes the limit the exact sum is taken,
+  /// and reading pauses if that is over the limit.
+  func delivered(_ bytes: Int, eventLoop: any EventLoop) {
     deliveredSinceCheck += bytes
-    return !isPaused && !stopped && exactAtLastCheck + deliveredSinceCheck > limit
-  }
-
-  /// Takes the exact sum and pauses when it is over the limit. `buffered` gives the exact unread bytes of all
-  /// streams; `resume` is called (on the event loop) when a pause ends.
-  func check(eventLoop: any EventLoop, buffered: @escaping () -> Int, resume: @escaping () -> Void) {
-    guard !isPaused, !stopped else { return }
-    exactAtLastCheck = buffered()
+    guard !isPaused, !stopped, exactAtLastCheck + deliveredSinceCheck > limit, let muxer else { return }
+    exactAtLastCheck = muxer.unreadBytes
     deliveredSinceCheck = 0
     guard exactAtLastCheck > limit else { return }
     isPaused = true
-    recheck(eventLoop: eventLoop, buffered: buffered, resume: resume)
+    recheck(eventLoop: eventLoop)
   }
 
-  private func recheck(eventLoop: any EventLoop, buffered: @escaping () -> Int, resume: @escaping () -> Void) {
+  private func recheck(eventLoop: any EventLoop) {
     scheduled = eventLoop.assumeIsolated().scheduleTask(in: Self.recheckInterval) { [self] in
-      guard !self.stopped else { return }
-      self.exactAtLastCheck = buffered()
+      guard !self.stopped, let muxer = self.muxer else { return }
+      self.exactAtLastCheck = muxer.unreadBytes
       self.deliveredSinceCheck = 0
-      guard self.exactAtLastCheck <= self.limit / 2 else {
-        return self.recheck(eventLoop: eventLoop, buffered: buffered, resume: resume)
-      }
+      guard self.exactAtLastCheck <= self.limit / 2 else { return self.recheck(eventLoop: eventLoop) }
       self.isPaused = false
       self.scheduled = nil
-      resume()
+      muxer.readGateOpened()
     }
   }
 
@@ -60,4 +54,12 @@ final class ConnectionReadGate {
     scheduled?.cancel()
     scheduled = nil
   }
+}
+
+/// The muxer a ``ConnectionReadGate`` watches (on its event loop).
+protocol ReadGatedMuxer: AnyObject {
+  /// Unread bytes queued on all its streams now.
+  var unreadBytes: Int { get }
+  /// The gate opened again: read from the socket if a read was held back.
+  func readGateOpened()
 }

@@ -7,7 +7,7 @@ import NIOCore
 ///   streams are skipped. More than `maxInboundStreams` remote streams: the new one is reset.
 /// * Back-pressure: when a stream has more than `maxBufferedPerStream` unread bytes the handler stops
 ///   reading from the socket until the consumer catches up (mplex itself has no flow control).
-final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
+final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore, ReadGatedMuxer {
   typealias InboundIn = ByteBuffer
   typealias OutboundIn = ByteBuffer
   typealias OutboundOut = ByteBuffer
@@ -50,9 +50,12 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
     self.configuration = configuration
     self.onInboundStream = onInboundStream
     self.readGate = ConnectionReadGate(limit: configuration.maxBufferedPerConnection)
+    readGate.muxer = self
   }
 
   var openStreamCount: Int { streams.count }
+
+  var unreadBytes: Int { streams.values.reduce(0) { $0 + $1.stream.inbound.bufferedBytes } }
 
   func handlerAdded(context: ChannelHandlerContext) {
     self.context = context
@@ -169,14 +172,7 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
     streams[id]!.activity.active = true
     let buffered = state.stream.inbound.deliver(data)
     if buffered > configuration.maxBufferedPerStream { congested.insert(id) }
-    if readGate.delivered(data.readableBytes), let context {
-      readGate.check(
-        eventLoop: context.eventLoop,
-        buffered: { [weak self] in
-          self?.streams.values.reduce(0) { $0 + $1.stream.inbound.bufferedBytes } ?? 0
-        },
-        resume: { [weak self] in self?.resumeIfPossible() })
-    }
+    if let context { readGate.delivered(data.readableBytes, eventLoop: context.eventLoop) }
   }
 
   private func makeStream(_ id: MuxedStreamID) -> P2PStream {
@@ -221,6 +217,8 @@ final class MplexHandler: ChannelDuplexHandler, StreamMuxerCore {
       pendingRead = true
     }
   }
+
+  func readGateOpened() { resumeIfPossible() }
 
   private func resumeIfPossible() {
     if congested.isEmpty && !readGate.isPaused && pendingRead, let context {

@@ -7,7 +7,7 @@ import NIOCore
 /// * Flow control: writes wait for send window; received data beyond the granted window is a protocol
 ///   error. Window updates are sent as the consumer reads, so a slow reader throttles its sender.
 /// * Pings are answered; go-away stops new streams; protocol errors send go-away and close.
-final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
+final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore, ReadGatedMuxer {
   typealias InboundIn = ByteBuffer
   typealias OutboundIn = ByteBuffer
   typealias OutboundOut = ByteBuffer
@@ -66,9 +66,12 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
     self.nextStreamID = connectionInfo.isInitiator ? 1 : 2
     self.receiveWindowTarget = max(configuration.yamuxReceiveWindow, YamuxHeader.initialWindow)
     self.readGate = ConnectionReadGate(limit: configuration.maxBufferedPerConnection)
+    readGate.muxer = self
   }
 
   var openStreamCount: Int { streams.count }
+
+  var unreadBytes: Int { streams.values.reduce(0) { $0 + $1.stream.inbound.bufferedBytes } }
 
   func handlerAdded(context: ChannelHandlerContext) {
     self.context = context
@@ -93,8 +96,7 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
     }
   }
 
-  /// The read gate opened again.
-  private func resumeReading() {
+  func readGateOpened() {
     if pendingRead, !readGate.isPaused, let context {
       pendingRead = false
       context.read()
@@ -242,14 +244,7 @@ final class YamuxHandler: ChannelDuplexHandler, StreamMuxerCore {
     streams[h.streamID]!.activity.active = true
     if !state.remoteClosed {
       state.stream.inbound.deliver(data)
-      if readGate.delivered(data.readableBytes), let context {
-        readGate.check(
-          eventLoop: context.eventLoop,
-          buffered: { [weak self] in
-            self?.streams.values.reduce(0) { $0 + $1.stream.inbound.bufferedBytes } ?? 0
-          },
-          resume: { [weak self] in self?.resumeReading() })
-      }
+      if let context { readGate.delivered(data.readableBytes, eventLoop: context.eventLoop) }
     }
     guard last, h.flags.contains(.fin), !state.remoteClosed else { return }
     state.remoteClosed = true
