@@ -74,21 +74,11 @@ struct DataRoutes {
   func upload(_ request: Request, _ context: CodexRequestContext) async throws -> Response {
     let mimetype = try MimeTypes.validate(request.headers[.contentType])
     let filename = try request.headers[.contentDisposition].flatMap { try ContentDisposition.filename(from: $0) }
-    // The blocks' bytes, when the request says how many: an upload that cannot fit even if all of its blocks were
-    // already stored is refused before its body is read. One that may fit is read: blocks already here cost no
-    // quota (uploading a stored file again succeeds on a full repo), and the store refuses the first batch of new
-    // blocks that does not fit.
-    var needed: UInt64?
-    if let length = request.headers[.contentLength].flatMap({ UInt64($0) }) {
-      guard length > 0 else { throw NodeError.emptyUpload }
-      let bs = UInt64(Codex.defaultBlockSize)
-      needed = (length + bs - 1) / bs * bs
-      let space = try await node.space()
-      if let needed, needed > space.unreservedBytes {
-        throw NodeError.quotaExceeded(needed: needed, available: space.availableBytes)
-      }
-    }
-    let upload = try await node.startUpload(filename: filename, mimetype: mimetype)
+    // The request's size, when it says: an upload that cannot fit, or fits only in quota promised to running
+    // uploads and downloads, is refused before its body is read (`CodexNode.startUpload`).
+    let declared = request.headers[.contentLength].flatMap { UInt64($0) }
+    let needed = declared.map { DatasetUpload.quotaBytes(forSize: $0) }
+    let upload = try await node.startUpload(filename: filename, mimetype: mimetype, declaredSize: declared)
     do {
       for try await buffer in request.body {
         try await upload.write(buffer.readableBytesView)
@@ -110,8 +100,8 @@ struct DataRoutes {
   static func quotaRefusal(_ error: any Error, needed: UInt64) -> NodeError? {
     switch NodeError.wrap(error) as? NodeError {
     case .quotaExceeded(_, let available)?: return .quotaExceeded(needed: needed, available: available)
-    case .quotaPromised(_, let available, let promised, let downloads)?:
-      return .quotaPromised(needed: needed, available: available, promised: promised, downloads: downloads)
+    case .quotaPromised(_, let available, let hold)?:
+      return .quotaPromised(needed: needed, available: available, hold: hold)
     default: return nil
     }
   }

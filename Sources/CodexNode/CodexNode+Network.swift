@@ -58,7 +58,7 @@ extension CodexNode {
   /// goes.
   /// - Throws: `NodeError.quotaExceeded`, before anything is fetched, when the blocks not yet stored here do not fit
   ///   in the free quota (a download that would fill the repo and then fail half-way helps nobody), and
-  ///   `.quotaPromised` when they fit only in quota the running downloads will still take.
+  ///   `.quotaPromised` when they fit only in quota the running downloads and sized uploads will still take.
   public func startNetworkDownload(_ cid: Cid) async throws -> Manifest {
     let manifest = try await networkManifest(cid)
     var needed: UInt64 = 0
@@ -77,10 +77,12 @@ extension CodexNode {
       guard d[cid] == nil else { return }
       // Checked and recorded under the lock: of two downloads started at once, the second sees the first's promise.
       try downloadStates.withLock { states in
-        let promised = states.promisedBytes(excluding: cid)
-        guard needed <= available - min(available, promised.bytes) else {
-          throw NodeError.quotaPromised(
-            needed: needed, available: available, promised: promised.bytes, downloads: promised.downloads)
+        let downloads = states.promisedBytes(excluding: cid)
+        let uploads = uploadPromises.promised()
+        let hold = QuotaHold(
+          bytes: downloads.bytes + uploads.bytes, downloads: downloads.downloads, uploads: uploads.uploads)
+        guard needed <= available - min(available, hold.bytes) else {
+          throw NodeError.quotaPromised(needed: needed, available: available, hold: hold)
         }
         states.start(
           cid, totalBlocks: manifest.blocksCount, promisedBytes: needed, blockSize: manifest.blockSize, at: Date())

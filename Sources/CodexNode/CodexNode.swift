@@ -36,6 +36,8 @@ public final class CodexNode: Sendable {
   let networkReaders = Mutex(0)
   /// Upload batches all uploads together may hold: 12 × 8 MiB (three uploads at full speed, or twelve at one batch).
   public let uploadBudget = UploadBatchBudget(limit: 12)
+  /// The quota running uploads of a declared size will still take.
+  public let uploadPromises = UploadPromises()
 
   /// Opens (or creates) the data directory and the repo in it, recovering from any earlier crash.
   public init(
@@ -97,20 +99,56 @@ public final class CodexNode: Sendable {
     do { return try Cid(string: text) } catch { throw .invalidCid(text, error) }
   }
 
-  /// Starts an upload; see `DatasetUpload`. It leaves free the quota running background downloads were promised
-  /// (`NodeError.quotaPromised` when it would take it), as a new download does.
-  public func startUpload(filename: String? = nil, mimetype: String? = nil) async throws -> DatasetUpload {
-    let session = try await repo.beginUpload(leaving: { [weak self] in
-      self?.quotaPromisedToDownloads() ?? QuotaHold(bytes: 0, holders: 0)
-    })
+  /// Starts an upload; see `DatasetUpload`. It leaves free the quota that running background downloads and sized
+  /// uploads were promised (`NodeError.quotaPromised` when a batch would take it).
+  ///
+  /// `declaredSize` (the request's `Content-Length`, when it has one) is checked before any byte is read: an upload
+  /// larger than the quota less what is reserved cannot succeed (`NodeError.quotaExceeded`); one that fits only in
+  /// quota promised to others is refused (`.quotaPromised`). Otherwise it promises its own size until it ends, so
+  /// uploads and downloads started after it leave room for it. The check does not count the quota already used:
+  /// blocks already stored cost nothing, so uploading a stored file again succeeds on a full repo.
+  /// - Throws: `NodeError.emptyUpload` for a declared size of 0, `.quotaExceeded`, `.quotaPromised`.
+  public func startUpload(
+    filename: String? = nil, mimetype: String? = nil, declaredSize: UInt64? = nil
+  ) async throws -> DatasetUpload {
+    var promise: UploadPromise?
+    if let declaredSize {
+      guard declaredSize > 0 else { throw NodeError.emptyUpload }
+      let needed = DatasetUpload.quotaBytes(forSize: declaredSize)
+      let space = try await repo.space()
+      guard needed <= space.unreservedBytes else {
+        throw NodeError.quotaExceeded(needed: needed, available: space.availableBytes)
+      }
+      // Under the downloads' lock, as a download's own admission: an upload and a download started at once each
+      // see the other's promise.
+      promise = try downloadStates.withLock { states throws(NodeError) -> UploadPromise in
+        let downloads = states.promisedBytes()
+        return try uploadPromises.admit(
+          needed, available: space.availableBytes,
+          others: QuotaHold(bytes: downloads.bytes, downloads: downloads.downloads))
+      }
+    }
+    let own = promise?.id
+    let session: UploadSession
+    do {
+      session = try await repo.beginUpload(leaving: { [weak self] in
+        self?.quotaPromised(excludingUpload: own) ?? QuotaHold(bytes: 0)
+      })
+    } catch {
+      promise?.end()
+      throw error
+    }
     return DatasetUpload(
-      session: session, filename: filename, mimetype: mimetype, memory: memory, budget: uploadBudget, logger: logger)
+      session: session, filename: filename, mimetype: mimetype, memory: memory, budget: uploadBudget,
+      promise: promise, logger: logger)
   }
 
-  /// The quota running background downloads will still take (see `startNetworkDownload`).
-  public func quotaPromisedToDownloads() -> QuotaHold {
-    let promised = downloadStates.withLock { $0.promisedBytes() }
-    return QuotaHold(bytes: promised.bytes, holders: promised.downloads)
+  /// The quota running background downloads and sized uploads (other than upload promise `excludingUpload`) will
+  /// still take (see `startNetworkDownload`, `startUpload`).
+  public func quotaPromised(excludingUpload: Int? = nil) -> QuotaHold {
+    let downloads = downloadStates.withLock { $0.promisedBytes() }
+    let uploads = uploadPromises.promised(excluding: excludingUpload)
+    return QuotaHold(bytes: downloads.bytes + uploads.bytes, downloads: downloads.downloads, uploads: uploads.uploads)
   }
 
   /// The locally stored manifest with this CID.
@@ -329,13 +367,14 @@ public final class CodexNode: Sendable {
   }
 
   /// Brings the block-exchange metrics (blocks sent and received, messages, rejected deliveries, evicted and
-  /// connected peers, running background downloads) up to date; call it before each metrics scrape.
+  /// connected peers, running background downloads) and the promised quota up to date; call it before each
+  /// metrics scrape.
   public func exportMetrics() async {
     let engine = exchange.engine
     let stats = await engine.stats
     let peers = await engine.connectedPeers.count
     let running = downloads.withLock { $0.count }
-    metrics.export(stats, connectedPeers: peers, runningDownloads: running)
+    metrics.export(stats, connectedPeers: peers, runningDownloads: running, promised: quotaPromised())
   }
 
   /// Stops background downloads, block exchange and the network, then closes the repo.

@@ -45,6 +45,8 @@ public final class DatasetUpload {
   /// Told when the upload starts and when it ends (`finish()` succeeded, `abort()`, or dropped unfinished).
   private let memory: MemoryReclaimer
   private var memoryReleased = false
+  /// The quota this upload promised itself at the start (uploads of a declared size), ended with it.
+  private let promise: UploadPromise?
   /// The batch being filled.
   private var current: BlockBatch?
   /// Batches to reuse, oldest first (the store may still hold the last ones: `BlockBatch.released()`).
@@ -64,9 +66,12 @@ public final class DatasetUpload {
 
   init(
     session: UploadSession, filename: String?, mimetype: String?, memory: MemoryReclaimer, budget: UploadBatchBudget,
-    logger: Logger
+    promise: UploadPromise? = nil, logger: Logger
   ) {
     self.session = session
+    self.promise = promise
+    let blockSize = UInt64(Codex.defaultBlockSize)
+    promise?.track { [weak session] in UInt64(session?.leafCount ?? 0) * blockSize }
     self.budget = budget
     self.filename = filename
     self.mimetype = mimetype
@@ -75,7 +80,14 @@ public final class DatasetUpload {
     memory.begin()
   }
 
+  /// The quota an upload of `size` bytes takes at most: its blocks (the last one zero-padded), the manifest aside.
+  public static func quotaBytes(forSize size: UInt64) -> UInt64 {
+    let bs = UInt64(Codex.defaultBlockSize)
+    return size / bs * bs + (size % bs == 0 ? 0 : bs)
+  }
+
   deinit {
+    promise?.end()
     if !memoryReleased { memory.end() }
     budget.release(allocated)
     setStarved(false)
@@ -83,6 +95,7 @@ public final class DatasetUpload {
 
   /// Ends this upload's part in `memory` and gives its batches back to the budget (once).
   private func releaseMemory() {
+    promise?.end()
     budget.release(allocated)
     allocated = 0
     setStarved(false)

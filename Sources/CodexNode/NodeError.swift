@@ -21,8 +21,9 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
   case emptyUpload
   /// The storage quota does not allow this.
   case quotaExceeded(needed: UInt64, available: UInt64)
-  /// A network download would fit in the free quota, but not in what the running downloads leave of it.
-  case quotaPromised(needed: UInt64, available: UInt64, promised: UInt64, downloads: Int)
+  /// A network download or an upload would fit in the free quota, but not in what the running downloads and sized
+  /// uploads (`hold`) leave of it.
+  case quotaPromised(needed: UInt64, available: UInt64, hold: QuotaHold)
   /// Bad request data (mimetype, filename, range...).
   case invalidInput(String)
   /// A range outside the dataset.
@@ -50,11 +51,11 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
     case .quotaExceeded(let needed, let available):
       return
         "Not enough storage quota: \(needed) bytes needed, \(available) available (raise --storage-quota or delete data)"
-    case .quotaPromised(let needed, let available, let promised, let downloads):
-      let running = downloads == 1 ? "the download running" : "the \(downloads) downloads running"
+    case .quotaPromised(let needed, let available, let hold):
       return
-        "Not enough storage quota: \(needed) bytes needed, \(available) available of which \(promised) are"
-        + " promised to \(running) (wait for \(downloads == 1 ? "it" : "them"), raise --storage-quota or delete data)"
+        "Not enough storage quota: \(needed) bytes needed, \(available) available of which \(hold.bytes) are"
+        + " promised to \(hold.holdersText) (wait for \(hold.holders == 1 ? "it" : "them"), raise --storage-quota"
+        + " or delete data)"
     case .invalidInput(let why): return why
     case .rangeNotSatisfiable(let size): return "Requested range not satisfiable (dataset size \(size))"
     case .format(let e): return e.description
@@ -72,8 +73,8 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
       if case .quotaExceeded(let needed, let available) = e {
         return NodeError.quotaExceeded(needed: needed, available: available)
       }
-      if case .quotaHeld(let needed, let available, let held, let holders) = e {
-        return NodeError.quotaPromised(needed: needed, available: available, promised: held, downloads: holders)
+      if case .quotaHeld(let needed, let available, let hold) = e {
+        return NodeError.quotaPromised(needed: needed, available: available, hold: hold)
       }
       return NodeError.store(e)
     }

@@ -1,4 +1,5 @@
 import CodexExchange
+import CodexStore
 import Metrics
 import Synchronization
 
@@ -22,7 +23,7 @@ final class NodeMetrics: Sendable {
   ]
 
   /// Advances the counters to `stats` and sets the gauges.
-  func export(_ stats: BlockExchangeEngine.Stats, connectedPeers: Int, runningDownloads: Int) {
+  func export(_ stats: BlockExchangeEngine.Stats, connectedPeers: Int, runningDownloads: Int, promised: QuotaHold) {
     exported.withLock { last in
       for (label, field) in Self.counters {
         let counter = Counter(label: label)  // registered (and exported as 0) from the first scrape on
@@ -34,5 +35,8 @@ final class NodeMetrics: Sendable {
     }
     Gauge(label: "codex_block_exchange_connected_peers").record(connectedPeers)
     Gauge(label: "codex_network_downloads_running").record(runningDownloads)
+    // Quota the running downloads and sized uploads will still take (others are refused what they hold).
+    Gauge(label: "codex_quota_promised_bytes").record(Int64(clamping: promised.bytes))
+    Gauge(label: "codex_quota_promised_uploads").record(promised.uploads)
   }
 }

@@ -390,7 +390,7 @@ public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
     let available = config.quotaMaxBytes > taken ? config.quotaMaxBytes - taken : 0
     if bytes > available { throw StoreError.quotaExceeded(needed: bytes, available: available) }
     if let hold, bytes > available - min(available, hold.bytes) {
-      throw StoreError.quotaHeld(needed: bytes, available: available, held: hold.bytes, holders: hold.holders)
+      throw StoreError.quotaHeld(needed: bytes, available: available, hold: hold)
     }
   }
 

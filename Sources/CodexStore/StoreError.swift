@@ -6,8 +6,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
   /// Storing `needed` more bytes would pass the quota.
   case quotaExceeded(needed: UInt64, available: UInt64)
   /// `needed` more bytes fit in the `available` quota only by taking bytes an upload session must leave to others
-  /// (`QuotaHold`: `held` bytes promised to `holders` running downloads).
-  case quotaHeld(needed: UInt64, available: UInt64, held: UInt64, holders: Int)
+  /// (`hold`: bytes promised to the node's running downloads and sized uploads).
+  case quotaHeld(needed: UInt64, available: UInt64, hold: QuotaHold)
   /// The block is referenced by a dataset and has not expired.
   case blockInUse(Cid)
   /// A block with this CID is already stored with another size.
@@ -30,10 +30,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case .quotaExceeded(let needed, let available):
       return
         "storage quota exceeded: \(needed) bytes needed, \(available) available (raise --storage-quota or delete data)"
-    case .quotaHeld(let needed, let available, let held, let holders):
+    case .quotaHeld(let needed, let available, let hold):
       return
-        "storage quota exceeded: \(needed) bytes needed, \(available) available of which \(held) are promised to"
-        + " \(holders) running download(s) (wait for them, raise --storage-quota or delete data)"
+        "storage quota exceeded: \(needed) bytes needed, \(available) available of which \(hold.bytes) are promised to"
+        + " \(hold.holdersText) (wait for \(hold.holders == 1 ? "it" : "them"), raise --storage-quota or delete data)"
     case .blockInUse(let cid): return "block \(cid) is part of a dataset; delete the dataset instead"
     case .sizeMismatch(let cid, let stored, let given):
       return "same cid but with a different size: \(cid) is stored with \(stored) bytes, got \(given)"
@@ -65,13 +65,31 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
   }
 }
 
-/// Quota an upload session must leave free: `bytes` promised to `holders` others (the node's running downloads).
+/// Quota a writer must leave free: `bytes` promised to others, the node's running network downloads (what they
+/// still have to fetch) and uploads that declared their size (what they still have to send).
 public struct QuotaHold: Sendable, Equatable {
   public var bytes: UInt64
-  public var holders: Int
+  /// Running downloads that hold part of `bytes`.
+  public var downloads: Int
+  /// Running uploads that hold part of `bytes`.
+  public var uploads: Int
 
-  public init(bytes: UInt64, holders: Int) {
+  public init(bytes: UInt64, downloads: Int = 0, uploads: Int = 0) {
     self.bytes = bytes
-    self.holders = holders
+    self.downloads = downloads
+    self.uploads = uploads
+  }
+
+  /// Downloads and uploads together.
+  public var holders: Int { downloads + uploads }
+
+  /// Who holds the bytes, for a message: "the download running", "the 2 uploads running", "the 2 uploads and the
+  /// download running".
+  public var holdersText: String {
+    func part(_ n: Int, _ what: String) -> String? {
+      n == 0 ? nil : n == 1 ? "the \(what)" : "the \(n) \(what)s"
+    }
+    let parts = [part(uploads, "upload"), part(downloads, "download")].compactMap { $0 }
+    return parts.isEmpty ? "nobody" : parts.joined(separator: " and ") + " running"
   }
 }

@@ -329,9 +329,13 @@ let base = "/api/codex/v1"
     #expect(APIError.from(NodeError.store(.diskFull("write failed"))).status.code == 507)
     #expect(APIError.from(StoreError.io("read failed")).status.code == 500)
     #expect(APIError.from(StoreError.quotaExceeded(needed: 2, available: 1)).status.code == 413)
-    #expect(APIError.from(StoreError.quotaHeld(needed: 2, available: 3, held: 2, holders: 1)).status.code == 413)
     #expect(
-      APIError.from(NodeError.wrap(StoreError.quotaHeld(needed: 2, available: 3, held: 2, holders: 1))).status.code
+      APIError.from(StoreError.quotaHeld(needed: 2, available: 3, hold: QuotaHold(bytes: 2, downloads: 1))).status.code
+        == 413)
+    #expect(
+      APIError.from(
+        NodeError.wrap(StoreError.quotaHeld(needed: 2, available: 3, hold: QuotaHold(bytes: 2, downloads: 1)))
+      ).status.code
         == 413)
   }
 }

@@ -42,11 +42,14 @@ struct QuotaAndRecoveryTests {
     let dir = TempDir()
     defer { dir.cleanup() }
     let store = try openStore(dir, quota: 8 * 65536)
-    let hold = Mutex(QuotaHold(bytes: 5 * 65536, holders: 1))
+    let hold = Mutex(QuotaHold(bytes: 5 * 65536, downloads: 1))
     let session = try await store.beginUpload(leaving: { hold.withLock { $0 } })
     let blocks = (0..<4).map { Block(data: pseudoRandomBytes(65536, seed: 220 + UInt64($0))) }
     // 8 blocks of quota, 5 held: 3 fit.
-    await #expect(throws: StoreError.quotaHeld(needed: 4 * 65536, available: 8 * 65536, held: 5 * 65536, holders: 1)) {
+    await #expect(
+      throws: StoreError.quotaHeld(
+        needed: 4 * 65536, available: 8 * 65536, hold: QuotaHold(bytes: 5 * 65536, downloads: 1))
+    ) {
       try await session.add(blocks)
     }
     try await addInBatches(Array(blocks[0..<3]), capacity: 3, to: session)
@@ -54,7 +57,9 @@ struct QuotaAndRecoveryTests {
     let batch = BlockBatch(blockSize: 65536, capacity: 1)
     _ = blocks[3].data.withUnsafeBytes { batch.append($0) }
     await batch.hashAll()
-    await #expect(throws: StoreError.quotaHeld(needed: 65536, available: 5 * 65536, held: 5 * 65536, holders: 1)) {
+    await #expect(
+      throws: StoreError.quotaHeld(needed: 65536, available: 5 * 65536, hold: QuotaHold(bytes: 5 * 65536, downloads: 1))
+    ) {
       try await session.addLeaves(batch)
     }
     #expect(try await store.space().quotaUsedBytes == 3 * 65536)

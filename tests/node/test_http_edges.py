@@ -1,9 +1,13 @@
 """HTTP details of the REST API through a real node process, spoken over raw sockets where a client library would
-hide them: `Expect: 100-continue`, malformed chunked bodies, HEAD, and 416 answers."""
+hide them: `Expect: 100-continue`, malformed chunked bodies, HEAD, 416 answers, and uploads admitted while others
+hold their part of the quota."""
 import os
 import socket
+import time
 
 import requests
+
+from ports import free_port
 
 
 def connect(node):
@@ -75,6 +79,71 @@ def test_expect_100_continue_over_quota_is_413_and_stores_nothing(make_node):
     assert after["quotaUsedBytes"] == before["quotaUsedBytes"]
     assert after["totalBlocks"] == before["totalBlocks"]
     assert node.datasets() == []
+
+
+def test_uploads_that_fit_only_some_at_a_time_are_admitted_in_turn(make_node):
+    """Uploads that each fit in the free quota but not all together: the first ones keep their room, the next is
+    refused at once (it used to start too, and then all of them could fail half-way when the quota ran out)."""
+    metrics_port = free_port()
+    node = make_node("promises", "--storage-quota", "10MiB", "--metrics", "--metrics-port", str(metrics_port)).start()
+    size = 4 << 20  # 64 blocks: two fit in 10 MiB, not three
+    bodies = [os.urandom(size) for _ in range(3)]
+    head = lambda n: (b"POST /api/codex/v1/data HTTP/1.1\r\nHost: x\r\n"
+                      + f"Content-Length: {n}\r\n\r\n".encode())
+    first, second = connect(node), connect(node)
+    try:
+        # Two uploads declare their size and send part of it (less than a batch: nothing is stored yet).
+        for s, body in ((first, bodies[0]), (second, bodies[1])):
+            s.sendall(head(size) + body[: 1 << 20])
+        # Both were admitted (the node read their heads): they hold their size.
+        deadline = time.monotonic() + 30
+        while promised(metrics_port) != (2 * size, 2):
+            assert time.monotonic() < deadline, promised(metrics_port)
+            time.sleep(0.05)
+        # A third is refused before its body is read, naming who holds the room.
+        r = requests.post(node.url + "/data", data=bodies[2], timeout=60)
+        assert r.status_code == 413, r.text
+        assert f"Not enough storage quota: {size} bytes needed" in r.text, r.text
+        assert f"of which {2 * size} are promised to the 2 uploads running" in r.text, r.text
+        # An upload of unknown size may not take their room either: refused when its blocks would, nothing kept.
+        before = node.space()
+        r = requests.post(node.url + "/data", data=iter([bodies[2][: 3 << 20]]), timeout=60)  # chunked
+        assert r.status_code == 413, r.text
+        assert "promised to the 2 uploads running" in r.text, r.text
+        assert node.space()["quotaUsedBytes"] == before["quotaUsedBytes"]
+        # The first two complete.
+        cids = []
+        for s, body in ((first, bodies[0]), (second, bodies[1])):
+            s.sendall(body[1 << 20:])
+            status, fields, left = read_head(s)
+            assert status == "HTTP/1.1 200 OK", status
+            cids.append(read_body(s, fields, left)[0].decode())
+    finally:
+        first.close()
+        second.close()
+    for cid, body in zip(cids, bodies):
+        assert requests.get(node.url + f"/data/{cid}", timeout=60).content == body
+    space = node.space()
+    assert space["quotaUsedBytes"] <= space["quotaMaxBytes"]
+    assert sorted(d["cid"] for d in node.datasets()) == sorted(cids)
+    # The promises ended with their uploads: now the quota itself is short, and the answer says so.
+    r = requests.post(node.url + "/data", data=bodies[2], timeout=60)
+    assert r.status_code == 413, r.text
+    assert "promised" not in r.text, r.text
+    small = requests.post(node.url + "/data", data=bodies[2][: 1 << 20], timeout=60)
+    assert small.status_code == 200, small.text
+    assert promised(metrics_port) == (0, 0)
+
+
+def promised(metrics_port):
+    """The node's promised quota from its metrics: (bytes, uploads)."""
+    text = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+    values = {}
+    for line in text.splitlines():
+        for name in ("codex_quota_promised_bytes", "codex_quota_promised_uploads"):
+            if line.startswith(name + " "):
+                values[name] = int(float(line.rsplit(" ", 1)[1]))
+    return values.get("codex_quota_promised_bytes"), values.get("codex_quota_promised_uploads")
 
 
 def test_malformed_chunked_upload_is_400_and_stores_nothing(make_node):
