@@ -36,18 +36,28 @@ public final class NodeNetwork: Sendable {
     }
   }
 
-  /// Loads or creates the node key and prepares the host (not yet listening).
-  public init(config: NodeConfig, logger: Logger) throws {
-    let keyPath =
-      config.netPrivKeyFile.hasPrefix("/") ? config.netPrivKeyFile : config.dataDir + "/" + config.netPrivKeyFile
-    let key = try NodeKeyFile.loadOrCreate(at: keyPath)
-    var listen: [Multiaddr] = []
-    for text in config.listenAddresses {
-      do { listen.append(try Multiaddr(string: text)) } catch {
+  /// Throws `StartError` naming the option when `--listen-addrs` or `--nat` cannot be used; touches nothing, so a
+  /// command line can be checked before anything starts.
+  public static func checkOptions(_ config: NodeConfig) throws {
+    _ = try listenAddresses(config)
+    _ = try NAT(config.nat)
+  }
+
+  private static func listenAddresses(_ config: NodeConfig) throws -> [Multiaddr] {
+    try config.listenAddresses.map { text in
+      do { return try Multiaddr(string: text) } catch {
         throw StartError(description: "--listen-addrs: '\(text)' is not a multiaddr: \(error)")
       }
     }
+  }
+
+  /// Loads or creates the node key and prepares the host (not yet listening).
+  public init(config: NodeConfig, logger: Logger) throws {
+    let listen = try Self.listenAddresses(config)
     nat = try NAT(config.nat)
+    let keyPath =
+      config.netPrivKeyFile.hasPrefix("/") ? config.netPrivKeyFile : config.dataDir + "/" + config.netPrivKeyFile
+    let key = try NodeKeyFile.loadOrCreate(at: keyPath)
     var hostConfig = HostConfiguration(identity: key, listenAddresses: listen)
     hostConfig.agentVersion = config.agentString
     hostConfig.maxConnections = config.maxPeers

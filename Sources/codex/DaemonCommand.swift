@@ -148,6 +148,10 @@ struct NodeOptions: ParsableArguments {
       throw SettingSources.ConfigError(description: "--repo-kind: '\(kind)' is not one of fs, sqlite, leveldb")
     }
     _ = try LogSetup.level(c.logLevel)
+    try LogSetup.checkFormat(c.logFormat)
+    do { try NodeNetwork.checkOptions(c) } catch let e as NodeNetwork.StartError {
+      throw SettingSources.ConfigError(description: e.description)
+    }
     return (c, src)
   }
 

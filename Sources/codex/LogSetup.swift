@@ -55,6 +55,7 @@ enum LogSetup {
   /// Bootstraps swift-log; every logger's level is `control`'s, so `POST /debug/chronicles/loglevel` changes it
   /// for the whole process at once.
   static func bootstrap(control: LogLevelControl, format: String) throws {
+    try checkFormat(format)
     switch format.lowercased() {
     case "auto", "colors", "nocolors":
       LoggingSystem.bootstrap { label in
@@ -62,12 +63,17 @@ enum LogSetup {
       }
     case "json":
       LoggingSystem.bootstrap { label in SharedLevelLogHandler(inner: JSONLogHandler(label: label), control: control) }
-    case "none":
-      LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
     default:
-      throw SettingSources.ConfigError(
-        description: "--log-format: '\(format)' is not one of auto, colors, nocolors, json, none")
+      LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
     }
+  }
+
+  /// Throws a usage error unless `format` is a `--log-format` value (checked with the other options, so a bad one
+  /// is reported like them, before anything starts).
+  static func checkFormat(_ format: String) throws {
+    guard !["auto", "colors", "nocolors", "json", "none"].contains(format.lowercased()) else { return }
+    throw SettingSources.ConfigError(
+      description: "--log-format: '\(format)' is not one of auto, colors, nocolors, json, none")
   }
 }
 

@@ -78,14 +78,17 @@ def test_bad_options_fail_with_a_clear_message(workdir):
         (["--block-mi", "9223372036854775807"], "too long"),  # trapped in the maintenance loop's sleep before
         (["--block-mi", "5300w"], "too long"),
         (["--log-level", "chatty"], "log-level"),
+        (["--log-format", "xml"], "--log-format: 'xml' is not one of"),
         (["--nat", "sometimes"], "nat"),
+        (["--nat", "extip:nowhere"], "is not an IP address"),
+        (["--listen-addrs", "garbage"], "--listen-addrs: 'garbage' is not a multiaddr"),
         (["--bootstrap-node", "node-a:8070"], "neither an spr: record nor a multiaddr"),
         (["--bootstrap-node", "/ip4/127.0.0.1/tcp/8070"], "does not end in /p2p/<peer id>"),
         (["--bootstrap-node", "spr:notarecord"], "not a valid spr: record"),
     ]:
         r = subprocess.run([codex_binary(), "--data-dir", os.path.join(workdir, "bad"), *args],
                            capture_output=True, text=True, timeout=60)
-        assert r.returncode != 0, args
+        assert r.returncode == 64, (args, r.returncode, r.stderr)  # EX_USAGE, as for every option error
         assert needle in (r.stderr + r.stdout), (args, r.stderr)
 
 
