@@ -43,7 +43,7 @@ import Testing
       listen-addrs = [
         "/ip4/127.0.0.1/tcp/0", # [
       ]
-      nat = \"\"\"
+      net-privkey = \"\"\"
       [
       \"\"\"
       """
@@ -51,6 +51,7 @@ import Testing
     #expect(c.agentString == "[x")
     #expect(c.apiCorsOrigin == "[")
     #expect(c.listenAddresses == ["/ip4/127.0.0.1/tcp/0"])
+    #expect(c.netPrivKeyFile == "[\n")
   }
 
   @Test("the scan finds headers and skips what is not one")
