@@ -30,7 +30,7 @@ public final class DatasetUpload {
   static let maxBatches = maxInflight + 2
   /// Blocks of the small batches (1 MiB) an upload fills while the node's `UploadBatchBudget` is spent; it holds at
   /// most `maxSmallBatches` of them (one being filled, one being hashed and stored) and moves to a full batch as soon
-  /// as the budget has one.
+  /// as the budget has one. When the budget's small limit is spent too, its small batches hold one block.
   static let smallBatchBlocks = 16
   static let maxSmallBatches = 2
   /// How long an upload that finds the budget spent waits for a full-size batch before it goes on with small ones.
@@ -53,8 +53,10 @@ public final class DatasetUpload {
   private var spare: [BlockBatch] = []
   /// Full-size batches allocated so far (each counts against `budget`).
   private var allocated = 0
-  /// Small batches allocated so far (outside the budget).
+  /// Small batches allocated so far (outside the full-size budget).
   private var smallAllocated = 0
+  /// Of `smallAllocated`, those taken from the budget's small limit (the others hold one block).
+  private var smallFromBudget = 0
   /// Counted in `budget.starved`: running on small batches.
   private var starved = false
   private var inflight: [(task: Task<Void, any Error>, batch: BlockBatch)] = []
@@ -90,6 +92,7 @@ public final class DatasetUpload {
     promise?.end()
     if !memoryReleased { memory.end() }
     budget.release(allocated)
+    budget.releaseSmall(smallFromBudget)
     setStarved(false)
   }
 
@@ -98,6 +101,8 @@ public final class DatasetUpload {
     promise?.end()
     budget.release(allocated)
     allocated = 0
+    budget.releaseSmall(smallFromBudget)
+    smallFromBudget = 0
     setStarved(false)
     guard !memoryReleased else { return }
     memoryReleased = true
@@ -217,7 +222,14 @@ public final class DatasetUpload {
         }
         if smallAllocated < Self.maxSmallBatches {
           smallAllocated += 1
-          batch = BlockBatch(capacity: Self.smallBatchBlocks)
+          // Small batches count against the node's small budget too; without room there, one block at a time, so
+          // hundreds of uploads that stalled do not hold a MiB or two each.
+          if budget.tryAcquireSmall() {
+            smallFromBudget += 1
+            batch = BlockBatch(capacity: Self.smallBatchBlocks)
+          } else {
+            batch = BlockBatch(capacity: 1)
+          }
           break
         }
       } else if allocated < Self.maxBatches, budget.tryAcquire() {

@@ -139,6 +139,43 @@ final class Shared<T: Sendable>: Sendable {
     }
   }
 
+  @Test func pastTheSmallLimitAnUploadFillsOneBlockBatchesAndStoresTheSameDataset() async throws {
+    let t = try TestNode()
+    let node = t.node
+    defer { try? FileManager.default.removeItem(atPath: t.dir) }
+    let budget = node.uploadBudget
+    // Other uploads hold every full-size and every small batch (taken here straight from the budget).
+    for _ in 0..<budget.limit { #expect(budget.tryAcquireFirst()) }
+    for _ in 0..<budget.smallLimit { #expect(budget.tryAcquireSmall()) }
+    #expect(!budget.tryAcquireSmall())
+    let size = 5 * 65536 + 7
+    let data = Self.bytes(7, 0, size)
+    let upload = try await node.startUpload()
+    try await upload.write(data[..<(65536 + 3)])
+    try await upload.write(data[(65536 + 3)...])
+    #expect(budget.smallHeld == budget.smallLimit)
+    let cid = try await upload.finish()
+    #expect(budget.smallHeld == budget.smallLimit)  // it took none
+    budget.release(budget.limit)
+    budget.releaseSmall(budget.smallLimit)
+    // The same bytes uploaded the usual way give the same dataset, and it reads back as written.
+    let usual = try await node.startUpload()
+    try await usual.write(data)
+    #expect(try await usual.finish() == cid)
+    var digest = SHA256()
+    try await node.read(try await node.manifest(cid), range: 0..<UInt64(size)) { digest.update(data: Array($0)) }
+    #expect(Array(digest.finalize()) == Array(SHA256.hash(data: data)))
+    #expect(budget.held == 0 && budget.smallHeld == 0)
+    // An upload that got a small batch gives it back when it ends.
+    for _ in 0..<budget.limit { #expect(budget.tryAcquireFirst()) }
+    let small = try await node.startUpload()
+    try await small.write(Self.bytes(8, 0, 1000))
+    #expect(budget.smallHeld == 1)
+    await small.abort()
+    #expect(budget.smallHeld == 0)
+    budget.release(budget.limit)
+  }
+
   /// 1 MiB of random bytes the uploads' data is made from.
   static let base: [UInt8] = (0..<(1 << 20)).map { _ in UInt8.random(in: 0...255) }
 
