@@ -83,9 +83,14 @@ public final class DatasetUpload {
   }
 
   /// The quota an upload of `size` bytes takes at most: its blocks (the last one zero-padded), the manifest aside.
+  /// Saturates at `UInt64.max` (a `Content-Length` near 2^64 rounded up overflowed and stopped the node).
   public static func quotaBytes(forSize size: UInt64) -> UInt64 {
     let bs = UInt64(Codex.defaultBlockSize)
-    return size / bs * bs + (size % bs == 0 ? 0 : bs)
+    let (blocks, rest) = size.quotientAndRemainder(dividingBy: bs)
+    let whole = blocks * bs  // at most `size`
+    guard rest != 0 else { return whole }
+    let (padded, overflow) = whole.addingReportingOverflow(bs)
+    return overflow ? .max : padded
   }
 
   deinit {

@@ -65,6 +65,15 @@ import Testing
     return (needed, available, hold)
   }
 
+  @Test func quotaOfASizeIsItsWholeBlocksAndSaturates() {
+    #expect(DatasetUpload.quotaBytes(forSize: 1) == Self.block)
+    #expect(DatasetUpload.quotaBytes(forSize: Self.block) == Self.block)
+    #expect(DatasetUpload.quotaBytes(forSize: Self.block + 1) == 2 * Self.block)
+    #expect(DatasetUpload.quotaBytes(forSize: .max / Self.block * Self.block) == .max / Self.block * Self.block)
+    #expect(DatasetUpload.quotaBytes(forSize: .max) == .max)  // trapped on the overflow before
+    #expect(DatasetUpload.quotaBytes(forSize: .max - 15) == .max)
+  }
+
   @Test func holdersAreNamedInMessages() {
     #expect(QuotaHold(bytes: 1, downloads: 1).holdersText == "the download running")
     #expect(QuotaHold(bytes: 1, uploads: 2).holdersText == "the 2 uploads running")

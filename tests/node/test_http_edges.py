@@ -146,6 +146,19 @@ def promised(metrics_port):
     return values.get("codex_quota_promised_bytes"), values.get("codex_quota_promised_uploads")
 
 
+def test_content_length_near_2_to_the_64_is_413_not_a_crash(make_node):
+    # Rounding such a length up to whole blocks overflowed and stopped the node.
+    node = make_node("huge-length").start()
+    for length in (2**64 - 1, 2**64 - 16, 2**63 - 1):
+        with connect(node) as s:
+            s.sendall(b"POST /api/codex/v1/data HTTP/1.1\r\nHost: x\r\n" + f"Content-Length: {length}\r\n\r\nabc".encode())
+            status, fields, left = read_head(s)
+            assert status.startswith("HTTP/1.1 413"), status
+            assert b"Not enough storage quota" in read_body(s, fields, left)[0]
+    assert node.proc.poll() is None
+    assert node.space()["quotaUsedBytes"] == 0
+
+
 def test_malformed_chunked_upload_is_400_and_stores_nothing(make_node):
     node = make_node("chunked").start()
     before = node.space()
