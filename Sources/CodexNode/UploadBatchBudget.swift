@@ -12,8 +12,8 @@ import Synchronization
 /// sending without closing, cannot stall the node's other uploads.
 ///
 /// The small batches (1 MiB) count against a second limit, `smallLimit`: past it an upload fills batches of one
-/// block (64 KiB) instead, so hundreds of uploads that sent a little and stalled hold 64 KiB each rather than 1 MiB
-/// or 2 (200 of them held 418 MB before).
+/// block (64 KiB) instead, so the batches of hundreds of uploads that sent a little and stalled hold 64 KiB each
+/// rather than 1 or 2 MiB (200 such uploads: node peak RSS 226 MB, 359 MB before).
 public final class UploadBatchBudget: Sendable {
   private struct State {
     var held = 0
