@@ -77,11 +77,8 @@ extension CodexNode {
       guard d[cid] == nil else { return }
       // Checked and recorded under the lock: of two downloads started at once, the second sees the first's promise.
       try downloadStates.withLock { states in
-        let downloads = states.promisedBytes(excluding: cid)
-        let uploads = uploadPromises.promised()
-        let hold = QuotaHold(
-          bytes: downloads.bytes + uploads.bytes, downloads: downloads.downloads, uploads: uploads.uploads)
-        guard needed <= available - min(available, hold.bytes) else {
+        let hold = QuotaHold(downloads: states.promisedBytes(excluding: cid), uploads: uploadPromises.promised())
+        guard hold.leavesRoom(for: needed, in: available) else {
           throw NodeError.quotaPromised(needed: needed, available: available, hold: hold)
         }
         states.start(

@@ -122,10 +122,7 @@ public final class CodexNode: Sendable {
       // Under the downloads' lock, as a download's own admission: an upload and a download started at once each
       // see the other's promise.
       promise = try downloadStates.withLock { states throws(NodeError) -> UploadPromise in
-        let downloads = states.promisedBytes()
-        return try uploadPromises.admit(
-          needed, available: space.availableBytes,
-          others: QuotaHold(bytes: downloads.bytes, downloads: downloads.downloads))
+        try uploadPromises.admit(needed, available: space.availableBytes, downloads: states.promisedBytes())
       }
     }
     let own = promise?.id
@@ -146,9 +143,9 @@ public final class CodexNode: Sendable {
   /// The quota running background downloads and sized uploads (other than upload promise `excludingUpload`) will
   /// still take (see `startNetworkDownload`, `startUpload`).
   public func quotaPromised(excludingUpload: Int? = nil) -> QuotaHold {
-    let downloads = downloadStates.withLock { $0.promisedBytes() }
-    let uploads = uploadPromises.promised(excluding: excludingUpload)
-    return QuotaHold(bytes: downloads.bytes + uploads.bytes, downloads: downloads.downloads, uploads: uploads.uploads)
+    QuotaHold(
+      downloads: downloadStates.withLock { $0.promisedBytes() },
+      uploads: uploadPromises.promised(excluding: excludingUpload))
   }
 
   /// The locally stored manifest with this CID.

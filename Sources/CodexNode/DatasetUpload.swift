@@ -93,15 +93,10 @@ public final class DatasetUpload {
     return overflow ? .max : padded
   }
 
-  deinit {
-    promise?.end()
-    if !memoryReleased { memory.end() }
-    budget.release(allocated)
-    budget.releaseSmall(smallFromBudget)
-    setStarved(false)
-  }
+  deinit { releaseMemory() }
 
-  /// Ends this upload's part in `memory` and gives its batches back to the budget (once).
+  /// Ends this upload's part in `memory` and its quota promise, and gives its batches back to the budget (once; also
+  /// when it is dropped unfinished).
   private func releaseMemory() {
     promise?.end()
     budget.release(allocated)

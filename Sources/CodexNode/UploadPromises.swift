@@ -28,18 +28,12 @@ public final class UploadPromises: Sendable {
   private struct State {
     var entries: [Int: Entry] = [:]
     var nextID = 0
-  }
 
-  private let state = Mutex(State())
-
-  public init() {}
-
-  /// What the running uploads other than `excluded` will still take: bytes and how many uploads.
-  public func promised(excluding excluded: Int? = nil) -> (bytes: UInt64, uploads: Int) {
-    state.withLock { s in
+    /// What the promises other than `excluded` still hold: bytes and how many.
+    func promised(excluding excluded: Int?) -> (bytes: UInt64, uploads: Int) {
       var total: UInt64 = 0
       var count = 0
-      for (id, entry) in s.entries where id != excluded {
+      for (id, entry) in entries where id != excluded {
         let left = entry.remaining
         guard left > 0 else { continue }
         total += left
@@ -49,20 +43,25 @@ public final class UploadPromises: Sendable {
     }
   }
 
-  /// Records a promise of `bytes` when they fit in `available` less what `others` (the running downloads) and the
-  /// running uploads hold; returns its id. Checked and recorded under one lock: of two uploads admitted at once, the
-  /// second sees the first's promise.
+  private let state = Mutex(State())
+
+  public init() {}
+
+  /// What the running uploads other than `excluded` will still take: bytes and how many uploads.
+  public func promised(excluding excluded: Int? = nil) -> (bytes: UInt64, uploads: Int) {
+    state.withLock { $0.promised(excluding: excluded) }
+  }
+
+  /// Records a promise of `bytes` when they fit in `available` less what the running `downloads` and uploads hold;
+  /// returns its id. Checked and recorded under one lock: of two uploads admitted at once, the second sees the
+  /// first's promise.
   /// - Throws: `NodeError.quotaPromised` when they do not fit.
-  func admit(_ bytes: UInt64, available: UInt64, others: QuotaHold) throws(NodeError) -> UploadPromise {
+  func admit(
+    _ bytes: UInt64, available: UInt64, downloads: (bytes: UInt64, downloads: Int)
+  ) throws(NodeError) -> UploadPromise {
     let id = try state.withLock { s throws(NodeError) -> Int in
-      var hold = others
-      for entry in s.entries.values {
-        let left = entry.remaining
-        guard left > 0 else { continue }
-        hold.bytes += left
-        hold.uploads += 1
-      }
-      if hold.holders > 0, bytes > available - min(available, hold.bytes) {
+      let hold = QuotaHold(downloads: downloads, uploads: s.promised(excluding: nil))
+      if hold.holders > 0, !hold.leavesRoom(for: bytes, in: available) {
         throw NodeError.quotaPromised(needed: bytes, available: available, hold: hold)
       }
       let id = s.nextID
@@ -94,4 +93,11 @@ struct UploadPromise: Sendable {
 
   /// The upload ended (committed, aborted or dropped): it takes nothing more.
   func end() { book.end(id) }
+}
+
+extension QuotaHold {
+  /// What running downloads and sized uploads hold together.
+  init(downloads: (bytes: UInt64, downloads: Int), uploads: (bytes: UInt64, uploads: Int)) {
+    self.init(bytes: downloads.bytes + uploads.bytes, downloads: downloads.downloads, uploads: uploads.uploads)
+  }
 }

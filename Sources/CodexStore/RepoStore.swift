@@ -389,7 +389,7 @@ public final class RepoStore: LendingReads, ExpiringBlocks, Sendable {
     let taken = q.used + q.reserved + planned
     let available = config.quotaMaxBytes > taken ? config.quotaMaxBytes - taken : 0
     if bytes > available { throw StoreError.quotaExceeded(needed: bytes, available: available) }
-    if let hold, bytes > available - min(available, hold.bytes) {
+    if let hold, !hold.leavesRoom(for: bytes, in: available) {
       throw StoreError.quotaHeld(needed: bytes, available: available, hold: hold)
     }
   }

@@ -83,6 +83,11 @@ public struct QuotaHold: Sendable, Equatable {
   /// Downloads and uploads together.
   public var holders: Int { downloads + uploads }
 
+  /// True when `needed` bytes fit in `available` quota and leave these bytes free.
+  public func leavesRoom(for needed: UInt64, in available: UInt64) -> Bool {
+    needed <= available - min(available, bytes)
+  }
+
   /// Who holds the bytes, for a message: "the download running", "the 2 uploads running", "the 2 uploads and the
   /// download running".
   public var holdersText: String {

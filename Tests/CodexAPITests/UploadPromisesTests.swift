@@ -12,13 +12,13 @@ import Testing
 
   @Test func admissionCountsTheRunningPromisesAndStoredBytesShrinkThem() throws {
     let book = UploadPromises()
-    let none = QuotaHold(bytes: 0)
-    let a = try book.admit(600, available: 1000, others: none)
+    let none: (bytes: UInt64, downloads: Int) = (0, 0)
+    let a = try book.admit(600, available: 1000, downloads: none)
     #expect(book.promised() == (bytes: 600, uploads: 1))
-    let refused = Self.refusal { _ = try book.admit(500, available: 1000, others: none) }
+    let refused = Self.refusal { _ = try book.admit(500, available: 1000, downloads: none) }
     #expect(refused?.needed == 500 && refused?.available == 1000)
     #expect(refused?.hold == QuotaHold(bytes: 600, uploads: 1))
-    let b = try book.admit(400, available: 1000, others: none)
+    let b = try book.admit(400, available: 1000, downloads: none)
     #expect(book.promised() == (bytes: 1000, uploads: 2))
     #expect(book.promised(excluding: b.id) == (bytes: 600, uploads: 1))
     // What an upload stored is no longer promised; a promise fully stored counts no upload.
@@ -37,7 +37,7 @@ import Testing
   @Test func downloadsPromisesCountAndNobodyHoldingAdmitsWhatTheQuotaChecksLater() throws {
     let book = UploadPromises()
     let refused = Self.refusal {
-      _ = try book.admit(950, available: 1000, others: QuotaHold(bytes: 100, downloads: 1))
+      _ = try book.admit(950, available: 1000, downloads: (100, 1))
     }
     #expect(refused?.hold == QuotaHold(bytes: 100, downloads: 1), "admitted into quota promised to a download")
     #expect(
@@ -45,7 +45,7 @@ import Testing
         .contains("of which 100 are promised to the download running (wait for it,"))
     // With nobody holding anything, more than the free quota is admitted: its blocks may be stored already (a
     // file uploaded again), and the store refuses the first batch that does not fit.
-    let big = try book.admit(5000, available: 1000, others: QuotaHold(bytes: 0))
+    let big = try book.admit(5000, available: 1000, downloads: (0, 0))
     #expect(book.promised().bytes == 5000)
     big.end()
   }

@@ -29,8 +29,7 @@ final class ConnectionReadGate {
   func delivered(_ bytes: Int, eventLoop: any EventLoop) {
     deliveredSinceCheck += bytes
     guard !isPaused, !stopped, exactAtLastCheck + deliveredSinceCheck > limit, let muxer else { return }
-    exactAtLastCheck = muxer.unreadBytes
-    deliveredSinceCheck = 0
+    measure(muxer)
     guard exactAtLastCheck > limit else { return }
     isPaused = true
     recheck(eventLoop: eventLoop)
@@ -39,13 +38,18 @@ final class ConnectionReadGate {
   private func recheck(eventLoop: any EventLoop) {
     scheduled = eventLoop.assumeIsolated().scheduleTask(in: Self.recheckInterval) { [self] in
       guard !self.stopped, let muxer = self.muxer else { return }
-      self.exactAtLastCheck = muxer.unreadBytes
-      self.deliveredSinceCheck = 0
+      self.measure(muxer)
       guard self.exactAtLastCheck <= self.limit / 2 else { return self.recheck(eventLoop: eventLoop) }
       self.isPaused = false
       self.scheduled = nil
       muxer.readGateOpened()
     }
+  }
+
+  /// Takes the exact sum of the muxer's unread bytes as the new base of the bound.
+  private func measure(_ muxer: any ReadGatedMuxer) {
+    exactAtLastCheck = muxer.unreadBytes
+    deliveredSinceCheck = 0
   }
 
   /// Stops looking (the connection is gone).
